@@ -1,0 +1,154 @@
+"""The self-describing model file the app loads: one `.safetensors` file, never a pickle.
+
+Tensors: `head.weight`, `head.bias`, and `backbone.*` only when the backbone was fine-tuned. Backbone weights
+that come from an installed package are referenced by package name and sha256 instead of copied.
+Everything else (classes, preprocessing, temperature, metrics, provenance) is JSON in the file's metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .breeds import readable_name
+from .preprocess import Preprocessing
+
+FORMAT = "dogbreed-model"
+FORMAT_VERSION = 1
+MODEL_FILENAME = "model.safetensors"  # inside a training run folder
+
+
+class ArtifactError(Exception):
+    """A model file that cannot be used, with a message fit to show the user."""
+
+
+@dataclass
+class ModelArtifact:
+    backbone: str
+    classes: list[str]
+    preprocessing: Preprocessing
+    head_weight: torch.Tensor
+    head_bias: torch.Tensor
+    # {"source": "package", "package": ..., "sha256": ...} | {"source": "embedded"} | {"source": "torchvision", ...}
+    backbone_weights: dict
+    backbone_state: dict[str, torch.Tensor] | None = None
+    temperature: float = 1.0
+    name: str = ""
+    metrics: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    path: Path | None = None  # where it was loaded from
+
+    @property
+    def class_names(self) -> list[str]:
+        return [readable_name(c) for c in self.classes]
+
+    def metadata(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "backbone": self.backbone,
+            "backbone_weights": self.backbone_weights,
+            "classes": list(self.classes),
+            "class_names": self.class_names,
+            "preprocessing": self.preprocessing.to_dict(),
+            "temperature": self.temperature,
+            "metrics": self.metrics,
+            "provenance": self.provenance,
+        }
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call write(tmp_path) then rename over `path`, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_artifact(artifact: ModelArtifact, path: Path) -> Path:
+    tensors = {"head.weight": artifact.head_weight, "head.bias": artifact.head_bias}
+    if artifact.backbone_state:
+        tensors.update({f"backbone.{k}": v for k, v in artifact.backbone_state.items()})
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items()}
+    meta = {"dogbreed": json.dumps(artifact.metadata())}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    return Path(path)
+
+
+def resolve_model_path(path: Path | str) -> Path:
+    """An artifact file, or a training run folder holding one."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        candidate = path / MODEL_FILENAME
+        if not candidate.exists():
+            raise ArtifactError(f"{path} is a folder without {MODEL_FILENAME} (a run that has not finished yet?)")
+        return candidate
+    if not path.exists():
+        raise ArtifactError(f"model file not found: {path}")
+    return path
+
+
+def _refuse_non_safetensors(path: Path) -> None:
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head[:2] == b"PK" or head[:1] == b"\x80":
+        raise ArtifactError(
+            f"{path.name} is a pickled PyTorch file. Dog Breed Studio never unpickles model files, because a "
+            "pickle can run arbitrary code; it loads only .safetensors model artifacts."
+        )
+    if len(head) < 9 or head[8:9] != b"{":
+        raise ArtifactError(f"{path.name} is not a Dog Breed Studio model (.safetensors) file")
+
+
+def load_artifact(path: Path | str) -> ModelArtifact:
+    path = resolve_model_path(path)
+    _refuse_non_safetensors(path)
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("dogbreed")
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ArtifactError(f"{path.name} is damaged or not a model file ({e})") from None
+    if raw is None:
+        raise ArtifactError(f"{path.name} is a safetensors file but not a Dog Breed Studio model")
+    try:
+        meta = json.loads(raw)
+        if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise ArtifactError(f"{path.name} has an unknown model format; update Dog Breed Studio")
+        backbone_state = {k[len("backbone.") :]: v for k, v in tensors.items() if k.startswith("backbone.")}
+        artifact = ModelArtifact(
+            backbone=meta["backbone"],
+            classes=list(meta["classes"]),
+            preprocessing=Preprocessing.from_dict(meta["preprocessing"]),
+            head_weight=tensors["head.weight"],
+            head_bias=tensors["head.bias"],
+            backbone_weights=dict(meta["backbone_weights"]),
+            backbone_state=backbone_state or None,
+            temperature=float(meta.get("temperature", 1.0)),
+            name=meta.get("name") or path.stem,
+            metrics=meta.get("metrics", {}),
+            provenance=meta.get("provenance", {}),
+            path=path,
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise ArtifactError(f"{path.name} has incomplete model metadata ({e})") from None
+    if tuple(artifact.head_weight.shape) != (len(artifact.classes), artifact.head_weight.shape[1]):
+        raise ArtifactError(f"{path.name}: head has {artifact.head_weight.shape[0]} rows for {len(artifact.classes)} classes")
+    return artifact

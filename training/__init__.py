@@ -1,0 +1,1 @@
+"""Qt-free retraining: preflight, split, feature cache and the transfer-learning loop."""
