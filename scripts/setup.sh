@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create the virtual environment (default .venv, or $VENV) and install the app with its test tools.
+# torch comes from the package registry (its CUDA build also runs on CPU); ~5 GB, a few minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+echo "installed into $VENV"

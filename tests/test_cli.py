@@ -1,0 +1,94 @@
+"""The CLI contract other tools rely on: output format and exit codes, run as a real process."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import make_image
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "dogbreed_desktop", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, **kw)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    make_image(d / "one.jpg", color=(180, 140, 90), size=(300, 200))
+    make_image(d / "sub" / "two.png", color=(60, 60, 60), size=(90, 120))
+    (d / "sub" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    (d / "readme.txt").write_text("not scanned: not an image suffix")
+    return d
+
+
+def test_json_lines_with_errors_and_exit_1(photos):
+    r = run_cli("predict", "--json", "--top-k", "4", photos, photos / "missing.jpg")
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["path"] for row in rows] == [str(photos / "one.jpg"), str(photos / "sub" / "broken.jpg"),
+                                             str(photos / "sub" / "two.png"), str(photos / "missing.jpg")]
+    ok = [row for row in rows if "error" not in row]
+    assert len(ok) == 2
+    for row in ok:
+        assert set(row) == {"path", "breed", "name", "probability", "top_k"}
+        assert len(row["top_k"]) == 4 and row["top_k"][0]["breed"] == row["breed"]
+        assert set(row["top_k"][0]) == {"breed", "name", "probability"}
+        probs = [t["probability"] for t in row["top_k"]]
+        assert probs == sorted(probs, reverse=True)
+    errors = {row["path"]: row["error"] for row in rows if "error" in row}
+    assert errors[str(photos / "missing.jpg")] == "file not found"
+    assert set(errors[str(photos / "sub" / "broken.jpg")].split()) & {"corrupt", "image"}
+
+
+def test_all_120_and_exit_0(photos):
+    r = run_cli("predict", "--json", "--top-k", "120", photos / "one.jpg")
+    assert r.returncode == 0
+    row = json.loads(r.stdout)
+    assert len(row["top_k"]) == 120 and abs(sum(t["probability"] for t in row["top_k"]) - 1) < 1e-3
+
+
+def test_usage_errors_exit_2(photos, tmp_path):
+    assert run_cli("predict").returncode == 2
+    assert run_cli("predict", "--top-k", "0", photos / "one.jpg").returncode == 2
+    bad_model = tmp_path / "evil.safetensors"
+    bad_model.write_bytes(b"\x80\x04garbage")
+    r = run_cli("predict", "--model", bad_model, photos / "one.jpg")
+    assert r.returncode == 2 and "never unpickles" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_predict_names_the_breed_of_real_photos(real_photos):
+    picks = real_photos[::100]  # 6 breeds
+    r = run_cli("predict", *[p for p, _ in picks])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == len(picks)
+    from dogbreed_desktop.core.breeds import breed
+
+    hits = sum(breed(b).name in line for line, (_, b) in zip(lines, picks))
+    assert hits >= 5, r.stdout
+
+
+def test_evaluate_on_real_data(real_data):
+    r = run_cli("evaluate", "--data", real_data, "--per-class", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["n"] == 120 and rep["top1"] > 0.7 and rep["top5"] > rep["top1"]
+    assert 0 <= rep["ece"] < 0.2 and rep["log_loss"] > 0
+    assert len(rep["per_class_accuracy"]) == 120 and isinstance(rep["most_confused"], list)
+
+
+def test_evaluate_folder_per_class_with_readable_report(tmp_path):
+    for cls in ("golden_retriever", "n02085620-Chihuahua"):
+        make_image(tmp_path / cls / "a.jpg", size=(80, 80))
+    (tmp_path / "n02085620-Chihuahua" / "bad.jpg").write_bytes(b"")
+    r = run_cli("evaluate", "--data", tmp_path)
+    assert r.returncode == 1  # one unreadable file
+    assert "top-1:" in r.stdout and "images scored" in r.stdout and "unreadable:" in r.stdout
+
+
+def test_help_lists_subcommands():
+    r = run_cli("--help")
+    assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout
