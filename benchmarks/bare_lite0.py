@@ -2,7 +2,6 @@
 channels_last, nothing else (no error handling, no output). Run as a whole process by bench_predict.py."""
 
 import sys
-import time
 
 import torch
 from PIL import Image
@@ -30,6 +29,4 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    t = time.perf_counter()
     main(open(sys.argv[1]).read().split())
-    print(f"{time.perf_counter() - t:.2f}", file=sys.stderr)

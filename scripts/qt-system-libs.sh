@@ -13,7 +13,10 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "missing Debian packages (install as root): ${missing[*]}" >&2; exit 1; }
+    SUDO="sudo"
+fi
 echo "installing: ${missing[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
+if command -v dpkg >/dev/null 2>&1; then
+    bash scripts/qt-system-libs.sh || echo "warning: could not install Qt's system libraries (see scripts/qt-system-libs.sh)" >&2
+fi
 PYTHON="${PYTHON:-python3}"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"

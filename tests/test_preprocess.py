@@ -105,3 +105,10 @@ def test_missing_file_and_folder(tmp_path):
         prepare(tmp_path / "nope.jpg", PREP)
     with pytest.raises(ImageError, match="folder"):
         prepare(tmp_path, PREP)
+
+
+def test_jpeg_cut_inside_its_header(tmp_path):
+    data = make_image(tmp_path / "g.jpg", size=(40, 30)).read_bytes()
+    (tmp_path / "head.jpg").write_bytes(data[:30])
+    with pytest.raises(ImageError, match="truncated or corrupt|not an image"):
+        prepare(tmp_path / "head.jpg", PREP)

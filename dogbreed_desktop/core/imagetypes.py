@@ -1,7 +1,5 @@
 """Which files are pictures, without importing torch or Pillow (the GUI asks this on every drag-enter).
-
-`preprocess.IMAGE_SUFFIXES` must stay equal to this set (tests/test_gui_drop.py checks it).
-"""
+The one list: `preprocess` re-exports it."""
 
 from __future__ import annotations
 

@@ -14,9 +14,8 @@ from typing import Union
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm"}
-)
+from .imagetypes import IMAGE_SUFFIXES, is_image_path  # noqa: F401 (re-exported)
+
 # Past this many pixels a file is refused rather than decoded (Pillow's own bomb guard trips at 2x its limit,
 # and only warns below that). 16k x 16k covers any camera.
 MAX_PIXELS = 16384 * 16384
@@ -54,10 +53,6 @@ class Preprocessing:
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
-def is_image_path(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
-
-
 def _open(path: Path) -> Image.Image:
     try:
         if path.is_dir():
@@ -73,6 +68,8 @@ def _open(path: Path) -> Image.Image:
         raise ImageError("not an image, or a format Pillow cannot read") from None
     except Image.DecompressionBombError as e:
         raise ImageError(f"image too large to decode safely ({e})") from None
+    except OSError as e:  # e.g. a JPEG cut off inside its header: "Truncated File Read"
+        raise ImageError(f"truncated or corrupt image ({e})") from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -1,0 +1,50 @@
+"""Starting the window: `dogbreed-desktop [--model M] [photos...]` lands in `run`.
+
+The window is shown before torch is imported; the model loads in the inference worker's thread.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from ..paths import resource
+from .main_window import MainWindow
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Dog Breed Studio")
+    app.setDesktopFileName("dogbreed-studio")
+    app.setWindowIcon(QIcon(str(resource("icon.png"))))
+    return app
+
+
+def run(image_paths: list[str], model: str | None = None) -> int:
+    app = application()
+    window = MainWindow()
+    window.show()
+    app.aboutToQuit.connect(window.shutdown)  # however the loop ends, the workers stop first
+    _close_on_signals(window)
+    # Load the model and queue the photos once the window is on screen.
+    QTimer.singleShot(0, lambda: window.start(model, [Path(p) for p in image_paths]))
+    code = app.exec()
+    if not window.stopped_cleanly:
+        print("dogbreed-desktop: a worker did not stop in time", file=sys.stderr)
+    return code
+
+
+def _close_on_signals(window: MainWindow) -> QTimer:
+    """Ctrl+C or SIGTERM closes the window (so its workers stop) instead of killing the process mid-batch.
+    Python runs signal handlers only between bytecodes, so a timer gives it a chance every 200 ms."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer

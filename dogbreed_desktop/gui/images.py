@@ -1,0 +1,65 @@
+"""Pictures for the window, made off the GUI thread: decoded by the core (EXIF-upright), handed over as QImage.
+
+QImage is safe to create and pass between threads; QPixmap is made from it on the GUI thread only.
+These functions import the core's Pillow/torch module, so call them from worker threads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage
+
+THUMBNAIL_BOX = 52  # logical pixels in the list
+THUMBNAIL_SIZE = 2 * THUMBNAIL_BOX  # decoded for up to 2x (HiDPI) screens
+PREVIEW_SIZE = 1600  # longest side kept for the large view
+
+
+def pil_to_qimage(img) -> QImage:
+    """An RGB PIL image -> a QImage that owns its pixels."""
+    img = img.convert("RGB")
+    w, h = img.size
+    data = img.tobytes("raw", "RGB")
+    # RGB32 is what a QPixmap holds on every platform, so QPixmap.fromImage on the GUI thread needs no conversion.
+    return QImage(data, w, h, 3 * w, QImage.Format.Format_RGB888).convertToFormat(QImage.Format.Format_RGB32)
+
+
+def load_qimage(path: str | Path, max_side: int) -> QImage:
+    """The photo, upright, no larger than max_side; raises the core's ImageError for a broken file."""
+    from PIL import Image
+
+    from ..core.preprocess import load_image
+
+    img = load_image(path, draft=max_side)  # JPEGs decode straight at a reduced scale
+    if max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return pil_to_qimage(img)
+
+
+def fit(image: QImage, box: QSize) -> QImage:
+    """Smoothly scaled to fit `box` (device pixels), off the GUI thread; the view then draws it 1:1."""
+    if image.isNull() or box.isEmpty():
+        return QImage()
+    return image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+def thumbnail(path: str | Path) -> QImage | None:
+    """A small square-ish thumbnail, or None when the file cannot be decoded."""
+    try:
+        return load_qimage(path, THUMBNAIL_SIZE)
+    except Exception:  # the row shows the classifier's error message instead
+        return None
+
+
+def save_pasted(image: QImage) -> Path:
+    """A pasted picture becomes a PNG in the user's data folder, so it has a path like any other photo."""
+    from ..paths import user_data_dir
+
+    folder = user_data_dir() / "pasted"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"pasted-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.png"
+    if not image.save(str(path), "PNG"):
+        raise OSError(f"could not save the pasted image to {path}")
+    return path

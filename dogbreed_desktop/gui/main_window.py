@@ -1,0 +1,148 @@
+"""The main window: composes the Classify and Train tabs, menus, shortcuts and the status bar, and routes
+between them. It does no work itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
+
+from ..core.imagetypes import IMAGE_SUFFIXES
+from ..paths import resource
+from .about import show_about
+from .classify_tab import ClassifyTab
+from .inference_client import InferenceClient
+from .messages import ModelInfo
+from .train_tab import TrainTab
+
+TITLE = "Dog Breed Studio"
+IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, device: str = "auto"):
+        super().__init__()
+        self.setWindowTitle(TITLE)
+        self.setWindowIcon(QIcon(str(resource("icon.png"))))
+        self.client = InferenceClient(device, self)
+        self.classify_tab = ClassifyTab(self.client)
+        self.train_tab = TrainTab()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.classify_tab, "Classify")
+        self.tabs.addTab(self.train_tab, "Train")
+        self.setCentralWidget(self.tabs)
+        self.model_label, self.progress_bar, self.dialog = QLabel(), QProgressBar(), None
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.hide()
+        self.statusBar().addPermanentWidget(self.progress_bar)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self._build_menus()
+        self.client.model_loading.connect(self._on_model_loading)
+        self.client.model_loaded.connect(self._on_model_loaded)
+        self.client.model_failed.connect(self._on_model_failed)
+        self.classify_tab.status.connect(self.statusBar().showMessage)
+        self.classify_tab.progress.connect(self._on_progress)
+        self.classify_tab.hint.open_clicked.connect(self.open_photos)
+        self.train_tab.use_model.connect(self.open_model_path)
+        self.stopped_cleanly, self._shut_down = True, False
+        self.resize(980, 640)
+
+    def start(self, model: str | None, photos: list[Path]) -> None:
+        """After the window is shown: load the model in the worker, then classify any command-line photos."""
+        self.client.load_model(model)
+        if photos:
+            self.classify_tab.add_paths(photos)
+
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None):
+            a = QAction(text, self)
+            if shortcut is not None:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            return a
+
+        file = self.menuBar().addMenu("&File")
+        action(file, "&Open Photos…", self.open_photos, QKeySequence.StandardKey.Open)
+        action(file, "Open &Folder…", self.open_folder, "Ctrl+Shift+O")
+        file.addSeparator()
+        action(file, "Open &Model…", self.open_model, "Ctrl+M")
+        file.addSeparator()
+        action(file, "&Export Results as CSV…", self.export_csv, "Ctrl+E")
+        file.addSeparator()
+        action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        action(edit, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
+        action(edit, "&Copy Results", self.classify_tab.copy_results, "Ctrl+Shift+C")
+        action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete")
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, "&About Dog Breed Studio", lambda: show_about(self, self.client.model))
+
+    # -- actions --------------------------------------------------------------------------------------------
+    def open_photos(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dog photos", "", IMAGE_FILTER)
+        if files:
+            self._classify([Path(f) for f in files])
+
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of dog photos")
+        if folder:
+            self._classify([Path(folder)])
+
+    def paste(self) -> None:
+        self.tabs.setCurrentWidget(self.classify_tab)
+        self.classify_tab.paste()
+
+    def open_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a model (a .safetensors file, e.g. model.safetensors in a training run folder)",
+            "", "Dog Breed Studio models (*.safetensors);;All files (*)")
+        if path:
+            self.open_model_path(path)
+
+    def open_model_path(self, path: str) -> None:
+        """File ▸ Open model… and the Train tab's "Use this model" both end here (a file or a run folder)."""
+        self.tabs.setCurrentWidget(self.classify_tab)
+        self.client.load_model(path)
+
+    def export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", "dog-breeds.csv", "CSV (*.csv)")
+        if path:
+            self.classify_tab.export_csv(path)
+            self.statusBar().showMessage(f"Exported to {path}", 5000)
+
+    def _classify(self, paths: list[Path]) -> None:
+        self.tabs.setCurrentWidget(self.classify_tab)
+        self.classify_tab.add_paths(paths)
+
+    # -- routing --------------------------------------------------------------------------------------------
+    def _on_model_loading(self, path: str) -> None:
+        self.model_label.setText(f"Loading model {Path(path).name if path else '(built-in)'}…")
+
+    def _on_model_loaded(self, info: ModelInfo | None) -> None:
+        self.model_label.setText(f"Model: {info.name}  ·  {info.device}" if info else "No model loaded")
+
+    def _on_model_failed(self, path: str, message: str) -> None:
+        self.dialog = QMessageBox(QMessageBox.Icon.Warning, TITLE, f"Could not load the model {path or '(built-in)'}.",
+                                  QMessageBox.StandardButton.Ok, self)
+        self.dialog.setInformativeText(message)
+        self.dialog.open()  # non-blocking: the window keeps going with the model it has
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setVisible(done < total)
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(done)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop training, the photo loader and inference, each waiting with a timeout. Safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.train_tab.shutdown()
+        self.classify_tab.shutdown()
+        self.stopped_cleanly = self.client.shutdown()

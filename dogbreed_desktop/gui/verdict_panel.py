@@ -1,0 +1,94 @@
+"""The selected photo, large, beside its verdict line and the top-k bar chart (k chosen here)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QImage
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from .breed_chart import ACCENT, UNSURE, BreedChart
+from .results_list import ERROR
+from .results_model import DONE, FAILED, Row
+from .verdict import is_sure, ranked, verdict_line
+
+TOP_K_CHOICES = (3, 5, 10, 0)  # 0: all classes
+
+
+class VerdictPanel(QWidget):
+    top_k_changed = Signal(int)
+
+    def __init__(self, photo_view: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.photo = photo_view
+        self.chart = BreedChart()
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.45)
+        font.setBold(True)
+        self.verdict.setFont(font)
+        self.top_k = QComboBox()
+        for k in TOP_K_CHOICES:
+            self.top_k.addItem(f"Top {k}" if k else "All breeds", k)
+        self.top_k.setCurrentIndex(1)
+        self.top_k.currentIndexChanged.connect(lambda _: self.top_k_changed.emit(self.k))
+        scroll = QScrollArea()
+        scroll.setWidget(self.chart)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)  # the bars sit on the window, not on a grey well
+        self.chart.setAutoFillBackground(False)
+        self.scroll = scroll
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Most likely breeds"))
+        header.addStretch()
+        header.addWidget(self.top_k)
+        right = QVBoxLayout()
+        right.addLayout(header)
+        right.addWidget(scroll, 1)
+        body = QHBoxLayout()
+        body.addWidget(photo_view, 5)
+        body.addLayout(right, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.verdict)
+        layout.addLayout(body, 1)
+        self._row: Row | None = None
+        self._names: tuple[str, ...] = ()
+
+    @property
+    def k(self) -> int:
+        return self.top_k.currentData() or len(self._names) or 120
+
+    def set_class_count(self, n: int) -> None:
+        self.top_k.setItemText(len(TOP_K_CHOICES) - 1, f"All {n}")
+
+    def set_photo(self, image: QImage, fitted: QImage, error: str = "") -> None:
+        self.photo.set_image(image, fitted) if not image.isNull() else self.photo.set_message(error)
+
+    def show_row(self, row: Row | None, names: tuple[str, ...]) -> None:
+        """Verdict and chart for one row (None: nothing selected)."""
+        self._row, self._names = row, names
+        if row is None:
+            return self._say("", None, [])
+        if row.state == FAILED:
+            return self._say(f"Could not read this file: {row.error}", ERROR, [])
+        if row.state != DONE or not names:
+            return self._say("Classifying…", None, [])
+        p = row.probabilities
+        scores = [(names[i], p[i]) for i in ranked(p, self.k)]
+        self._say(verdict_line(p, names), ACCENT.darker(125) if is_sure(p) else UNSURE.darker(135), scores)
+
+    def refresh(self) -> None:
+        self.show_row(self._row, self._names)
+
+    def show_message(self, text: str) -> None:
+        self._row = None
+        self._say(text, None, [])
+
+    def _say(self, text: str, color, scores) -> None:
+        self.verdict.setText(text)
+        self.verdict.setStyleSheet(f"color: {color.name()}" if color is not None else "")
+        self.chart.set_scores(scores)

@@ -1,0 +1,180 @@
+"""The inference worker seen from the window: superseding, switching models, closing while busy, and torch
+staying unimported until the worker loads the model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import make_image
+from gui_support import drop_files, file_mime, make_window
+
+from dogbreed_desktop.gui.results_model import DONE, PENDING
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="module")
+def many_photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("many")
+    return [make_image(folder / f"p{i:03d}.jpg", color=(i * 3 % 255, 120, 200 - i), size=(400, 300))
+            for i in range(64)]
+
+
+def test_a_superseding_request_drops_the_stale_one(qtbot, many_photos, tmp_path):
+    window = make_window(qtbot)
+    client = window.client
+    seen: list[tuple[int, int]] = []  # (request id, verdicts) as the window receives them
+    client.results.connect(lambda rid, verdicts: seen.append((rid, len(verdicts))))
+    with qtbot.waitSignal(client.results, timeout=60_000):
+        old = client.classify(many_photos)  # 64 photos: many batches
+    new_photo = make_image(tmp_path / "new.png", color=(10, 200, 10))
+    marker = len(seen)
+    with qtbot.waitSignal(client.finished, timeout=60_000, check_params_cb=lambda rid: rid != old) as blocker:
+        new = client.classify([new_photo], supersede=True)
+    assert blocker.args == [new]
+    qtbot.wait(300)  # anything the old request still had in flight has arrived by now, and was dropped
+    assert all(rid == new for rid, _ in seen[marker:])
+    assert sum(n for rid, n in seen if rid == old) < len(many_photos)
+    assert not client.busy
+    assert window.classify_tab.model.row(window.classify_tab.model.row_of(str(new_photo))).state == DONE
+
+
+def test_switching_models_reclassifies_the_list(qtbot, tmp_path):
+    from dogbreed_desktop.core.artifact import load_artifact, save_artifact
+    from dogbreed_desktop.paths import default_model_path
+
+    hot = load_artifact(default_model_path())
+    hot.name, hot.temperature = "Same weights, temperature 3", 3.0
+    run_folder = tmp_path / "run-1"
+    save_artifact(hot, run_folder / "model.safetensors")
+    photo = make_image(tmp_path / "dog.jpg", color=(190, 150, 90), size=(300, 300))
+    window = make_window(qtbot)
+    tab = window.classify_tab
+    with qtbot.waitSignal(tab.request_finished, timeout=60_000):
+        tab.add_paths([photo])
+    before = max(tab.model.row(0).probabilities)
+    with qtbot.waitSignal(tab.request_finished, timeout=60_000):
+        window.train_tab.use_model.emit(str(run_folder))  # what "Use this model" after training does
+    assert window.client.model.name == "Same weights, temperature 3"
+    assert "Same weights, temperature 3" in window.model_label.text()
+    after = max(tab.model.row(0).probabilities)
+    assert after < before  # a hotter softmax: same ranking, flatter probabilities
+
+
+def test_a_bad_model_is_reported_and_the_old_one_kept(qtbot, tmp_path):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\x80\x04pickle")
+    window = make_window(qtbot)
+    with qtbot.waitSignals([window.client.model_failed, window.client.model_loaded], timeout=30_000):
+        window.open_model_path(str(bad))
+    assert "pickle" in window.dialog.informativeText()
+    assert window.client.model is not None and not window.client.loading
+
+
+def test_closing_while_busy_stops_the_worker(qtbot, many_photos):
+    window = make_window(qtbot)
+    tab = window.classify_tab
+    with qtbot.waitSignal(window.client.results, timeout=60_000):
+        assert drop_files(tab, many_photos)
+    assert window.client.busy
+    start = time.monotonic()
+    window.close()
+    assert window.stopped_cleanly and window.client._thread.isFinished()
+    assert time.monotonic() - start < 5  # at most the batch in progress
+    assert any(r.state == PENDING for r in tab.model.rows())  # it really was stopped mid-way
+
+
+def test_paste_image_data_and_copy_results(qtbot, tmp_path):
+    from PySide6.QtGui import QColor, QGuiApplication, QImage
+
+    window = make_window(qtbot)
+    tab = window.classify_tab
+    image = QImage(120, 90, QImage.Format.Format_RGB32)
+    image.fill(QColor(180, 120, 60))
+    QGuiApplication.clipboard().setImage(image)
+    with qtbot.waitSignal(tab.request_finished, timeout=60_000):
+        assert tab.paste()
+    row = tab.model.row(0)
+    assert row.state == DONE and row.path.endswith(".png") and "pasted" in row.path
+    tab.copy_results()
+    lines = QGuiApplication.clipboard().text().splitlines()
+    assert lines[0].split("\t")[:3] == ["path", "error", "breed_1"] and lines[1].startswith(row.path)
+    out = tmp_path / "results.csv"
+    tab.export_csv(out)
+    assert out.read_text().splitlines()[1].split(",")[0] == row.path
+    photo = make_image(tmp_path / "copied in a file manager.jpg", color=(90, 60, 30))
+    QGuiApplication.clipboard().setMimeData(file_mime([photo]))
+    with qtbot.waitSignal(tab.request_finished, timeout=60_000):
+        assert tab.paste()
+    assert tab.model.row(tab.model.row_of(str(photo))).state == DONE
+    tab.clear()
+    assert tab.model.rowCount() == 0 and not tab.splitter.isVisible()
+
+
+WINDOW_BEFORE_TORCH = textwrap.dedent("""
+    import os, sys, traceback
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    class WhoImportsTorch:  # names the first project file that imports torch, to make a failure useful
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch":
+                ours = [f for f in traceback.extract_stack()
+                        if "dogbreed_desktop" in f.filename or "training" in f.filename]
+                print("torch imported from:", " <- ".join(f"{f.filename}:{f.lineno}" for f in reversed(ours)))
+                sys.meta_path.remove(self)
+            return None
+
+    sys.meta_path.insert(0, WhoImportsTorch())
+    from dogbreed_desktop.gui.app import application
+    from dogbreed_desktop.gui.main_window import MainWindow
+    app = application()
+    window = MainWindow(device="cpu")
+    window.show()
+    app.processEvents()
+    print("torch after show:", "torch" in sys.modules)
+    window.client.model_loaded.connect(lambda info: (print("loaded:", info.name), app.quit()))
+    window.start(None, [])
+    app.exec()
+    print("torch after load:", "torch" in sys.modules)
+    window.close()
+""")
+
+
+def test_the_window_shows_before_torch_is_imported():
+    r = subprocess.run([sys.executable, "-c", WINDOW_BEFORE_TORCH], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "torch after show: False" in r.stdout, r.stdout
+    assert "loaded: EfficientNet-Lite0" in r.stdout and "torch after load: True" in r.stdout
+
+
+def test_a_bad_model_on_the_command_line_falls_back_to_the_built_in_one(qtbot, tmp_path):
+    from dogbreed_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(device="cpu")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignals([window.client.model_failed, window.client.model_loaded], timeout=60_000):
+        window.start(str(tmp_path / "no-such-model.safetensors"), [])
+    assert "not found" in window.dialog.informativeText()
+    assert window.client.model.name.startswith("EfficientNet-Lite0")
+
+
+def test_the_large_photo_loader_serves_only_the_latest_request(qtbot, tmp_path):
+    from dogbreed_desktop.gui.photo_loader import PhotoLoader
+
+    paths = [str(make_image(tmp_path / f"{i}.jpg", color=(20 * i, 80, 80), size=(1200, 900))) for i in range(5)]
+    loader = PhotoLoader()
+    served: list[str] = []
+    loader.loaded.connect(lambda path, image, fitted, error: served.append(path))
+    try:
+        with qtbot.waitSignal(loader.loaded, timeout=30_000, check_params_cb=lambda p, *_: p == paths[-1]):
+            for p in paths:  # clicking quickly down the list
+                loader.request(p)
+        qtbot.wait(200)
+        assert served == [paths[-1]]
+    finally:
+        assert loader.shutdown()

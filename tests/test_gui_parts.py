@@ -1,0 +1,73 @@
+"""The window's small parts on their own: verdict wording, export table, chart, about box, empty state."""
+
+from __future__ import annotations
+
+import pytest
+
+from dogbreed_desktop.gui import export
+from dogbreed_desktop.gui.verdict import headline, percent, ranked, verdict_line
+
+pytestmark = pytest.mark.gui
+NAMES = ("Beagle", "Pug", "Boxer", "Whippet")
+
+
+def test_a_confident_verdict_names_the_breed():
+    assert verdict_line([0.05, 0.91, 0.03, 0.01], NAMES) == "Pug, 91% sure"
+    assert headline([0.05, 0.91, 0.03, 0.01], NAMES) == ("Pug", "91%")
+
+
+def test_under_the_threshold_it_says_it_is_not_sure():
+    probs = [0.30, 0.41, 0.2, 0.09]
+    assert verdict_line(probs, NAMES) == "Not sure: maybe Pug (41%) or Beagle (30%)"
+    assert headline(probs, NAMES) == ("Maybe Pug", "41%")
+
+
+def test_ranking_and_percentages():
+    assert ranked([0.1, 0.4, 0.4, 0.1], 3) == [1, 2, 0]
+    assert [percent(p) for p in (0.0004, 0.074, 0.5, 0.9996)] == ["<0.1%", "7.4%", "50%", ">99.9%"]
+
+
+def test_export_table_has_top_k_columns_and_error_rows(tmp_path):
+    table = export.rows([("a.jpg", (0.1, 0.6, 0.2, 0.1), ""), ("b.jpg", None, "empty file")],
+                        ("beagle", "pug", "boxer", "whippet"), NAMES, k=2)
+    assert table[0] == ["path", "error", "breed_1", "name_1", "probability_1", "breed_2", "name_2", "probability_2"]
+    assert table[1] == ["a.jpg", "", "pug", "Pug", "0.600000", "boxer", "Boxer", "0.200000"]
+    assert table[2] == ["b.jpg", "empty file"] + [""] * 6
+    export.write_csv(tmp_path / "r.csv", table)
+    assert (tmp_path / "r.csv").read_text().splitlines()[1] == "a.jpg,,pug,Pug,0.600000,boxer,Boxer,0.200000"
+    assert export.to_tsv(table).splitlines()[2] == "b.jpg\tempty file" + "\t" * 6
+
+
+def test_chart_sizes_itself_to_its_rows_and_paints(qtbot):
+    from dogbreed_desktop.gui.breed_chart import BreedChart
+
+    chart = BreedChart()
+    qtbot.addWidget(chart)
+    chart.set_scores([(f"Breed {i}", 1 / 120) for i in range(120)])
+    assert chart.height() == 2 * chart.MARGIN + 120 * chart.ROW
+    chart.resize(300, chart.height())
+    image = chart.grab().toImage()  # paints every row without error
+    assert not image.isNull()
+    chart.set_scores([("Pug", 0.9), ("Boxer", 0.1)])
+    assert chart.values() == [0.9, 0.1] and chart.names() == ["Pug", "Boxer"]
+
+
+def test_about_names_versions_and_licences():
+    from dogbreed_desktop.gui.about import about_html
+
+    html = about_html(None)
+    assert "PySide6" in html and "PyTorch" in html and "Apache License 2.0" in html and "ImageNet" in html
+
+
+def test_the_empty_window_invites_a_drop(qtbot):
+    from dogbreed_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(device="cpu")  # no model loaded: start() is never called
+    qtbot.addWidget(window)
+    window.show()
+    tab = window.classify_tab
+    assert window.windowTitle() == "Dog Breed Studio" and not window.windowIcon().isNull()
+    assert tab.hint.isVisible() and not tab.splitter.isVisible()
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Classify", "Train"]
+    menus = {a.text().replace("&", "") for m in window.menuBar().actions() for a in m.menu().actions()}
+    assert {"Open Photos…", "Open Model…", "Paste Photo", "Export Results as CSV…", "Quit"} <= menus
