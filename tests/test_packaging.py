@@ -1,0 +1,116 @@
+"""The packaging files agree with the code: what build.spec leaves out is not needed, resources resolve from a
+bundle, the desktop entry matches the window. The real binary is tested by scripts/smoke-test-app.py."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "build.spec"
+DESKTOP = ROOT / "packaging" / "linux" / "dogbreed-studio.desktop"
+
+
+def _spec_list(name: str) -> list[str]:
+    """A top-level `NAME = [...]` literal (plus any `NAME += [...]`) from build.spec, without running it."""
+    out: list[str] = []
+    for node in ast.walk(ast.parse(SPEC.read_text())):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            out += ast.literal_eval(node.value)
+        elif isinstance(node, ast.AugAssign) and getattr(node.target, "id", None) == name:
+            out += ast.literal_eval(node.value)
+    return out
+
+
+def _app_sources() -> list[Path]:
+    return sorted((ROOT / "dogbreed_desktop").rglob("*.py")) + sorted((ROOT / "training").rglob("*.py"))
+
+
+def test_build_spec_is_valid_python():
+    compile(SPEC.read_text(), str(SPEC), "exec")
+
+
+def test_the_app_imports_no_qt_module_that_the_bundle_leaves_out():
+    excluded = {m.split(".", 1)[1] for m in _spec_list("EXCLUDES") if m.startswith("PySide6.")}
+    assert "QtWidgets" not in excluded and "QtNetwork" in excluded
+    used = set()
+    for path in _app_sources():
+        text = path.read_text()
+        used |= set(re.findall(r"PySide6\.(Qt\w+)", text))
+        used |= {m for line in re.findall(r"from PySide6 import ([\w, ]+)", text) for m in re.findall(r"Qt\w+", line)}
+    assert used, "no Qt imports found: the scan is broken"
+    assert not used & excluded, f"build.spec excludes Qt modules the app imports: {sorted(used & excluded)}"
+
+
+# The CPU bundle has no torchvision, timm or triton: the app (window included), inference and fast retraining
+# must work without them.
+WITHOUT_TORCHVISION = textwrap.dedent("""
+    import importlib, os, pkgutil, sys
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    BLOCKED = ("torchvision", "timm", "triton")
+    for name in BLOCKED:
+        sys.modules[name] = None  # as if not installed: import fails, importlib.util.find_spec says None
+    import dogbreed_desktop, training
+    for package in (dogbreed_desktop, training):
+        for m in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if m.name != "dogbreed_desktop.__main__":
+                importlib.import_module(m.name)
+    from dogbreed_desktop.cli import main
+    code = main(["predict", "--json", sys.argv[1]])
+    assert code == 0, code
+    leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED and sys.modules[m] is not None)
+    assert not leaked, leaked
+""")
+
+
+@pytest.mark.gui
+def test_app_imports_and_predicts_without_torchvision(tmp_path):
+    from PIL import Image
+
+    photo = tmp_path / "dog.png"
+    Image.new("RGB", (96, 80), (180, 140, 90)).save(photo)
+    r = subprocess.run([sys.executable, "-c", WITHOUT_TORCHVISION, str(photo)], capture_output=True, text=True,
+                       cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    assert '"breed"' in r.stdout
+
+
+def test_resources_resolve_from_a_bundle(monkeypatch, tmp_path):
+    from dogbreed_desktop import paths
+
+    assert paths.default_model_path().is_file(), "resources/ is where build.spec takes it from"
+    assert (ROOT / "resources") == paths.resources_dir()
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert paths.default_model_path() == tmp_path / "resources" / paths.DEFAULT_MODEL
+
+
+def test_desktop_entry_matches_the_window():
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.optionxform = str
+    entry.read(DESKTOP)
+    d = entry["Desktop Entry"]
+    assert d["Type"] == "Application" and d["Terminal"] == "false"
+    assert d["Exec"].split()[0] == "DogBreedStudio" and "%F" in d["Exec"]
+    # Wayland matches a window to its entry by the name the app gives (QGuiApplication.setDesktopFileName).
+    app_py = (ROOT / "dogbreed_desktop" / "gui" / "app.py").read_text()
+    named = re.search(r'setDesktopFileName\("([^"]+)"\)', app_py)
+    if named:
+        assert DESKTOP.stem == named[1]
+        assert d["Icon"] == named[1]
+    mimes = set(filter(None, d["MimeType"].split(";")))
+    assert {"image/jpeg", "image/png", "image/webp"} <= mimes
+    assert d["Categories"].endswith(";")
+
+
+def test_build_scripts_parse():
+    for script in ("scripts/build-app.sh", "scripts/ci-bundle-smoke.sh", "packaging/linux/install.sh"):
+        r = subprocess.run(["bash", "-n", str(ROOT / script)], capture_output=True, text=True)
+        assert r.returncode == 0, f"{script}: {r.stderr}"
+    compile((ROOT / "scripts" / "smoke-test-app.py").read_text(), "smoke-test-app.py", "exec")
