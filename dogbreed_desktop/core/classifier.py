@@ -203,7 +203,8 @@ class Classifier:
 
     def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, torch.Tensor | ImageError]]:
         """Decode in a few threads (Pillow releases the GIL) while the model works, a bounded window ahead."""
-        workers = max(1, min(4, os.cpu_count() or 1))
+        # Half the cores at most: torch's own threads run the model on the rest at the same time.
+        workers = max(1, min(4, (os.cpu_count() or 2) // 2))
         with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
             window: deque = deque()
             for i, source in enumerate(inputs):
