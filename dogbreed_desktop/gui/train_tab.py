@@ -1,19 +1,158 @@
-"""The Train tab (placeholder until the training issue fills it)."""
+"""The Train tab: choose labelled photos, check them, train, watch the curves, stop early, use the model.
+
+It only composes and routes: the widgets live in `gui/train/`, the threads in `gui/train/jobs.py`, the work in
+the Qt-free `training` package (the same functions the `dogbreed-desktop train` command calls).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+
+from .train.curves import CurvesPanel
+from .train.data_panel import DataPanel
+from .train.jobs import TrainJobs
+from .train.run_controls import RunControls, outcome_html
+from .train.runs_list import RunsList
+from .train.settings_panel import SettingsPanel
+from .train.worker import TrainJob
 
 
 class TrainTab(QWidget):
     # Emitted with the path of a finished run's model when the user clicks "Use this model".
     use_model = Signal(str)
+    # Emitted when a run ends: {"run_dir", "status", "reason", "best_epoch", "metrics", "model_path", "skipped"}.
+    run_finished = Signal(dict)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, runs_root: Path | None = None):
         super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Training arrives with the training issue."))
+        self.data = DataPanel(self)
+        self.settings = SettingsPanel(self)
+        self.controls = RunControls(self)
+        self.curves = CurvesPanel(self)
+        self.runs = RunsList(self)
+        self.jobs = TrainJobs(self)
+        self._last_run: str | None = None
+        self._layout()
+
+        self.data.folder_chosen.connect(self.check_folder)
+        self.jobs.checking.connect(self.data.show_checking)
+        self.jobs.report.connect(self._report)
+        self.jobs.report_failed.connect(self.data.show_error)
+        self.controls.start_clicked.connect(self.start)
+        self.controls.stop_clicked.connect(self.stop)
+        self.controls.use_clicked.connect(self._use_last)
+        self.jobs.progress.connect(self.controls.show_progress)
+        self.jobs.batch.connect(self.curves.add_batch)
+        self.jobs.epoch.connect(self._epoch)
+        self.jobs.done.connect(self._done)
+        self.jobs.failed.connect(self._failed)
+        self.jobs.training_changed.connect(self._training_changed)
+        self.runs.show_run.connect(self._show_run)
+        self.runs.resume_run.connect(self.resume)
+        self.runs.use_model.connect(self.use_model)
+        if runs_root is None:
+            from ..paths import runs_dir
+
+            runs_root = runs_dir()
+        self.runs.set_root(runs_root)
+
+    def _layout(self) -> None:
+        left = QWidget(self)
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.data, 1)
+        column.addWidget(self.settings)
+        column.addWidget(self.controls)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.curves)
+        right.addWidget(self.runs)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 620])
+        QHBoxLayout(self).addWidget(split)
+
+    @property
+    def training(self) -> bool:
+        return self.jobs.training
+
+    def check_folder(self, folder: str) -> None:
+        """Run the preflight on `folder` (a newer request supersedes an older one)."""
+        self.controls.set_can_start(False)
+        self.data.show_checking()
+        self.jobs.check(folder, self.settings.overrides.get("per_class"))
+
+    def _report(self, report) -> None:
+        self.data.show_report(report)
+        self.controls.set_can_start(report.ok and not self.training)
+
+    def start(self) -> None:
+        report = self.data.report
+        if report is None or not report.ok or self.training:
+            return
+        from training.runfolder import new_run_dir  # torch-free; the config is made in the worker thread
+
+        settings = {"data": str(report.root), **self.settings.values()}
+        run_dir = new_run_dir(self.runs.root, settings["backbone"])
+        self._launch(TrainJob(str(run_dir), settings=settings, report=report))
+
+    def resume(self, run_dir: str) -> None:
+        """Continue a stopped or interrupted run; its curves so far stay and grow."""
+        if not self.training:
+            from training.runfolder import read_run  # torch-free
+
+            info = read_run(Path(run_dir))
+            self._launch(TrainJob(run_dir))
+            if info is not None:
+                self.curves.show_history(info.history, info.metrics.get("best_epoch"))
+
+    def _launch(self, job: TrainJob) -> None:
+        self.curves.reset()
+        self._last_run = job.run_dir
+        self.jobs.train(job)
+
+    def _epoch(self, row: dict, best_epoch) -> None:
+        first = not self.curves.rows
+        self.curves.add_epoch(row, best_epoch)
+        if first and self._last_run:  # the run folder exists now: list it
+            self.runs.refresh(select=Path(self._last_run).name)
+
+    def stop(self) -> None:
+        """Early stop: ends at the next batch and keeps the best model so far."""
+        if self.training:
+            self.jobs.stop_training()
+            self.controls.show_stopping()
+
+    def _training_changed(self, running: bool) -> None:
+        self.controls.set_running(running)
+        self.runs.set_busy(running)
+        if not running:
+            self.controls.set_can_start(self.data.report is not None and self.data.report.ok)
+            self.runs.refresh(select=Path(self._last_run).name if self._last_run else None)
+
+    def _done(self, result: dict) -> None:
+        self.controls.show_outcome(outcome_html(result), bool(result["model_path"]))
+        self.run_finished.emit(result)
+
+    def _failed(self, message: str) -> None:
+        self.controls.show_outcome(f"<span style='color:#c0392b'><b>Training failed:</b> {message}</span>", False)
+
+    def _use_last(self) -> None:
+        if self._last_run:
+            self.use_model.emit(self._last_run)
+
+    def _show_run(self, info) -> None:
+        if not self.training:
+            self.curves.show_history(info.history, info.metrics.get("best_epoch"))
+            self._last_run = str(info.path)
+            self.controls.use_button.setEnabled(info.has_model)
 
     def shutdown(self) -> None:
         """Stop any running training and wait for it (called when the window closes)."""
+        self.jobs.shutdown()

@@ -1,0 +1,102 @@
+"""Live training curves: loss (train within and per epoch, validation) and validation accuracy, with the best
+epoch marked by a vertical line and a star. Items are created once and updated with `setData`."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .plots import ACCENT, BEST, SECOND, TRAIN, plot_widget, titled
+
+
+def _finite(xs, ys):
+    pts = [(x, y) for x, y in zip(xs, ys) if y is not None and not math.isnan(y)]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+class CurvesPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.loss_plot = plot_widget(self, "", "cross-entropy", "epoch")
+        self.acc_plot = plot_widget(self, "", "%", "epoch")
+        self.acc_plot.setXLink(self.loss_plot)
+        titled(self.loss_plot, "Loss", [("train", TRAIN), ("validation", ACCENT), ("best", BEST)])
+        titled(self.acc_plot, "Validation accuracy", [("top-1", ACCENT), ("top-5", SECOND), ("best", BEST)])
+        self.batch_curve = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN, width=1, alpha=0.4))
+        self.batch_curve.setOpacity(0.45)
+        self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=5,
+                                               symbolBrush=TRAIN, symbolPen=None)
+        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), symbol="o", symbolSize=5,
+                                             symbolBrush=ACCENT, symbolPen=None)
+        self.top1_curve = self.acc_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), symbol="o", symbolSize=5,
+                                             symbolBrush=ACCENT, symbolPen=None)
+        self.top5_curve = self.acc_plot.plot([], [], pen=pg.mkPen(SECOND, width=2, style=Qt.PenStyle.DashLine))
+        star = dict(symbol="star", symbolSize=16, symbolBrush=BEST, symbolPen=pg.mkPen("w", width=0.5))
+        self.best_star = self.loss_plot.plot([], [], pen=None, **star)
+        self.best_star_acc = self.acc_plot.plot([], [], pen=None, **star)
+        self.best_lines = []
+        for plot in (self.loss_plot, self.acc_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(BEST, width=1, style=Qt.PenStyle.DotLine))
+            line.setVisible(False)
+            plot.addItem(line)
+            self.best_lines.append(line)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.acc_plot, 1)
+        self.reset()
+
+    def reset(self) -> None:
+        self.rows: list[dict] = []
+        self.batches: tuple[list[float], list[float]] = ([], [])
+        self.best_epoch: int | None = None
+        for curve in (self.batch_curve, self.train_curve, self.val_curve, self.top1_curve, self.top5_curve,
+                      self.best_star, self.best_star_acc):
+            curve.setData([], [])
+        for line in self.best_lines:
+            line.setVisible(False)
+
+    def add_batch(self, epoch: float, loss: float) -> None:
+        """The train loss of the last few batches (x is fractional: 2.5 = half way through epoch 3)."""
+        self.batches[0].append(epoch)
+        self.batches[1].append(loss)
+        self.batch_curve.setData(*self.batches)
+
+    def add_epoch(self, row: dict, best_epoch: int | None) -> None:
+        self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [dict(row)]
+        self.best_epoch = best_epoch
+        self._redraw()
+
+    def show_history(self, rows: list[dict], best_epoch: int | None = None) -> None:
+        """A finished or earlier run's metrics.csv rows."""
+        self.reset()
+        self.rows = [dict(r) for r in rows]
+        if best_epoch is None and rows:
+            valid = [r for r in rows if not math.isnan(r["val_loss"])]
+            best_epoch = min(valid, key=lambda r: r["val_loss"])["epoch"] if valid else None
+        self.best_epoch = best_epoch
+        self._redraw()
+
+    def _redraw(self) -> None:
+        ep = [r["epoch"] for r in self.rows]
+        self.train_curve.setData(*_finite(ep, [r["train_loss"] for r in self.rows]))
+        self.val_curve.setData(*_finite(ep, [r["val_loss"] for r in self.rows]))
+        self.top1_curve.setData(*_finite(ep, [100 * r["val_top1"] for r in self.rows]))
+        self.top5_curve.setData(*_finite(ep, [100 * r["val_top5"] for r in self.rows]))
+        best = next((r for r in self.rows if r["epoch"] == self.best_epoch), None)
+        for line in self.best_lines:
+            line.setVisible(best is not None)
+            if best is not None:
+                line.setValue(best["epoch"])
+        if best is not None:
+            self.best_star.setData([best["epoch"]], [best["val_loss"]])
+            self.best_star_acc.setData([best["epoch"]], [100 * best["val_top1"]])
+        self.loss_plot.setXRange(0, max(1, ep[-1] if ep else 1), padding=0.04)
+
+    def points(self) -> int:
+        """Epoch points on the validation curve (for tests and the status line)."""
+        xs = self.val_curve.getData()[0]
+        return 0 if xs is None else len(xs)

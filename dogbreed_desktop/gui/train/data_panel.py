@@ -1,0 +1,93 @@
+"""Pick the labelled folder and see what is in it: the preflight summary and a per-class count chart."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+)
+
+from .plots import ACCENT, plot_widget
+
+
+class CountChart(QWidget):
+    """Images per class as bars (BarGraphItem created once, updated with setOpts)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot = plot_widget(self, "", "images", "classes")
+        self.plot.setMinimumHeight(80)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ACCENT, pen=None)
+        self.plot.addItem(self.bars)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.counts: dict[str, int] = {}
+
+    def set_counts(self, counts: dict[str, int]) -> None:
+        self.counts = dict(counts)
+        names = sorted(counts, key=lambda c: (-counts[c], c))
+        heights = [counts[c] for c in names]
+        self.bars.setOpts(x=list(range(len(names))), height=heights, width=0.8)
+        # names under the bars when they fit; with many classes (120 breeds) the tooltip names the extremes
+        ticks = [list(enumerate(n[:10] for n in names))] if 0 < len(names) <= 12 else [[]]
+        self.plot.getPlotItem().getAxis("bottom").setTicks(ticks)
+        self.plot.setXRange(-0.6, max(1, len(names)) - 0.4, padding=0)
+        self.plot.setYRange(0, max(heights, default=1) * 1.1, padding=0)
+        if names:
+            self.setToolTip(f"most: {names[0]} ({heights[0]}), fewest: {names[-1]} ({heights[-1]})")
+
+
+class DataPanel(QGroupBox):
+    """Emits `folder_chosen(path)`; the tab runs the preflight and calls `show_report` / `show_error`."""
+
+    folder_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Data", parent)
+        self.path_edit = QLineEdit(self)
+        self.path_edit.setPlaceholderText("labels.csv + train/, a folder per class, or train/ + test/")
+        self.path_edit.returnPressed.connect(lambda: self.folder_chosen.emit(self.path_edit.text().strip()))
+        browse = QPushButton("Choose…", self)
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        self.summary = QLabel("Choose a folder of labelled photos.", self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.chart = CountChart(self)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.chart, 1)
+        self.report = None
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of labelled photos", self.path_edit.text())
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str) -> None:
+        self.path_edit.setText(folder)
+        self.folder_chosen.emit(folder)
+
+    def show_checking(self, done: int = 0, total: int = 0) -> None:
+        self.report = None
+        self.summary.setText(f"Checking images… {done} / {total}" if total else "Checking images…")
+
+    def show_report(self, report) -> None:
+        self.report = report
+        counts = report.counts()
+        lo, hi = min(counts.values(), default=0), max(counts.values(), default=0)
+        lines = [f"<b>{len(report.samples):,}</b> images in <b>{len(counts)}</b> classes "
+                 f"({lo}–{hi} per class) · layout: {report.layout}"]
+        lines += [f"<span style='color:#b9770e'>⚠ {p}</span>" for p in report.problems()]
+        self.summary.setText("<br>".join(lines))
+        self.chart.set_counts(counts)
+
+    def show_error(self, message: str) -> None:
+        self.report = None
+        self.summary.setText(f"<span style='color:#c0392b'>{message}</span>")
+        self.chart.set_counts({})

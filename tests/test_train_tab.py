@@ -1,0 +1,147 @@
+"""The Train tab with the real training code on tiny synthetic data: preflight, live curves, Early stop, a
+usable model, "Use this model", and earlier runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from dogbreed_desktop.gui.train_tab import TrainTab  # noqa: E402
+from training.synthetic import make_shapes  # noqa: E402
+
+pytestmark = pytest.mark.gui
+SIZE = 32
+
+
+@pytest.fixture
+def shapes(tmp_path):
+    return make_shapes(tmp_path / "shapes", per_class=10, size=SIZE)
+
+
+@pytest.fixture
+def tab(qtbot, tmp_path):
+    t = TrainTab(runs_root=tmp_path / "runs")
+    qtbot.addWidget(t)
+    t.settings.set_values(image_size=SIZE, cache_dir=str(tmp_path / "cache"), decode_threads=2, device="cpu")
+    t.resize(1100, 720)
+    yield t
+    t.shutdown()
+
+
+def check(qtbot, tab, folder):
+    tab.data.set_folder(str(folder))
+    qtbot.waitUntil(lambda: tab.data.report is not None, timeout=20_000)
+
+
+def test_preflight_report_and_count_chart(qtbot, tab, shapes):
+    (shapes / "ring" / "broken.png").write_bytes(b"nope")
+    check(qtbot, tab, shapes)
+    assert tab.data.chart.counts == {c: 10 for c in ("circle", "cross", "ring", "square", "triangle")}
+    assert "50" in tab.data.summary.text() and "unreadable" in tab.data.summary.text()
+    assert tab.controls.start_button.isEnabled()
+
+
+def test_bad_folder_shows_an_error(qtbot, tab, tmp_path):
+    (tmp_path / "empty").mkdir()
+    tab.data.set_folder(str(tmp_path / "empty"))
+    qtbot.waitUntil(lambda: "no labelled images" in tab.data.summary.text(), timeout=10_000)
+    assert not tab.controls.start_button.isEnabled()
+
+
+def test_train_watch_curves_early_stop_and_use_the_model(qtbot, tab, shapes, tmp_path):
+    check(qtbot, tab, shapes)
+    # many epochs, never stopping by itself: only the Early stop button ends it
+    tab.settings.set_values(epochs=400, lr=0.02, patience=0, mode="fast")
+    with qtbot.waitSignal(tab.controls.bar.valueChanged, timeout=30_000):
+        qtbot.mouseClick(tab.controls.start_button, qtbot_button())
+    assert tab.training and tab.controls.stop_button.isEnabled() and not tab.controls.start_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.curves.points() >= 6, timeout=60_000)  # epoch points appear as it trains
+    with qtbot.waitSignal(tab.run_finished, timeout=30_000) as finished:
+        qtbot.mouseClick(tab.controls.stop_button, qtbot_button())
+    result = finished.args[0]
+    assert result["status"] == "stopped"
+    assert result["model_path"] and result["best_epoch"] is not None
+    assert result["metrics"]["val_top1"] > result["metrics"]["start_val_top1"]  # it learned before the stop
+    assert tab.curves.best_epoch == result["best_epoch"] and tab.curves.best_lines[0].isVisible()
+    qtbot.waitUntil(lambda: not tab.training, timeout=10_000)
+    assert tab.controls.use_button.isEnabled() and tab.controls.start_button.isEnabled()
+
+    from dogbreed_desktop.core.classifier import Classifier
+
+    with qtbot.waitSignal(tab.use_model) as used:
+        qtbot.mouseClick(tab.controls.use_button, qtbot_button())
+    run_dir = used.args[0]
+    assert run_dir == result["run_dir"]
+    clf = Classifier.load(run_dir)  # what the main window's open-model path does with it
+    preds = clf.predict([shapes / c / f"{c}_0000.png" for c in ("circle", "cross", "ring", "square", "triangle")])
+    assert sum(p.breed == c for p, c in zip(preds, ("circle", "cross", "ring", "square", "triangle"))) >= 3
+    status = json.loads((tmp_path / "runs" / run_dir.rsplit("/", 1)[-1] / "status.json").read_text())
+    assert status["status"] == "stopped"
+
+    # the run is listed; selecting it shows its curves
+    assert tab.runs.list.count() == 1
+    info = tab.runs.current()
+    assert info.has_model and info.status == "stopped"
+    tab.curves.reset()
+    tab.runs.show_run.emit(info)
+    assert tab.curves.points() == len(info.history)
+
+
+def test_resume_from_the_runs_list(qtbot, tab, shapes, tmp_path):
+    from training.runfolder import read_metrics
+
+    check(qtbot, tab, shapes)
+    tab.settings.set_values(epochs=300, lr=0.003, patience=0)
+    tab.start()
+    qtbot.waitUntil(lambda: tab.curves.points() >= 3, timeout=60_000)
+    with qtbot.waitSignal(tab.run_finished, timeout=30_000):
+        tab.stop()
+    qtbot.waitUntil(lambda: not tab.training, timeout=10_000)
+    info = tab.runs.current()
+    assert info.status == "stopped" and info.can_resume and tab.runs.resume_button.isEnabled()
+    stopped_at = info.history[-1]["epoch"]
+    tab.runs.resume_button.click()
+    assert tab.training and tab.curves.rows[0]["epoch"] == 0  # the earlier epochs stay on the curves
+    qtbot.waitUntil(lambda: tab.curves.points() >= stopped_at + 4, timeout=60_000)
+    with qtbot.waitSignal(tab.run_finished, timeout=30_000) as finished:
+        tab.stop()
+    assert finished.args[0]["status"] == "stopped"
+    epochs = [r["epoch"] for r in read_metrics(info.path / "metrics.csv")]
+    assert epochs == list(range(len(epochs))) and epochs[-1] >= stopped_at + 3  # continued the count
+
+
+def test_shutdown_stops_a_running_training(qtbot, tab, shapes):
+    check(qtbot, tab, shapes)
+    tab.settings.set_values(epochs=1000, lr=0.003, patience=0)
+    tab.start()
+    qtbot.waitUntil(lambda: tab.curves.points() >= 1, timeout=60_000)
+    tab.shutdown()
+    assert not tab.jobs._threads
+
+
+def test_backbone_choices_match_the_core():
+    from dogbreed_desktop.core.backbones import BACKBONES
+    from dogbreed_desktop.gui.train.settings_panel import BACKBONE_CHOICES
+
+    assert [(n, s.title, s.offline) for n, s in BACKBONES.items()] == list(BACKBONE_CHOICES)
+
+
+def test_building_the_tab_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]);"
+            "from dogbreed_desktop.gui.train_tab import TrainTab; t = TrainTab(); "
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("False")
+
+
+def qtbot_button():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton

@@ -1,0 +1,210 @@
+"""Backbone features computed once and cached on disk, so later runs and epochs take seconds.
+
+One file per (backbone weights, preprocessing) in the cache folder, holding file content hash -> feature
+vector. It is written atomically (now and then during a long extraction, and at the end), so a stopped or
+crashed extraction keeps what it did. Decoding runs in a few threads while the backbone works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dogbreed_desktop.core.artifact import atomic_write
+from dogbreed_desktop.core.backbones import backbone_spec
+from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normalize, prepare
+
+from .preflight import Sample
+
+CACHE_FORMAT = 1
+SAVE_EVERY_S = 60.0
+
+
+class Stopped(Exception):
+    """The user asked to stop while work was under way."""
+
+
+def cache_key(backbone: str, prep: Preprocessing) -> str:
+    spec = backbone_spec(backbone)
+    ident = {
+        "format": CACHE_FORMAT,
+        "backbone": backbone,
+        "weights": spec.sha256 or spec.torchvision_weights,
+        "preprocessing": prep.to_dict(),
+    }
+    return hashlib.blake2b(json.dumps(ident, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+class FeatureCache:
+    """content hash (hex) -> 1-D float32 feature tensor, backed by one safetensors file."""
+
+    def __init__(self, folder: Path, backbone: str, prep: Preprocessing):
+        self.path = Path(folder) / f"{backbone}-{prep.crop}px-{cache_key(backbone, prep)}.safetensors"
+        self.backbone = backbone
+        self.prep = prep
+        self._rows: dict[str, torch.Tensor] = {}
+        self._dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            t = load_file(str(self.path))
+            keys, feats = t["keys"], t["features"]
+        except (SafetensorError, OSError, KeyError, ValueError):
+            return  # a damaged cache is rebuilt, never trusted
+        raw = keys.contiguous().numpy().tobytes()
+        for i, row in enumerate(feats):
+            self._rows[raw[16 * i : 16 * i + 16].hex()] = row
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self._rows
+
+    def get(self, digest: str) -> torch.Tensor | None:
+        return self._rows.get(digest)
+
+    def put(self, digest: str, feature: torch.Tensor) -> None:
+        self._rows[digest] = feature.detach().to("cpu", torch.float32).clone()
+        self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        from safetensors.torch import save_file
+
+        digests = sorted(self._rows)
+        keys = torch.frombuffer(bytearray(b"".join(bytes.fromhex(d) for d in digests)), dtype=torch.uint8).view(-1, 16)
+        feats = torch.stack([self._rows[d] for d in digests]).contiguous()
+        meta = {"backbone": self.backbone, "preprocessing": json.dumps(self.prep.to_dict())}
+        atomic_write(self.path, lambda tmp: save_file({"keys": keys, "features": feats}, str(tmp), metadata=meta))
+        self._dirty = False
+
+
+@dataclass
+class FeatureSet:
+    features: torch.Tensor  # (n, feature_dim) float32, rows for the samples that decoded
+    samples: list[Sample]  # the samples those rows belong to, in input order
+    errors: list[tuple[Path, str]]  # samples that could not be decoded
+
+
+def _prepare(sample: Sample, prep: Preprocessing) -> torch.Tensor | ImageError:
+    try:
+        return prepare(sample.path, prep)
+    except ImageError as e:
+        return e
+    except Exception as e:  # a Pillow plugin bug must not stop the extraction
+        return ImageError(f"could not read image ({type(e).__name__}: {e})")
+
+
+def _decoded(samples: list[Sample], todo: list[int], prep: Preprocessing, batch_size: int, threads: int):
+    """(index, CHW uint8 tensor or ImageError) in `todo` order, decoded a bounded window ahead in threads."""
+    workers = max(1, min(threads, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
+        window: deque = deque()
+        try:
+            for i in todo:
+                window.append((i, pool.submit(_prepare, samples[i], prep)))
+                if len(window) >= 2 * batch_size:
+                    j, fut = window.popleft()
+                    yield j, fut.result()
+            while window:
+                j, fut = window.popleft()
+                yield j, fut.result()
+        finally:  # stopped early: do not decode what is still queued
+            for _, fut in window:
+                fut.cancel()
+
+
+@torch.inference_mode()
+def _embed(backbone: nn.Module, batch: list[torch.Tensor], prep: Preprocessing, device: torch.device) -> torch.Tensor:
+    x = normalize(torch.stack(batch), prep)
+    if device.type == "cuda":
+        x = x.pin_memory()
+    x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+    return backbone.forward_features(x).float().cpu()
+
+
+def extract_features(
+    samples: list[Sample],
+    backbone: nn.Module,
+    prep: Preprocessing,
+    *,
+    device: torch.device,
+    cache: FeatureCache | None = None,
+    batch_size: int = 32,
+    decode_threads: int = 4,
+    control: Control | None = None,
+) -> FeatureSet:
+    """Features for `samples`, from the cache where present; the rest computed in batches and cached.
+
+    `backbone` must be in eval mode on `device` (channels_last helps on CPU and CUDA). Raises `Stopped`
+    (after saving the cache) when `control.should_stop()`.
+    """
+    total = len(samples)
+    rows: dict[int, torch.Tensor] = {}
+    errors: dict[int, str] = {}
+    todo = []
+    for i, s in enumerate(samples):
+        hit = cache.get(s.digest) if cache is not None and s.digest else None
+        if hit is not None:
+            rows[i] = hit
+        else:
+            todo.append(i)
+    done = total - len(todo)
+    if control:
+        control.progress(done, total, "extracting features")
+    last_save = time.monotonic()
+
+    def flush(batch_idx: list[int], batch: list[torch.Tensor]) -> None:
+        nonlocal last_save
+        feats = _embed(backbone, batch, prep, device)
+        for i, f in zip(batch_idx, feats):
+            rows[i] = f
+            if cache is not None and samples[i].digest:
+                cache.put(samples[i].digest, f)
+        if cache is not None and time.monotonic() - last_save > SAVE_EVERY_S:
+            cache.save()
+            last_save = time.monotonic()
+
+    try:
+        batch_idx: list[int] = []
+        batch: list[torch.Tensor] = []
+        for n, (i, item) in enumerate(_decoded(samples, todo, prep, batch_size, decode_threads), 1):
+            if isinstance(item, ImageError):
+                errors[i] = str(item)
+            else:
+                batch_idx.append(i)
+                batch.append(item)
+            if len(batch) == batch_size or (n == len(todo) and batch):
+                if control and control.should_stop():
+                    raise Stopped("stopped during feature extraction")
+                flush(batch_idx, batch)
+                batch_idx, batch = [], []
+                if control:
+                    control.progress(done + n, total, "extracting features")
+    finally:
+        if cache is not None:
+            cache.save()
+    if control:
+        control.progress(total, total, "extracting features")
+    kept = sorted(rows)
+    dim = next(iter(rows.values())).shape[0] if rows else 0
+    feats = torch.stack([rows[i] for i in kept]) if kept else torch.zeros((0, dim))
+    return FeatureSet(feats, [samples[i] for i in kept], [(samples[i].path, errors[i]) for i in sorted(errors)])

@@ -1,0 +1,194 @@
+"""Look at a labelled folder before training: what is there, what is broken, what will be used.
+
+Every file is read once: its content hash (the feature cache key and the duplicate test) and a header check
+(Pillow `verify`). Pixel data is decoded later, during feature extraction or training; a file that fails
+there is skipped and reported by the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.datasets import LabelledImage, LabelledSet, load_labelled_set
+from dogbreed_desktop.core.preprocess import MAX_PIXELS
+
+MIN_PER_CLASS = 2  # one image to train on and one to validate with
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One usable labelled image."""
+
+    path: Path
+    label: str
+    subset: str  # "train"/"val" when the folder was already split, else ""
+    digest: str  # blake2b-128 of the file's bytes, hex
+
+
+@dataclass
+class PreflightReport:
+    root: Path
+    layout: str
+    samples: list[Sample]  # readable, de-duplicated, in classes large enough to split
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
+    non_images: list[Path] = field(default_factory=list)
+    labels_without_images: list[str] = field(default_factory=list)
+    images_without_labels: list[Path] = field(default_factory=list)
+    duplicates: list[list[Path]] = field(default_factory=list)  # groups of identical files; the first is kept
+    conflicting_duplicates: list[list[Path]] = field(default_factory=list)  # identical files, different labels: none kept
+    too_small: dict[str, int] = field(default_factory=dict)  # classes left out, with their usable image count
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({s.label for s in self.samples})
+
+    def counts(self) -> dict[str, int]:
+        out = {c: 0 for c in self.classes}
+        for s in self.samples:
+            out[s.label] += 1
+        return out
+
+    @property
+    def presplit(self) -> bool:
+        return self.layout == "split"
+
+    @property
+    def ok(self) -> bool:
+        return len(self.classes) >= 2
+
+    def problems(self) -> list[str]:
+        """One line per kind of problem found (empty when the folder is clean)."""
+        lines = []
+        if self.unreadable:
+            lines.append(f"{len(self.unreadable)} unreadable image(s) skipped")
+        if self.non_images:
+            lines.append(f"{len(self.non_images)} file(s) that are not images ignored")
+        if self.labels_without_images:
+            lines.append(f"{len(self.labels_without_images)} label(s) in labels.csv without an image")
+        if self.images_without_labels:
+            lines.append(f"{len(self.images_without_labels)} image(s) without a label ignored")
+        extra = sum(len(g) - 1 for g in self.duplicates)
+        if extra:
+            lines.append(f"{extra} exact duplicate(s) dropped ({len(self.duplicates)} group(s))")
+        if self.conflicting_duplicates:
+            n = sum(len(g) for g in self.conflicting_duplicates)
+            lines.append(f"{n} identical image(s) with different labels dropped")
+        if self.too_small:
+            names = ", ".join(f"{c} ({n})" for c, n in sorted(self.too_small.items())[:5])
+            lines.append(f"{len(self.too_small)} class(es) with fewer than {MIN_PER_CLASS} images left out: {names}")
+        if not self.ok:
+            lines.append("at least two classes with two images each are needed to train")
+        return lines
+
+    def summary(self) -> str:
+        counts = self.counts()
+        low = min(counts.values(), default=0)
+        high = max(counts.values(), default=0)
+        head = (f"{len(self.samples)} images in {len(counts)} classes ({low}-{high} per class), "
+                f"layout: {self.layout}")
+        return "\n".join([head] + ["  " + p for p in self.problems()])
+
+    def to_dict(self) -> dict:
+        return {
+            "root": str(self.root),
+            "layout": self.layout,
+            "images": len(self.samples),
+            "counts": self.counts(),
+            "unreadable": [{"path": str(p), "error": e} for p, e in self.unreadable],
+            "non_images": [str(p) for p in self.non_images],
+            "labels_without_images": list(self.labels_without_images),
+            "images_without_labels": [str(p) for p in self.images_without_labels],
+            "duplicates": [[str(p) for p in g] for g in self.duplicates],
+            "conflicting_duplicates": [[str(p) for p in g] for g in self.conflicting_duplicates],
+            "too_small": dict(self.too_small),
+        }
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _check(item: LabelledImage) -> tuple[str | None, str | None]:
+    """(digest, None) for a file whose header reads as an image, else (None, reason)."""
+    try:
+        data = item.path.read_bytes()
+    except OSError as e:
+        return None, f"cannot read file ({e.strerror or e})"
+    if not data:
+        return None, "empty file"
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS or w == 0 or h == 0:
+                return None, f"unusable size {w}x{h}"
+            img.verify()
+    except Exception as e:  # UnidentifiedImageError, SyntaxError, struct errors from damaged headers...
+        return None, f"not a readable image ({type(e).__name__}: {e})"
+    return file_digest(data), None
+
+
+def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
+              per_class: int | None = None) -> PreflightReport:
+    """Scan `root` (raises core.datasets.DatasetError when it holds no labelled set)."""
+    data = root if isinstance(root, LabelledSet) else load_labelled_set(root)
+    items = sorted(data.items, key=lambda i: (i.label, str(i.path)))
+    if per_class:
+        seen: dict[tuple[str, str], int] = {}
+        kept = []
+        for i in items:
+            key = (i.label, i.subset)
+            if seen.get(key, 0) < per_class:
+                seen[key] = seen.get(key, 0) + 1
+                kept.append(i)
+        items = kept
+    report = PreflightReport(
+        root=data.root,
+        layout=data.layout,
+        samples=[],
+        non_images=list(data.non_images),
+        labels_without_images=list(data.labels_without_images),
+        images_without_labels=list(data.images_without_labels),
+    )
+    by_digest: dict[str, list[LabelledImage]] = {}
+    workers = max(1, min(8, (os.cpu_count() or 1) * 2))
+    with ThreadPoolExecutor(workers, thread_name_prefix="preflight") as pool:
+        for n, (item, (digest, error)) in enumerate(zip(items, pool.map(_check, items)), 1):
+            if error:
+                report.unreadable.append((item.path, error))
+            else:
+                by_digest.setdefault(digest, []).append(item)
+            if control:
+                if n % 256 == 0 or n == len(items):
+                    control.progress(n, len(items), "checking images")
+                if control.should_stop():
+                    break
+    usable: list[Sample] = []
+    for digest, group in by_digest.items():
+        if len({i.label for i in group}) > 1:
+            report.conflicting_duplicates.append([i.path for i in group])
+            continue
+        if len(group) > 1:
+            report.duplicates.append([i.path for i in group])
+        first = group[0]
+        usable.append(Sample(first.path, first.label, first.subset, digest))
+    report.duplicates.sort()
+    counts: dict[str, int] = {}
+    train_counts: dict[str, int] = {}
+    for s in usable:
+        counts[s.label] = counts.get(s.label, 0) + 1
+        train_counts[s.label] = train_counts.get(s.label, 0) + (s.subset in ("", "train"))
+    if data.layout == "split":
+        small = {c: n for c, n in counts.items() if train_counts[c] == 0}
+    else:
+        small = {c: n for c, n in counts.items() if n < MIN_PER_CLASS}
+    report.too_small = small
+    report.samples = sorted((s for s in usable if s.label not in small), key=lambda s: (s.label, str(s.path)))
+    return report

@@ -1,0 +1,242 @@
+"""A training run folder, start to finish: what the GUI and the CLI both call. The folder's files are listed
+in `runfolder.py` (which reads them without torch).
+
+`predict --model RUN` and the app's File > Open model accept the folder (core.artifact.MODEL_FILENAME).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from dogbreed_desktop.core.artifact import MODEL_FILENAME, ModelArtifact, atomic_write, save_artifact
+from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
+from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.devices import describe_device, resolve_device
+from dogbreed_desktop.core.metrics import fit_temperature, report
+
+from .callbacks import Callback, Checkpointer, EarlyStopping, MetricsLogger, load_checkpoint
+from .config import TrainConfig, with_lr
+from .features import Stopped
+from .loop import FitResult, fit, head_start
+from .preflight import PreflightReport, preflight
+from .runfolder import STATUS_TEXT, list_runs, new_run_dir, read_run, read_status  # noqa: F401 (re-exported)
+from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
+
+
+
+class RunError(Exception):
+    """A run that cannot start or resume, with a message fit to show the user."""
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    status: str
+    reason: str
+    best_epoch: int | None
+    metrics: dict  # the final model's validation metrics (empty when no model was written)
+    model_path: Path | None
+    skipped: dict[str, str]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_status(run_dir: Path, status: str, reason: str = "", **extra) -> None:
+    data = {"status": status, "reason": reason, "updated": _now(), "pid": os.getpid(), "host": socket.gethostname()}
+    data.update(extra)
+    _write_json(Path(run_dir) / "status.json", data)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def environment(device: torch.device) -> dict:
+    from dogbreed_desktop import __version__
+
+    env = {
+        "app_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "torchvision": _version("torchvision"),  # not imported: fast mode works without it
+        "pillow": _version("pillow"),
+        "numpy": _version("numpy"),
+        "device": str(device),
+        "device_description": describe_device(device),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.version.cuda,
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+    }
+    return env
+
+
+def start_run(
+    config: TrainConfig,
+    run_dir: Path,
+    *,
+    control: Control | None = None,
+    callbacks: Sequence[Callback] = (),
+    report: PreflightReport | None = None,
+    device: torch.device | None = None,
+) -> RunResult:
+    """Check the data, split it, write the run folder and train. `device` is resolved from the config when
+    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable."""
+    run_dir = Path(run_dir)
+    if (run_dir / "config.json").exists():
+        raise RunError(f"{run_dir} already holds a run; resume it, or choose a new folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    control = control or Control()
+    device = device or resolve_device(config.device)
+    write_status(run_dir, "running", "checking the data", started=_now())
+    try:
+        if report is None:
+            report = preflight(config.data, control=control, per_class=config.per_class)
+        _write_json(run_dir / "preflight.json", report.to_dict())
+        if not report.ok:
+            raise RunError("; ".join(report.problems()) or "not enough data to train")
+        split = stratified_split(report.samples, config.val_fraction, config.seed)
+        if not split.val:
+            raise RunError("the validation split is empty: each class needs at least two images")
+        config = with_lr(config, head_start(split.classes, config.head_init))
+        write_split(split, run_dir / SPLIT_FILENAME)
+        if config.organise != "none":
+            organise(split, run_dir / "organised", config.organise)
+        config.save(run_dir / "config.json")
+        _write_json(run_dir / "environment.json", environment(device))
+    except BaseException as e:
+        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        raise
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device)
+
+
+def resume_run(
+    run_dir: Path,
+    *,
+    control: Control | None = None,
+    callbacks: Sequence[Callback] = (),
+    epochs: int | None = None,
+    device: torch.device | None = None,
+) -> RunResult:
+    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise RunError(f"{run_dir} is not a training run folder (no config.json)")
+    if read_status(run_dir).get("status") == "running":
+        raise RunError(f"{run_dir.name} is still training in another process")
+    config = TrainConfig.load(run_dir / "config.json")
+    if epochs is not None and epochs != config.epochs:
+        config = config.replace(epochs=epochs)
+        config.save(run_dir / "config.json")
+    split = read_split(run_dir / SPLIT_FILENAME)
+    ckpt_path = run_dir / Checkpointer.FILENAME
+    ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    control = control or Control()
+    device = device or resolve_device(config.device)
+    if ckpt is not None:
+        done = int(ckpt["epoch"])
+        previous = read_status(run_dir).get("status")
+        if done >= config.epochs or (previous == "stopped_early" and epochs is None):
+            raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
+                           f"{STATUS_TEXT.get(previous, previous)}); ask for more epochs to continue it")
+        if previous == "stopped_early":
+            es = ckpt.get("callbacks", {}).get("EarlyStopping")
+            if es:
+                es.update(wait=0, stopped_epoch=None, reason="")
+    env = environment(device)
+    _write_json(run_dir / "environment.json", env)
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt)
+
+
+def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None) -> RunResult:
+    write_status(run_dir, "running", "training", started=_now(), device=describe_device(device))
+    own = [
+        MetricsLogger(run_dir / "metrics.csv"),
+        EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta),
+        Checkpointer(run_dir / Checkpointer.FILENAME),
+    ]
+    try:
+        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume)
+    except Stopped as e:
+        write_status(run_dir, "stopped", str(e))
+        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
+    except BaseException as e:
+        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        raise
+    if result.skipped:
+        _write_json(run_dir / "skipped.json", result.skipped)
+    model_path, metrics = None, {}
+    if result.best_outputs is not None:
+        model_path, metrics = write_model(run_dir, config, result)
+    write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
+                 finished=_now())
+    return RunResult(run_dir, result.status, result.reason, result.best_epoch, metrics, model_path, result.skipped)
+
+
+def write_model(run_dir: Path, config: TrainConfig, result: FitResult) -> tuple[Path, dict]:
+    """The inference artifact: best weights, temperature fitted on the best epoch's validation logits."""
+    logits, targets = result.best_outputs["logits"], result.best_outputs["targets"]
+    temperature = fit_temperature(logits, targets)
+    rep = report(torch.softmax(logits / temperature, dim=1), targets, result.classes)
+    base = result.history[0] if result.history and result.history[0]["epoch"] == 0 else {}
+    metrics = {
+        "val_top1": rep["top1"], "val_top5": rep["top5"], "val_log_loss": rep["log_loss"], "val_ece": rep["ece"],
+        "val_images": rep["n"], "best_epoch": result.best_epoch, "start_val_top1": base.get("val_top1"),
+        "epochs_run": max((r["epoch"] for r in result.history), default=0),
+    }
+    spec = backbone_spec(config.backbone)
+    if result.backbone_trained:
+        weights, state = {"source": "embedded"}, backbone_state(result.backbone.cpu())
+    elif spec.offline:
+        weights, state = {"source": "package", "package": spec.package, "sha256": spec.sha256}, None
+    else:
+        weights, state = {"source": "torchvision", "weights": spec.torchvision_weights}, None
+    from dogbreed_desktop import __version__
+
+    artifact = ModelArtifact(
+        backbone=config.backbone,
+        classes=list(result.classes),
+        preprocessing=result.preprocessing,
+        head_weight=result.head.weight.detach().cpu(),
+        head_bias=result.head.bias.detach().cpu(),
+        backbone_weights=weights,
+        backbone_state=state,
+        temperature=temperature,
+        name=f"{spec.title} {config.mode} ({Path(run_dir).name})",
+        metrics=metrics,
+        provenance={
+            "data": str(config.data),
+            "run": str(run_dir),
+            "mode": config.mode,
+            "head_init": result.head_init,
+            "config": config.to_dict(),
+            "created": _now(),
+            "app_version": __version__,
+            "torch": torch.__version__,
+            "device": describe_device(result.device),
+        },
+    )
+    path = save_artifact(artifact, Path(run_dir) / MODEL_FILENAME)
+    return path, metrics

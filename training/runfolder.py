@@ -1,0 +1,145 @@
+"""Reading training run folders without torch: the GUI lists runs and draws their curves from these files.
+
+    RUN/config.json        the TrainConfig
+    RUN/preflight.json     what the data check found
+    RUN/split.csv          path,label,subset,digest
+    RUN/environment.json   versions, device, GPU
+    RUN/metrics.csv        epoch,train_loss,val_loss,val_top1,val_top5,lr,seconds (epoch 0 = starting point)
+    RUN/checkpoint.pt      the training checkpoint (weights_only loadable), rewritten atomically each epoch
+    RUN/model.safetensors  the model artifact (best epoch, temperature fitted on validation)
+    RUN/status.json        running | finished | stopped_early | stopped | interrupted, and why
+    RUN/skipped.json       files that could not be decoded (only when there were some)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+MODEL_FILENAME = "model.safetensors"  # = dogbreed_desktop.core.artifact.MODEL_FILENAME (checked by a test)
+CHECKPOINT_FILENAME = "checkpoint.pt"
+METRIC_FIELDS = ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "lr", "seconds")
+STATUSES = ("running", "finished", "stopped_early", "stopped", "interrupted")
+STATUS_TEXT = {
+    "running": "running",
+    "finished": "finished",
+    "stopped_early": "stopped early (no more improvement)",
+    "stopped": "stopped by request",
+    "interrupted": "interrupted",
+}
+
+
+def new_run_dir(root: Path, backbone: str) -> Path:
+    """A fresh folder name under `root`: 20250101-120000-efficientnet_lite0."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{stamp}-{backbone}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path(root) / f"{stamp}-{backbone}-{n}"
+    return path
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The rows of a metrics.csv as floats (empty cells are NaN, epoch is an int)."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for raw in csv.DictReader(f):
+            row = {k: (float(v) if v not in ("", None) else math.nan) for k, v in raw.items() if k in METRIC_FIELDS}
+            row["epoch"] = int(row["epoch"])
+            rows.append(row)
+    return rows
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def read_status(run_dir: Path) -> dict:
+    """status.json, with a "running" run whose process is gone (same host) reported as interrupted."""
+    path = Path(run_dir) / "status.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"status": "interrupted", "reason": "no status file"}
+    if data.get("status") == "running" and data.get("host") == socket.gethostname():
+        pid = data.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and not _pid_alive(pid):
+            data = {**data, "status": "interrupted", "reason": "the training process ended without finishing"}
+    return data
+
+
+@dataclass
+class RunInfo:
+    path: Path
+    status: str
+    reason: str
+    config: dict
+    history: list[dict]
+    has_model: bool
+    metrics: dict
+    modified: float
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def can_resume(self) -> bool:
+        return (self.path / CHECKPOINT_FILENAME).exists() and self.status in ("stopped", "interrupted")
+
+    def best_top1(self) -> float | None:
+        v = self.metrics.get("val_top1")
+        if v is None:
+            vals = [r["val_top1"] for r in self.history if not math.isnan(r.get("val_top1", math.nan))]
+            v = max(vals) if vals else None
+        return v
+
+
+def read_run(run_dir: Path) -> RunInfo | None:
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        return None
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    status = read_status(run_dir)
+    history = []
+    if (run_dir / "metrics.csv").is_file():
+        try:
+            history = read_metrics(run_dir / "metrics.csv")
+        except (OSError, ValueError, KeyError):
+            history = []
+    return RunInfo(
+        path=run_dir,
+        status=status.get("status", "interrupted"),
+        reason=status.get("reason", ""),
+        config=config,
+        history=history,
+        has_model=(run_dir / MODEL_FILENAME).is_file(),
+        metrics=status.get("metrics") or {},
+        modified=(run_dir / "status.json").stat().st_mtime if (run_dir / "status.json").exists() else time.time(),
+    )
+
+
+def list_runs(root: Path) -> list[RunInfo]:
+    """The runs under `root`, newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    runs = [r for r in (read_run(d) for d in root.iterdir() if d.is_dir()) if r is not None]
+    return sorted(runs, key=lambda r: r.modified, reverse=True)
