@@ -11,8 +11,6 @@ import hashlib
 import json
 import os
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from torch import nn
 from dogbreed_desktop.core.artifact import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
-from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normalize, prepare
+from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normalize, prepare_ahead
 
 from .preflight import Sample
 
@@ -104,32 +102,11 @@ class FeatureSet:
     errors: list[tuple[Path, str]]  # samples that could not be decoded
 
 
-def _prepare(sample: Sample, prep: Preprocessing) -> torch.Tensor | ImageError:
-    try:
-        return prepare(sample.path, prep)
-    except ImageError as e:
-        return e
-    except Exception as e:  # a Pillow plugin bug must not stop the extraction
-        return ImageError(f"could not read image ({type(e).__name__}: {e})")
-
-
 def _decoded(samples: list[Sample], todo: list[int], prep: Preprocessing, batch_size: int, threads: int):
     """(index, CHW uint8 tensor or ImageError) in `todo` order, decoded a bounded window ahead in threads."""
     workers = max(1, min(threads, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-        window: deque = deque()
-        try:
-            for i in todo:
-                window.append((i, pool.submit(_prepare, samples[i], prep)))
-                if len(window) >= 2 * batch_size:
-                    j, fut = window.popleft()
-                    yield j, fut.result()
-            while window:
-                j, fut = window.popleft()
-                yield j, fut.result()
-        finally:  # stopped early: do not decode what is still queued
-            for _, fut in window:
-                fut.cancel()
+    items = prepare_ahead([samples[i].path for i in todo], prep, window=2 * batch_size, workers=workers)
+    return zip(todo, items)
 
 
 @torch.inference_mode()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence, Union
@@ -18,7 +16,7 @@ from .artifact import ArtifactError, ModelArtifact, load_artifact
 from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
-from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare
+from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
 
 
 @dataclass(frozen=True)
@@ -202,24 +200,7 @@ class Classifier:
             yield Prediction(label, tuple(row), scores)
 
     def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, torch.Tensor | ImageError]]:
-        """Decode in a few threads (Pillow releases the GIL) while the model works, a bounded window ahead."""
-        # Half the cores at most: torch's own threads run the model on the rest at the same time.
+        # Half the cores at most decode: torch's own threads run the model on the rest at the same time.
         workers = max(1, min(4, (os.cpu_count() or 2) // 2))
-        with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
-            window: deque = deque()
-            for i, source in enumerate(inputs):
-                window.append((_describe(source, i), pool.submit(self._prepare_one, source)))
-                if len(window) >= 2 * batch_size:
-                    label, fut = window.popleft()
-                    yield label, fut.result()
-            while window:
-                label, fut = window.popleft()
-                yield label, fut.result()
-
-    def _prepare_one(self, source: ImageSource) -> torch.Tensor | ImageError:
-        try:
-            return prepare(source, self.preprocessing)
-        except ImageError as e:
-            return e
-        except Exception as e:  # a Pillow plugin bug must not stop the batch
-            return ImageError(f"could not read image ({type(e).__name__}: {e})")
+        items = prepare_ahead(inputs, self.preprocessing, window=2 * batch_size, workers=workers)
+        return zip((_describe(source, i) for i, source in enumerate(inputs)), items)

@@ -7,9 +7,11 @@ transform from the same numbers.
 from __future__ import annotations
 
 import io
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Sequence, Union
 
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -151,6 +153,35 @@ def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
 def prepare(source: ImageSource, prep: Preprocessing) -> torch.Tensor:
     """Load, orient, resize and crop one image: a CHW uint8 tensor, or ImageError."""
     return to_uint8_tensor(resize_and_crop(load_image(source, draft=prep.resize), prep))
+
+
+def try_prepare(source: ImageSource, prep: Preprocessing) -> torch.Tensor | ImageError:
+    """`prepare`, with every failure returned as an ImageError value: one bad file never stops a batch."""
+    try:
+        return prepare(source, prep)
+    except ImageError as e:
+        return e
+    except Exception as e:  # a Pillow plugin bug
+        return ImageError(f"could not read image ({type(e).__name__}: {e})")
+
+
+def prepare_ahead(
+    sources: Sequence[ImageSource], prep: Preprocessing, *, window: int, workers: int
+) -> Iterator[torch.Tensor | ImageError]:
+    """`try_prepare` of each source, in order, decoded up to `window` ahead in threads (Pillow releases the
+    GIL) while the caller runs the model. Closing the iterator early cancels what is still queued."""
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
+        pending: deque = deque()
+        try:
+            for source in sources:
+                pending.append(pool.submit(try_prepare, source, prep))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def image_from_bytes(data: bytes) -> Image.Image:
