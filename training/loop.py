@@ -11,12 +11,11 @@ the best epoch (epoch 0 included), so the result is never worse on validation th
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -31,7 +30,7 @@ from dogbreed_desktop.core.classifier import BreedNet
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.devices import resolve_device
 from dogbreed_desktop.core.preprocess import (
-    ImageError, Preprocessing, load_image, normalize, prepare, resize_and_crop, to_uint8_tensor,
+    ImageError, Preprocessing, load_ahead, load_image, normalize, prepare, resize_and_crop, to_uint8_tensor,
 )
 
 from .callbacks import Callback, EarlyStopping
@@ -163,47 +162,29 @@ class ImageBatches:
     def __len__(self) -> int:
         return math.ceil(len(self.samples) / self.batch_size)
 
-    def _load(self, i: int) -> torch.Tensor | ImageError:
+    def _load(self, i: int) -> torch.Tensor:
         path = self.samples[i].path
-        try:
-            if self.transform is None:
-                return prepare(path, self.prep)
-            img = load_image(path, draft=self.prep.resize)
-            out = self.transform(img)
-            if out.size != (self.prep.crop, self.prep.crop):  # pragma: no cover - the transforms crop already
-                out = resize_and_crop(out, self.prep)
-            return to_uint8_tensor(out)
-        except ImageError as e:
-            return e
-        except Exception as e:  # a Pillow plugin bug must not stop training
-            return ImageError(f"could not read image ({type(e).__name__}: {e})")
+        if self.transform is None:
+            return prepare(path, self.prep)
+        out = self.transform(load_image(path, draft=self.prep.resize))
+        if out.size != (self.prep.crop, self.prep.crop):  # pragma: no cover - the transforms crop already
+            out = resize_and_crop(out, self.prep)
+        return to_uint8_tensor(out)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = _epoch_order(len(self.samples), self.seed, self.epoch, self.shuffle)
-        chunks = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="decode") as pool:
-            ahead: deque = deque()
-            try:
-                for chunk in chunks:
-                    ahead.append((chunk, [pool.submit(self._load, i) for i in chunk]))
-                    if len(ahead) < 2:
-                        continue
-                    batch = self._collect(*ahead.popleft())
-                    if batch is not None:
-                        yield batch
-                while ahead:
-                    batch = self._collect(*ahead.popleft())
-                    if batch is not None:
-                        yield batch
-            finally:
-                for _, futures in ahead:
-                    for f in futures:
-                        f.cancel()
+        loaded = zip(order, load_ahead(order, self._load, window=2 * self.batch_size, workers=self.threads))
+        while True:
+            chunk = list(itertools.islice(loaded, self.batch_size))
+            if not chunk:
+                return
+            batch = self._collect(chunk)
+            if batch is not None:
+                yield batch
 
-    def _collect(self, chunk: list[int], futures: list) -> tuple[torch.Tensor, torch.Tensor] | None:
+    def _collect(self, chunk: list[tuple[int, torch.Tensor | ImageError]]) -> tuple[torch.Tensor, torch.Tensor] | None:
         images, targets = [], []
-        for i, fut in zip(chunk, futures):
-            item = fut.result()
+        for i, item in chunk:
             if isinstance(item, ImageError):
                 self.errors[str(self.samples[i].path)] = str(item)
                 continue

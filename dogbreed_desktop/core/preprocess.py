@@ -11,7 +11,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Sequence, Union
+from typing import Callable, Iterable, Iterator, TypeVar, Union
 
 import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -24,6 +24,7 @@ MAX_PIXELS = 16384 * 16384
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error for that file, not a grey half-picture
 
 ImageSource = Union[str, Path, Image.Image]
+T = TypeVar("T")
 
 
 class ImageError(Exception):
@@ -155,26 +156,26 @@ def prepare(source: ImageSource, prep: Preprocessing) -> torch.Tensor:
     return to_uint8_tensor(resize_and_crop(load_image(source, draft=prep.resize), prep))
 
 
-def try_prepare(source: ImageSource, prep: Preprocessing) -> torch.Tensor | ImageError:
-    """`prepare`, with every failure returned as an ImageError value: one bad file never stops a batch."""
+def guarded(load: Callable[[T], torch.Tensor], item: T) -> torch.Tensor | ImageError:
+    """`load(item)`, with every failure returned as an ImageError value: one bad file never stops a batch."""
     try:
-        return prepare(source, prep)
+        return load(item)
     except ImageError as e:
         return e
     except Exception as e:  # a Pillow plugin bug
         return ImageError(f"could not read image ({type(e).__name__}: {e})")
 
 
-def prepare_ahead(
-    sources: Sequence[ImageSource], prep: Preprocessing, *, window: int, workers: int
+def load_ahead(
+    items: Iterable[T], load: Callable[[T], torch.Tensor], *, window: int, workers: int
 ) -> Iterator[torch.Tensor | ImageError]:
-    """`try_prepare` of each source, in order, decoded up to `window` ahead in threads (Pillow releases the
-    GIL) while the caller runs the model. Closing the iterator early cancels what is still queued."""
+    """`guarded(load, item)` for each item, in order, computed up to `window` ahead in threads (Pillow
+    releases the GIL) while the caller runs the model. Closing the iterator early cancels what is queued."""
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
         pending: deque = deque()
         try:
-            for source in sources:
-                pending.append(pool.submit(try_prepare, source, prep))
+            for item in items:
+                pending.append(pool.submit(guarded, load, item))
                 if len(pending) >= window:
                     yield pending.popleft().result()
             while pending:
@@ -182,6 +183,13 @@ def prepare_ahead(
         finally:
             for fut in pending:
                 fut.cancel()
+
+
+def prepare_ahead(
+    sources: Iterable[ImageSource], prep: Preprocessing, *, window: int, workers: int
+) -> Iterator[torch.Tensor | ImageError]:
+    """`prepare` of each source, in order, decoded ahead in threads; failures as ImageError values."""
+    return load_ahead(sources, lambda source: prepare(source, prep), window=window, workers=workers)
 
 
 def image_from_bytes(data: bytes) -> Image.Image:
