@@ -22,14 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dogbreed_desktop import __version__  # noqa: E402
 from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact  # noqa: E402
 from dogbreed_desktop.core.backbones import backbone_spec, build_backbone  # noqa: E402
-from dogbreed_desktop.core.breeds import BREED_IDS, IMAGENET_INDICES  # noqa: E402
+from dogbreed_desktop.core.breeds import BREED_IDS  # noqa: E402
 from dogbreed_desktop.paths import default_model_path  # noqa: E402
-
-
-def imagenet_dog_head(backbone_name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    fc = build_backbone(backbone_name).imagenet_fc
-    rows = torch.tensor(IMAGENET_INDICES)
-    return fc.weight.detach()[rows].clone(), fc.bias.detach()[rows].clone()
+from training.loop import initial_head  # noqa: E402
 
 
 def main() -> None:
@@ -39,14 +34,14 @@ def main() -> None:
     args = ap.parse_args()
     name = "efficientnet_lite0"
     spec = backbone_spec(name)
-    weight, bias = imagenet_dog_head(name)
+    head, _ = initial_head(build_backbone(name), BREED_IDS, "imagenet")  # the 120 ImageNet dog rows
     artifact = ModelArtifact(
         backbone=name,
         classes=list(BREED_IDS),
         preprocessing=spec.preprocessing,
-        head_weight=weight,
-        head_bias=bias,
-        backbone_weights={"source": "package", "package": spec.package, "sha256": spec.sha256},
+        head_weight=head.weight.detach(),
+        head_bias=head.bias.detach(),
+        backbone_weights=spec.weights_reference(),
         temperature=1.0,
         name="EfficientNet-Lite0 ImageNet dog rows (default)",
         provenance={

@@ -122,13 +122,6 @@ def test_shutdown_stops_a_running_training(qtbot, tab, shapes):
     assert not tab.jobs._threads
 
 
-def test_backbone_choices_match_the_core():
-    from dogbreed_desktop.core.backbones import BACKBONES
-    from dogbreed_desktop.gui.train.settings_panel import BACKBONE_CHOICES
-
-    assert [(n, s.title, s.offline) for n, s in BACKBONES.items()] == list(BACKBONE_CHOICES)
-
-
 def test_building_the_tab_does_not_import_torch():
     import subprocess
     import sys

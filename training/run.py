@@ -209,10 +209,8 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult) -> tuple[
     spec = backbone_spec(config.backbone)
     if result.backbone_trained:
         weights, state = {"source": "embedded"}, backbone_state(result.backbone.cpu())
-    elif spec.offline:
-        weights, state = {"source": "package", "package": spec.package, "sha256": spec.sha256}, None
     else:
-        weights, state = {"source": "torchvision", "weights": spec.torchvision_weights}, None
+        weights, state = spec.weights_reference(), None
     from dogbreed_desktop import __version__
 
     artifact = ModelArtifact(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar, Union
 
@@ -17,6 +16,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .imagetypes import IMAGE_SUFFIXES, is_image_path  # noqa: F401 (re-exported)
+from .specs import Preprocessing  # noqa: F401 (re-exported)
 
 # Past this many pixels a file is refused rather than decoded (Pillow's own bomb guard trips at 2x its limit,
 # and only warns below that). 16k x 16k covers any camera.
@@ -29,28 +29,6 @@ T = TypeVar("T")
 
 class ImageError(Exception):
     """A file that cannot be turned into a picture, with a message fit to show the user."""
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    resize: int  # shorter side, before the centre crop
-    crop: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    interpolation: str = "bicubic"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Preprocessing":
-        return cls(
-            resize=int(d["resize"]),
-            crop=int(d["crop"]),
-            mean=tuple(float(v) for v in d["mean"]),
-            std=tuple(float(v) for v in d["std"]),
-            interpolation=str(d.get("interpolation", "bicubic")),
-        )
 
 
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}

@@ -6,17 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
-# (name, title, weights ship with the app). Kept here so that building the tab does not import torch;
-# tests/test_train_tab.py checks it against core.backbones.BACKBONES.
-BACKBONE_CHOICES = (
-    ("efficientnet_lite0", "EfficientNet-Lite0", True),
-    ("efficientnet_lite1", "EfficientNet-Lite1", True),
-    ("efficientnet_lite2", "EfficientNet-Lite2", True),
-    ("resnet152", "ResNet-152", False),
-    ("resnet50", "ResNet-50", False),
-    ("efficientnet_b0", "EfficientNet-B0", False),
-    ("convnext_tiny", "ConvNeXt-Tiny", False),
-)
+from ...core.specs import BACKBONES  # torch-free, so building the tab does not import torch
 
 
 def _spin(parent, lo, hi, value, auto=False, suffix="") -> QSpinBox:
@@ -36,8 +26,8 @@ class SettingsPanel(QGroupBox):
         self.val_percent.setToolTip("Share of each class kept aside to validate on (stratified)")
         self.seed = _spin(self, 0, 999_999, 0)
         self.backbone = QComboBox(self)
-        for name, title, offline in BACKBONE_CHOICES:
-            self.backbone.addItem(title + ("" if offline else "  (needs download)"), name)
+        for spec in BACKBONES.values():
+            self.backbone.addItem(spec.title + ("" if spec.offline else "  (needs download)"), spec.name)
         self.mode = QComboBox(self)
         self.mode.addItem("Auto (fine-tune on a GPU, fast on a CPU)", "auto")
         self.mode.addItem("Fast: frozen backbone, cached features", "fast")
