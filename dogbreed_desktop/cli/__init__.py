@@ -1,0 +1,66 @@
+"""Command line: one module per subcommand; no subcommand (or image paths only) opens the window.
+
+Each subcommand module has `HELP`, `add_arguments(parser)` and `run(args) -> exit code`; to add one, write the
+module and name it in `COMMANDS`. Heavy imports (torch, Qt) happen inside `run`, so `--help` is instant and the
+window can appear before torch loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from .common import EXIT_USAGE
+
+# Subcommand name -> module in this package.
+COMMANDS = {
+    "predict": "predict",
+    "evaluate": "evaluate",
+    "train": "train",
+}
+SUBCOMMANDS = tuple(COMMANDS)
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dogbreed-desktop",
+        description="Dog Breed Studio. With no subcommand, opens the window (with any image paths given). "
+        f"Subcommands: {', '.join(SUBCOMMANDS)} (see `dogbreed-desktop SUBCOMMAND --help`).",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--model", help="model artifact (.safetensors) or training run folder")
+    p.add_argument("images", nargs="*", help="photos or folders to classify on start")
+    return p
+
+
+def _command(name: str):
+    return importlib.import_module(f".{COMMANDS[name]}", __name__)
+
+
+def _sub_parser(name: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dogbreed-desktop")
+    sub = p.add_subparsers(dest="command", required=True)
+    module = _command(name)
+    module.add_arguments(sub.add_parser(name, help=module.HELP))
+    return p
+
+
+def cmd_gui(args) -> int:
+    from ..gui.app import run
+
+    return run([str(p) for p in args.images], model=args.model)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            args = _sub_parser(argv[0]).parse_args(argv)
+            return _command(argv[0]).run(args)
+        return cmd_gui(_gui_parser().parse_args(argv))
+    except SystemExit as e:  # argparse and load_classifier exit this way
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

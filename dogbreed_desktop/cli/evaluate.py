@@ -1,0 +1,71 @@
+"""`dogbreed-desktop evaluate`: measure a model on a labelled set."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .common import EXIT_OK, EXIT_SOME_FAILED, fail, load_classifier, positive_int, progress
+
+HELP = "measure a model on a labelled set"
+
+
+def add_arguments(ev) -> None:
+    ev.add_argument("--data", required=True, help="labels.csv + train/, one folder per class, or train/ + test/")
+    ev.add_argument("--model", help="model artifact or training run folder (default: built-in)")
+    ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
+    ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
+    ev.add_argument("--batch-size", type=positive_int, default=32)
+    ev.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+
+
+def run(args) -> int:
+    from ..core.datasets import DatasetError, load_labelled_set, take_per_class
+    from ..core.evaluation import evaluate
+
+    try:
+        data = load_labelled_set(args.data)
+    except DatasetError as e:
+        return fail(str(e))
+    items = data.items
+    if args.subset:
+        items = [i for i in items if i.subset == args.subset]
+    if args.per_class:
+        items = take_per_class(items, args.per_class)
+    if not items:
+        return fail("no images selected")
+    clf = load_classifier(args.model, args.device)
+    control = progress(len(items), sys.stderr.isatty())
+    try:
+        rep = evaluate(clf, items, batch_size=args.batch_size, control=control)
+    finally:
+        control.bar.close()
+    rep["data"] = str(data.root)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        print(format_report(rep))
+    return EXIT_SOME_FAILED if rep["errors"] else EXIT_OK
+
+
+def format_report(rep: dict) -> str:
+    lines = [
+        f"model:    {rep['model']}",
+        f"data:     {rep['data']}  ({rep['n']} images scored, {len(rep['errors'])} unreadable)",
+        f"top-1:    {rep['top1']:.2%}",
+        f"top-5:    {rep['top5']:.2%}",
+        f"log loss: {rep['log_loss']:.4f}",
+        f"ECE:      {rep['ece']:.4f}",
+    ]
+    if rep["unknown_labels"]:
+        lines.append(f"skipped labels the model does not know: {', '.join(rep['unknown_labels'][:10])}")
+    per = sorted(rep["per_class_accuracy"].items(), key=lambda kv: kv[1])
+    if per:
+        lines.append("weakest classes:  " + ", ".join(f"{c} {a:.0%}" for c, a in per[:8]))
+    if rep["most_confused"]:
+        lines.append("most confused (true -> predicted):")
+        lines += [f"  {p['true']} -> {p['predicted']}: {p['count']}" for p in rep["most_confused"]]
+    for e in rep["errors"]:
+        lines.append(f"unreadable: {e['path']}: {e['error']}")
+    return "\n".join(lines)
