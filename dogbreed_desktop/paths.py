@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 APP_NAME = "DogBreedStudio"
-# The model the app starts with. Swapping the default is this one line.
-DEFAULT_MODEL = "models/default-efficientnet_lite0.safetensors"
+# The built-in models, by the names `--model` and the Model menu use. The app starts with the first.
+BUILTIN_MODELS = {
+    "fast": "models/fast-efficientnet_lite0.safetensors",
+    "accurate": "models/accurate-ensemble.json",  # a manifest naming its member artifacts
+}
+DEFAULT_MODEL = BUILTIN_MODELS["fast"]
 
 
 def resources_dir() -> Path:
@@ -24,6 +28,16 @@ def resource(name: str) -> Path:
 
 def default_model_path() -> Path:
     return resource(DEFAULT_MODEL)
+
+
+def builtin_model_path(name: str | os.PathLike | None) -> Path:
+    """None -> the default model; "fast"/"accurate" -> that built-in model, unless a file of that name exists
+    here; anything else is a path, returned as given."""
+    if name is None:
+        return default_model_path()
+    if isinstance(name, str) and name in BUILTIN_MODELS and not Path(name).exists():
+        return resource(BUILTIN_MODELS[name])
+    return Path(name)
 
 
 def user_data_dir() -> Path:

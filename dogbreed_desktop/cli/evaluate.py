@@ -12,7 +12,10 @@ HELP = "measure a model on a labelled set"
 
 def add_arguments(ev) -> None:
     ev.add_argument("--data", required=True, help="labels.csv + train/, one folder per class, or train/ + test/")
-    ev.add_argument("--model", help="model artifact or training run folder (default: built-in)")
+    ev.add_argument("--model", help="built-in model (fast or accurate), model artifact, ensemble manifest (.json) "
+                    "or training run folder (default: fast)")
+    ev.add_argument("--not-dogs", metavar="DIR", help="also classify this folder of photos without dogs and "
+                    "report the share the model accepts as a dog")
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
     ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
@@ -22,7 +25,9 @@ def add_arguments(ev) -> None:
 
 def run(args) -> int:
     from ..core.datasets import DatasetError, load_labelled_set, take_per_class
-    from ..core.evaluation import evaluate
+    from pathlib import Path
+
+    from ..core.evaluation import evaluate, evaluate_not_dogs
 
     try:
         data = load_labelled_set(args.data)
@@ -42,11 +47,16 @@ def run(args) -> int:
     finally:
         control.bar.close()
     rep["data"] = str(data.root)
+    if args.not_dogs:
+        if not Path(args.not_dogs).is_dir():
+            return fail(f"--not-dogs: {args.not_dogs} is not a folder")
+        rep["not_dogs"] = evaluate_not_dogs(clf, Path(args.not_dogs), batch_size=args.batch_size)
     if args.json:
         print(json.dumps(rep, indent=2))
     else:
         print(format_report(rep))
-    return EXIT_SOME_FAILED if rep["errors"] else EXIT_OK
+    failed = rep["errors"] or (rep.get("not_dogs") or {}).get("errors")
+    return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
 def format_report(rep: dict) -> str:
@@ -58,6 +68,15 @@ def format_report(rep: dict) -> str:
         f"log loss: {rep['log_loss']:.4f}",
         f"ECE:      {rep['ece']:.4f}",
     ]
+    if rep.get("wrongly_rejected") is not None:
+        lines.append(f"dog photos wrongly called 'not a dog': {rep['wrongly_rejected']:.2%}")
+    elif not rep.get("has_gate", True):
+        lines.append("this model has no 'not a dog' gate (its classes are not ImageNet dog breeds)")
+    nd = rep.get("not_dogs")
+    if nd and nd["accepted"] is not None:
+        per = ", ".join(f"{c} {v['accepted']:.1%} of {v['n']}" for c, v in nd["per_category_accepted"].items())
+        lines.append(f"non-dog photos accepted as dogs: {nd['accepted']:.2%} of {nd['n']}  ({per})")
+        lines += [f"unreadable: {e['path']}: {e['error']}" for e in nd["errors"]]
     if rep["unknown_labels"]:
         lines.append(f"skipped labels the model does not know: {', '.join(rep['unknown_labels'][:10])}")
     per = sorted(rep["per_class_accuracy"].items(), key=lambda kv: kv[1])

@@ -12,11 +12,14 @@ HELP = "classify photos and folders"
 
 def add_arguments(pr) -> None:
     pr.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
-    pr.add_argument("--model", help="model artifact (.safetensors) or training run folder (default: built-in)")
+    pr.add_argument("--model", help="built-in model (fast, the default, or accurate), a model artifact "
+                    "(.safetensors), an ensemble manifest (.json) or a training run folder")
     pr.add_argument("--top-k", type=positive_int, default=3, help="breeds to list per photo (120 = all)")
     pr.add_argument("--json", action="store_true", help="one JSON object per input, line by line")
     pr.add_argument("--batch-size", type=positive_int, default=32)
     pr.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    pr.add_argument("--heatmap", metavar="DIR", help="also write, per photo, a grayscale PNG of where the model "
+                    "looked for its top breed (photo size; 255 = most attention) into DIR")
 
 
 def run(args) -> int:
@@ -26,6 +29,7 @@ def run(args) -> int:
     if not paths:
         return fail("no image files found in the given folders", EXIT_SOME_FAILED)
     clf = load_classifier(args.model, args.device)
+    heatmaps = HeatmapWriter(clf, args.heatmap) if args.heatmap else None
     control = progress(len(paths), sys.stderr.isatty() and not args.json)
     failed = 0
     width = min(60, max(len(str(p)) for p in paths))
@@ -36,13 +40,55 @@ def run(args) -> int:
                 line = json.dumps({"path": r.source, "error": r.error}) if args.json else f"{r.source:<{width}}  ERROR: {r.error}"
             elif args.json:
                 top = [{"breed": s.breed, "name": s.name, "probability": round(s.probability, 6)} for s in r.top_k]
-                line = json.dumps({"path": r.source, "breed": r.breed, "name": r.name,
-                                   "probability": round(r.probability, 6), "top_k": top})
+                out = {"path": r.source, "breed": r.breed, "name": r.name, "probability": round(r.probability, 6),
+                       "top_k": top, "verdict": r.verdict,
+                       "dog_probability": None if r.dog_probability is None else round(r.dog_probability, 6)}
+                if r.looks_like is not None:
+                    out["looks_like"] = r.looks_like
+                if heatmaps:
+                    out.update(heatmaps.write(r))
+                line = json.dumps(out)
             else:
-                rest = ", ".join(f"{s.name} {s.probability:.1%}" for s in r.top_k[1:])
-                line = f"{r.source:<{width}}  {r.name:<30} {r.probability:6.1%}" + (f"   ({rest})" if rest else "")
+                line = table_line(r, width)
+                if heatmaps:
+                    heat = heatmaps.write(r)
+                    line += f"   [heatmap: {heat['heatmap']}]" if "heatmap" in heat else f"   [{heat['heatmap_error']}]"
             control.bar.clear()
             print(line, flush=True)
     finally:
         control.bar.close()
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def table_line(r, width: int) -> str:
+    if r.verdict == "not_a_dog":
+        return f"{r.source:<{width}}  not a dog (looks like: {r.looks_like})"
+    rest = ", ".join(f"{s.name} {s.probability:.1%}" for s in r.top_k[1:])
+    return f"{r.source:<{width}}  {r.name:<30} {r.probability:6.1%}" + (f"   ({rest})" if rest else "")
+
+
+class HeatmapWriter:
+    """One PNG per photo in `folder`, named after the photo (numbered when two photos share a name)."""
+
+    def __init__(self, clf, folder: str):
+        from pathlib import Path
+
+        self.clf, self.folder, self.used = clf, Path(folder), set()
+
+    def write(self, r) -> dict:
+        from pathlib import Path
+
+        from ..core.heatmap import HeatmapUnavailable, heatmap, save_heatmap
+        from ..core.preprocess import ImageError
+
+        stem = Path(r.source).stem or "photo"
+        name, n = f"{stem}.png", 1
+        while name in self.used:
+            n += 1
+            name = f"{stem}-{n}.png"
+        self.used.add(name)
+        try:
+            target = save_heatmap(heatmap(self.clf, r.source, self.clf.classes.index(r.breed)), self.folder / name)
+        except (HeatmapUnavailable, ImageError, OSError) as e:
+            return {"heatmap_error": f"no heatmap: {e}"}
+        return {"heatmap": str(target)}

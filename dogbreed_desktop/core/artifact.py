@@ -3,6 +3,9 @@
 Tensors: `head.weight`, `head.bias`, and `backbone.*` only when the backbone was fine-tuned. Backbone weights
 that come from an installed package are referenced by package name and sha256 instead of copied.
 Everything else (classes, preprocessing, temperature, metrics, provenance) is JSON in the file's metadata.
+Two optional keys: `test_time_mirror` (average each photo with its mirror image) and `gate` (the "not a dog"
+gate, `core.gate.Gate.to_dict()`, or null for a model that has none; absent in older files, which get the
+default dog-mass gate when their classes are dog breeds).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .breeds import readable_name
+from .gate import Gate, gate_applies
 from .preprocess import Preprocessing
 
 FORMAT = "dogbreed-model"
@@ -44,6 +48,12 @@ class ModelArtifact:
     metrics: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     path: Path | None = None  # where it was loaded from
+    test_time_mirror: bool = False
+    gate: dict | None | str = "auto"  # "auto": the default dog-mass gate for dog breeds, else None
+
+    def __post_init__(self) -> None:
+        if self.gate == "auto":
+            self.gate = Gate().to_dict() if gate_applies(self.classes) else None
 
     @property
     def class_names(self) -> list[str]:
@@ -62,6 +72,8 @@ class ModelArtifact:
             "temperature": self.temperature,
             "metrics": self.metrics,
             "provenance": self.provenance,
+            "test_time_mirror": bool(self.test_time_mirror),
+            "gate": self.gate,
         }
 
 
@@ -146,8 +158,12 @@ def load_artifact(path: Path | str) -> ModelArtifact:
             metrics=meta.get("metrics", {}),
             provenance=meta.get("provenance", {}),
             path=path,
+            test_time_mirror=bool(meta.get("test_time_mirror", False)),
+            gate=meta.get("gate", "auto"),
         )
-    except (KeyError, TypeError, ValueError) as e:
+        if artifact.gate is not None:
+            Gate.from_dict(artifact.gate)  # refuse a malformed gate now, not at the first photo
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ArtifactError(f"{path.name} has incomplete model metadata ({e})") from None
     if tuple(artifact.head_weight.shape) != (len(artifact.classes), artifact.head_weight.shape[1]):
         raise ArtifactError(f"{path.name}: head has {artifact.head_weight.shape[0]} rows for {len(artifact.classes)} classes")

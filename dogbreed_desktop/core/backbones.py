@@ -145,3 +145,11 @@ def load_backbone_state(model: nn.Module, state: dict[str, torch.Tensor]) -> Non
         raise ValueError(
             f"backbone weights do not fit: missing {sorted(missing)[:3]}, unexpected {result.unexpected_keys[:3]}"
         )
+
+
+@lru_cache(maxsize=None)
+def original_imagenet_fc(name: str) -> dict[str, torch.Tensor]:
+    """The package's own 1000-way ImageNet head ({"weight", "bias"}), for a fine-tuned backbone whose artifact
+    does not carry it: the "not a dog" gate reads it, frozen."""
+    state = torch.load(package_weights_path(name), map_location="cpu", weights_only=True)
+    return {"weight": state["_fc.weight"], "bias": state["_fc.bias"]}

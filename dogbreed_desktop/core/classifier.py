@@ -12,11 +12,14 @@ from PIL import Image
 from torch import nn
 
 from . import backbones
-from .artifact import ArtifactError, ModelArtifact, load_artifact
+from .artifact import ArtifactError, ModelArtifact
 from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
-from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
+from .ensemble import Ensemble, load_model
+from .gate import BREED, NOT_A_DOG, Gate, decide, gate_applies, looks_like
+from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
+                         resize_and_crop, to_uint8_tensor)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Prediction:
     source: str
     probabilities: tuple[float, ...]  # in the model's class order
     top_k: tuple[BreedScore, ...]  # best first
+    dog_probability: float | None = None  # None: the model has no "not a dog" gate
+    verdict: str = BREED  # "breed", "unsure" or "not_a_dog" (core.gate)
+    looks_like: str | None = None  # for "not_a_dog": the closest ImageNet class, e.g. "tabby cat"
     ok = True
 
     @property
@@ -67,6 +73,11 @@ class BreedNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.forward_features(x))
 
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(breed logits, ImageNet logits) from one pass: the ImageNet head feeds the "not a dog" gate."""
+        f = self.backbone.forward_features(x)
+        return self.head(f), self.backbone.imagenet_fc(f)
+
 
 def build_network(artifact: ModelArtifact) -> BreedNet:
     """The network an artifact describes, with its backbone weights found and checked."""
@@ -95,6 +106,14 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
     return BreedNet(backbone, head).eval()
 
 
+def imagenet_head_available(artifact: ModelArtifact) -> bool:
+    """A fine-tuned (embedded) backbone stores no ImageNet head; the package's original one, frozen, is loaded
+    onto it (`backbones.original_imagenet_fc`). Without it there is no gate."""
+    if artifact.backbone_weights.get("source") != "embedded":
+        return True
+    return backbones.backbone_spec(artifact.backbone).offline
+
+
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given, folders expanded recursively to their image files (sorted). Missing paths are kept so
     that prediction reports them per file."""
@@ -114,43 +133,80 @@ def _describe(source: ImageSource, index: int) -> str:
 
 
 class Classifier:
-    def __init__(self, artifact: ModelArtifact, device: str = "cpu"):
-        self.artifact = artifact
+    """One model artifact or an ensemble (`core.ensemble`): members' breed logits are averaged (each member's
+    over the photo and its mirror image when the member says `test_time_mirror`), divided by the temperature
+    and softmaxed; their ImageNet logits, averaged the same way, feed the gate."""
+
+    def __init__(self, model: ModelArtifact | Ensemble, device: str = "cpu"):
+        self.model = model if isinstance(model, Ensemble) else Ensemble.single(model)
+        self.artifact = self.model.members[0]
         self.device = resolve_device(device)
-        self.classes = list(artifact.classes)
+        self.classes = list(self.artifact.classes)
         self.class_names = [readable_name(c) for c in self.classes]
-        self.preprocessing = artifact.preprocessing
-        self.temperature = float(artifact.temperature) or 1.0
-        net = build_network(artifact).to(self.device)
-        if self.device.type == "cpu":
-            net = net.to(memory_format=torch.channels_last)  # faster depthwise convs on CPU
-        self.net = net
+        self.preprocessings = list(dict.fromkeys(a.preprocessing for a in self.model.members))
+        self.preprocessing = self.preprocessings[0]
+        self.temperature = float(self.model.temperature) or 1.0
+        self.nets = []
+        for a in self.model.members:
+            net = build_network(a)
+            if a.backbone_weights.get("source") == "embedded" and imagenet_head_available(a):
+                net.backbone.imagenet_fc.load_state_dict(backbones.original_imagenet_fc(a.backbone))
+            net = net.to(self.device)
+            if self.device.type == "cpu":
+                net = net.to(memory_format=torch.channels_last)  # faster depthwise convs on CPU
+            self.nets.append((net, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror)))
+        self.net = self.nets[0][0]
+        usable = self.model.gate is not None and gate_applies(self.classes)
+        usable = usable and all(imagenet_head_available(a) for a in self.model.members)
+        self.gate = Gate.from_dict(self.model.gate) if usable else None
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu") -> "Classifier":
-        """The artifact at `path` (file or run folder), or the bundled default model."""
-        if path is None:
-            from ..paths import default_model_path
+        """The model at `path` (artifact, run folder, ensemble manifest, or a built-in name such as "fast"),
+        or the default built-in model."""
+        from ..paths import builtin_model_path
 
-            path = default_model_path()
-        return cls(load_artifact(path), device=device)
+        return cls(load_model(builtin_model_path(path)), device=device)
 
     @property
     def name(self) -> str:
-        return self.artifact.name
+        return self.model.name
+
+    @property
+    def path(self) -> Path | None:
+        return self.model.path
+
+    @property
+    def metrics(self) -> dict:
+        return self.model.metrics
 
     @property
     def device_description(self) -> str:
         return describe_device(self.device)
 
     @torch.inference_mode()
-    def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
-        """uint8 NCHW batch -> (N, classes) probabilities on the CPU."""
-        x = normalize(batch, self.preprocessing).to(self.device)
-        if self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        logits = self.net(x).float() / self.temperature
-        return torch.softmax(logits, dim=1).cpu()
+    def logits(self, batches: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 NCHW batches (one per preprocessing) -> averaged (breed logits, ImageNet logits) on the CPU,
+        before the temperature."""
+        breed = imagenet = None
+        for net, which, mirror in self.nets:
+            x = normalize(batches[which], self.preprocessings[which]).to(self.device)
+            if mirror:
+                x = torch.cat([x, x.flip(3)])
+            if self.device.type == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            b, i = (t.float() for t in net.both(x))
+            if mirror:
+                n = len(b) // 2
+                b, i = (b[:n] + b[n:]) / 2, (i[:n] + i[n:]) / 2
+            breed = b if breed is None else breed + b
+            imagenet = i if imagenet is None else imagenet + i
+        return (breed / len(self.nets)).cpu(), (imagenet / len(self.nets)).cpu()
+
+    def probabilities(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """uint8 NCHW batch (or one per preprocessing) -> (N, classes) probabilities on the CPU."""
+        batches = [batch] if isinstance(batch, torch.Tensor) else batch
+        return torch.softmax(self.logits(batches)[0] / self.temperature, dim=1)
 
     def predict(self, inputs: Sequence[ImageSource], **kwargs) -> list[Result]:
         return list(self.iter_predict(inputs, **kwargs))
@@ -166,7 +222,7 @@ class Classifier:
         """One result per input, in input order, yielded a batch at a time. Stops early when asked."""
         inputs = list(inputs)
         k = max(1, min(int(top_k), len(self.classes)))
-        pending: list[tuple[str, torch.Tensor | ImageError]] = []  # kept in input order, errors included
+        pending: list[tuple[str, tuple | ImageError]] = []  # kept in input order, errors included
         images = done = 0
         for label, item in self._prepared(inputs, batch_size):
             pending.append((label, item))
@@ -184,23 +240,34 @@ class Classifier:
             if control:
                 control.progress(len(inputs), len(inputs))
 
-    def _flush(self, pending: list[tuple[str, torch.Tensor | ImageError]], k: int) -> Iterator[Result]:
+    def _flush(self, pending: list[tuple[str, tuple | ImageError]], k: int) -> Iterator[Result]:
         tensors = [t for _, t in pending if not isinstance(t, ImageError)]
         rows: Iterator = iter(())
         if tensors:
-            probs = self.probabilities(torch.stack(tensors))
+            breed, imagenet = self.logits([torch.stack(ts) for ts in zip(*tensors)])
+            probs = torch.softmax(breed / self.temperature, dim=1)
             top_p, top_i = probs.topk(k, dim=1)
-            rows = zip(probs.tolist(), top_p.tolist(), top_i.tolist())
+            dog = self.gate.dog_probability(imagenet).tolist() if self.gate else [None] * len(probs)
+            alike = looks_like(imagenet)
+            rows = zip(probs.tolist(), top_p.tolist(), top_i.tolist(), dog, alike)
         for label, item in pending:
             if isinstance(item, ImageError):
                 yield PredictionError(label, str(item))
                 continue
-            row, tp, ti = next(rows)
+            row, tp, ti, dog_p, alike = next(rows)
             scores = tuple(BreedScore(self.classes[i], self.class_names[i], p) for p, i in zip(tp, ti))
-            yield Prediction(label, tuple(row), scores)
+            verdict = decide(tp[0], dog_p, self.gate)
+            yield Prediction(label, tuple(row), scores, dog_p, verdict, alike if verdict == NOT_A_DOG else None)
 
-    def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, torch.Tensor | ImageError]]:
+    def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, tuple | ImageError]]:
         # Half the cores at most decode: torch's own threads run the model on the rest at the same time.
         workers = max(1, min(4, (os.cpu_count() or 2) // 2))
-        items = prepare_ahead(inputs, self.preprocessing, window=2 * batch_size, workers=workers)
+        items = load_ahead(inputs, self._load, window=2 * batch_size, workers=workers)
         return zip((_describe(source, i) for i, source in enumerate(inputs)), items)
+
+    def _load(self, source: ImageSource) -> tuple[torch.Tensor, ...]:
+        """Decode once, then resize and crop for each member's preprocessing."""
+        if len(self.preprocessings) == 1:
+            return (prepare(source, self.preprocessing),)
+        img = load_image(source, draft=max(p.resize for p in self.preprocessings))
+        return tuple(to_uint8_tensor(resize_and_crop(img, p)) for p in self.preprocessings)

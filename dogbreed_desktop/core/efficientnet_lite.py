@@ -134,12 +134,15 @@ class EfficientNetLite(nn.Module):
     def imagenet_fc(self) -> nn.Linear:
         return self._fc
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The last conv stage's activations (N, 1280, H/32, W/32), before pooling: what heatmaps read."""
         x = F.relu6(self._bn0(self._conv_stem(x)))
         for block in self._blocks:
             x = block(x)
-        x = F.relu6(self._bn1(self._conv_head(x)))
-        return x.mean((2, 3))
+        return F.relu6(self._bn1(self._conv_head(x)))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.feature_map(x).mean((2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fc(self._dropout(self.forward_features(x)))

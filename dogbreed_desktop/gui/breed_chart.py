@@ -21,6 +21,7 @@ class BreedChart(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._rows: list[tuple[str, float]] = []
+        self._greyed = False
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(220)
 
@@ -29,6 +30,14 @@ class BreedChart(QWidget):
         self._rows = list(rows)
         self.setFixedHeight(self.sizeHint().height())
         self.update()
+
+    def set_greyed(self, greyed: bool) -> None:
+        """Grey bars: the photo has no dog, the breeds are only what it would be if it were one."""
+        self._greyed = greyed
+        self.update()
+
+    def is_greyed(self) -> bool:
+        return self._greyed
 
     def clear(self) -> None:
         self.set_scores([])
@@ -52,6 +61,8 @@ class BreedChart(QWidget):
         track = pal.color(QPalette.ColorRole.Mid)
         track.setAlpha(60)
         top_color = ACCENT if self._rows[0][1] >= UNSURE_BELOW else UNSURE
+        if self._greyed:
+            top_color, text = QColor(muted), muted
         other = QColor(top_color)
         other.setAlpha(110)
         base, bold = QFont(self.font()), QFont(self.font())

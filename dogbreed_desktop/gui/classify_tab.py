@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from . import export
 from .drop_zone import DropHint, DropTarget, from_clipboard
+from .heatmap_job import HeatmapJobs
 from .inference_client import InferenceClient
 from .messages import ModelInfo
 from .photo_loader import PhotoLoader
@@ -33,6 +34,7 @@ class ClassifyTab(QWidget):
         self.loader = PhotoLoader(self)
         self.panel = VerdictPanel(PhotoView())
         self.hint = DropHint()
+        self.heatmaps = HeatmapJobs(client.device, self)
         self.drop = DropTarget(self)
         self._model_path: str | None = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -51,6 +53,9 @@ class ClassifyTab(QWidget):
         self.list.current_path_changed.connect(self._show_path)
         self.loader.loaded.connect(lambda path, image, fitted, error: self.panel.set_photo(image, fitted, error))
         self.panel.top_k_changed.connect(lambda _: self.panel.refresh())
+        self.panel.why_toggled.connect(lambda _: self._update_heatmap())
+        self.heatmaps.ready.connect(self._on_heatmap)
+        self.heatmaps.failed.connect(lambda _, message: self.status.emit(f"No heatmap: {message}"))
         client.model_loading.connect(lambda _: self.hint.set_status("Loading the model…"))
         client.model_loaded.connect(self._on_model_loaded)
         client.queued.connect(self._on_queued)
@@ -102,7 +107,7 @@ class ClassifyTab(QWidget):
     def _on_model_loaded(self, info: ModelInfo | None) -> None:
         self.hint.set_status("")
         if info is None:
-            self.panel.show_message("No model is loaded. Open one with File ▸ Open model….")
+            self.panel.show_message("No model is loaded. Open one with Model ▸ Open Model….")
             return
         self.model.set_class_names(info.class_names)
         self.panel.set_class_count(len(info.classes))
@@ -130,7 +135,28 @@ class ClassifyTab(QWidget):
         current = self.list.currentIndex()
         if current.isValid() and any(v.path == self.model.row(current.row()).path for v in verdicts):
             self.panel.show_row(self.model.row(current.row()), self.model.class_names)
+            self._update_heatmap()
         self._report_progress()
+
+    def _update_heatmap(self) -> None:
+        """With "Why?" on, ask for the selected photo's heatmap for its top breed (in the background)."""
+        self.panel.photo.set_overlay(None)
+        self.heatmaps.cancel()
+        row = self._current_row()
+        info = self.client.model
+        if not self.panel.why.isChecked() or row is None or row.state != DONE or info is None:
+            return
+        top = max(range(len(row.probabilities)), key=row.probabilities.__getitem__)
+        self.heatmaps.request(info.path, row.path, top)
+
+    def _on_heatmap(self, path: str, overlay) -> None:
+        row = self._current_row()
+        if row is not None and row.path == path and self.panel.why.isChecked():
+            self.panel.photo.set_overlay(overlay)
+
+    def _current_row(self):
+        current = self.list.currentIndex()
+        return self.model.row(current.row()) if current.isValid() else None
 
     def _on_finished(self, request_id: int) -> None:
         self._report_progress()
@@ -141,6 +167,7 @@ class ClassifyTab(QWidget):
         self.panel.show_row(None if row is None else self.model.row(row), self.model.class_names)
         if path:
             self.loader.request(path, self.panel.photo.device_size())
+        self._update_heatmap()
 
     def _update_empty_state(self) -> None:
         empty = self.model.rowCount() == 0

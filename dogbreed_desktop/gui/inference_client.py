@@ -29,6 +29,7 @@ class InferenceClient(QObject):
     def __init__(self, device: str = "auto", parent: QObject | None = None):
         super().__init__(parent)
         self.model: ModelInfo | None = None
+        self.device = device
         self._ids = itertools.count(1)
         self._live: dict[int, ClassifyJob] = {}
         self._load_id = 0

@@ -116,8 +116,7 @@ class InferenceWorker(QObject):
 
         def flush(done: int = 0, total: int = 0, message: str = "") -> None:
             # The classifier calls this after each batch: send that batch's verdicts with their thumbnails.
-            verdicts = [Verdict(r.source, getattr(r, "probabilities", None), getattr(r, "error", ""),
-                                thumbnail(r.source)) for r in pending]
+            verdicts = [Verdict.from_result(r, thumbnail(r.source)) for r in pending]
             pending.clear()
             if verdicts:
                 self.results.emit(job.id, verdicts)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
 from ..core.imagetypes import IMAGE_SUFFIXES
-from ..paths import resource
+from ..paths import builtin_model_path, resource
 from .about import show_about
 from .classify_tab import ClassifyTab
 from .inference_client import InferenceClient
@@ -76,6 +76,17 @@ class MainWindow(QMainWindow):
         action(edit, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
         action(edit, "&Copy Results", self.classify_tab.copy_results, "Ctrl+Shift+C")
         action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete")
+        model = self.menuBar().addMenu("&Model")
+        self.model_actions = {}
+        group = QActionGroup(self)
+        for name, text, key in (("fast", "&Fast (EfficientNet-Lite0)", "Ctrl+1"),
+                                ("accurate", "&Accurate (ensemble, slower)", "Ctrl+2")):
+            a = action(model, text, lambda _=False, n=name: self.open_model_path(n), key)
+            a.setCheckable(True)
+            group.addAction(a)
+            self.model_actions[name] = a
+        model.addSeparator()
+        action(model, "Open &Model…", self.open_model)  # also File ▸ Open Model… (Ctrl+M)
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&About Dog Breed Studio", lambda: show_about(self, self.client.model))
 
@@ -97,12 +108,13 @@ class MainWindow(QMainWindow):
     def open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open a model (a .safetensors file, e.g. model.safetensors in a training run folder)",
-            "", "Dog Breed Studio models (*.safetensors);;All files (*)")
+            "", "Dog Breed Studio models (*.safetensors *.json);;All files (*)")
         if path:
             self.open_model_path(path)
 
     def open_model_path(self, path: str) -> None:
-        """File ▸ Open model… and the Train tab's "Use this model" both end here (a file or a run folder)."""
+        """Model ▸ Fast/Accurate/Open Model… and the Train tab's "Use this model" end here (a built-in model's
+        name, a file or a run folder)."""
         self.tabs.setCurrentWidget(self.classify_tab)
         self.client.load_model(path)
 
@@ -122,6 +134,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, info: ModelInfo | None) -> None:
         self.model_label.setText(f"Model: {info.name}  ·  {info.device}" if info else "No model loaded")
+        for name, a in self.model_actions.items():
+            a.setChecked(bool(info) and Path(info.path) == builtin_model_path(name))
 
     def _on_model_failed(self, path: str, message: str) -> None:
         self.dialog = QMessageBox(QMessageBox.Icon.Warning, TITLE, f"Could not load the model {path or '(built-in)'}.",

@@ -20,9 +20,9 @@ class ModelInfo:
 
     @classmethod
     def from_classifier(cls, clf) -> "ModelInfo":
-        a = clf.artifact
-        return cls(clf.name, clf.device_description, str(a.path), a.backbone, tuple(clf.classes),
-                   tuple(clf.class_names), dict(a.metrics), dict(a.provenance))
+        a = clf.artifact  # an ensemble's first member: its name, path and metrics are the ensemble's own
+        return cls(clf.name, clf.device_description, str(clf.path), a.backbone, tuple(clf.classes),
+                   tuple(clf.class_names), dict(clf.metrics), dict(clf.model.provenance))
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,15 @@ class Verdict:
     probabilities: tuple[float, ...] | None
     error: str = ""
     thumbnail: QImage | None = None
+    verdict: str = "breed"  # core.gate: "breed", "unsure" or "not_a_dog"
+    looks_like: str | None = None  # for "not_a_dog": the closest ImageNet class
+    dog_probability: float | None = None
+
+    @classmethod
+    def from_result(cls, r, thumbnail: QImage | None = None) -> "Verdict":
+        """A core Prediction or PredictionError as plain data for the window."""
+        return cls(r.source, getattr(r, "probabilities", None), getattr(r, "error", ""), thumbnail,
+                   getattr(r, "verdict", "breed"), getattr(r, "looks_like", None), getattr(r, "dog_probability", None))
 
     @property
     def ok(self) -> bool:

@@ -15,9 +15,9 @@ _cache: OrderedDict = OrderedDict()
 def load_classifier(path: str | None, device: str):
     from ..core.artifact import resolve_model_path
     from ..core.classifier import Classifier
-    from ..paths import default_model_path
+    from ..paths import builtin_model_path
 
-    file = resolve_model_path(path if path is not None else default_model_path())
+    file = resolve_model_path(builtin_model_path(path))
     key = (str(file.resolve()), file.stat().st_mtime_ns, device)
     with _lock:
         if key in _cache:

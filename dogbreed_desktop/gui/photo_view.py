@@ -14,6 +14,7 @@ class PhotoView(QWidget):
         self._fitted = QImage()  # the loader's copy already scaled to this view's size
         self._scaled = QPixmap()
         self._message = ""
+        self._overlay = QImage()  # the "Why?" heatmap, the photo's size; null: none
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
 
@@ -25,12 +26,20 @@ class PhotoView(QWidget):
         self._message = ""
         self.update()
 
+    def set_overlay(self, overlay: QImage | None) -> None:
+        self._overlay = overlay if overlay is not None else QImage()
+        self.update()
+
+    def has_overlay(self) -> bool:
+        return not self._overlay.isNull()
+
     def device_size(self) -> QSize:
         return self.size() * self.devicePixelRatioF()
 
     def set_message(self, text: str) -> None:
         self._pixmap = self._scaled = QPixmap()
         self._fitted = QImage()
+        self._overlay = QImage()
         self._message = text
         self.update()
 
@@ -63,3 +72,6 @@ class PhotoView(QWidget):
         target.moveCenter(self.rect().center())
         target.moveTop(0)  # top-aligned, level with the chart beside it
         p.drawPixmap(target, self._scaled)
+        if not self._overlay.isNull():
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            p.drawImage(target, self._overlay)

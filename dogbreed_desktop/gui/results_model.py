@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 
 from .images import THUMBNAIL_BOX
 from .messages import Verdict
-from .verdict import headline, is_sure
+from .verdict import NOT_A_DOG, headline, is_sure
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 StateRole = Qt.ItemDataRole.UserRole + 1
@@ -25,6 +25,8 @@ class Row:
     probabilities: tuple[float, ...] | None = None
     error: str = ""
     thumbnail: QPixmap | None = None
+    verdict: str = "breed"
+    looks_like: str | None = None
 
 
 class ResultsModel(QAbstractListModel):
@@ -66,6 +68,7 @@ class ResultsModel(QAbstractListModel):
             row = self._rows[i]
             row.state = DONE if v.ok else FAILED
             row.probabilities, row.error = v.probabilities, v.error
+            row.verdict, row.looks_like = v.verdict, v.looks_like
             if v.thumbnail is not None and not v.thumbnail.isNull():
                 row.thumbnail = _list_pixmap(v.thumbnail)
             changed.append(i)
@@ -103,9 +106,9 @@ class ResultsModel(QAbstractListModel):
                 return f"⚠ {row.error}", ""
             if row.state == PENDING or not self.class_names:
                 return "Waiting…", ""
-            return headline(row.probabilities, self.class_names)
+            return headline(row.probabilities, self.class_names, row.verdict, row.looks_like)
         if role == SureRole:
-            return row.state == DONE and is_sure(row.probabilities)
+            return row.state == DONE and row.verdict != NOT_A_DOG and is_sure(row.probabilities)
         return None
 
 

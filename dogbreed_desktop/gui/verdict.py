@@ -1,11 +1,11 @@
-"""Turning probabilities into words: ranking, the verdict line and the unsure rule. Plain Python."""
+"""Turning probabilities into words: ranking, the verdict line and the unsure rule. Plain Python (the rule
+itself, and the "not a dog" verdict, come from the core: `core.gate`)."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-# Below this top probability the window says it is not sure instead of naming one breed.
-UNSURE_BELOW = 0.5
+from ..core.gate import NOT_A_DOG, UNSURE_BELOW  # noqa: F401 (re-exported)
 
 
 def ranked(probabilities: Sequence[float], k: int | None = None) -> list[int]:
@@ -18,8 +18,21 @@ def is_sure(probabilities: Sequence[float]) -> bool:
     return max(probabilities) >= UNSURE_BELOW
 
 
-def verdict_line(probabilities: Sequence[float], names: Sequence[str]) -> str:
-    """'Golden retriever, 92% sure' or 'Not sure: maybe Golden retriever (41%) or Labrador retriever (30%)'."""
+def no_dog_line(looks_like: str | None) -> str:
+    return f"No dog found - looks more like {article(looks_like)}" if looks_like else "No dog found"
+
+
+def article(name: str) -> str:
+    """'a tabby cat', 'an analog clock': ImageNet names are common nouns, a few plural or proper."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def verdict_line(probabilities: Sequence[float], names: Sequence[str], verdict: str = "breed",
+                 looks_like: str | None = None) -> str:
+    """'Golden retriever, 92% sure', 'Not sure: maybe Golden retriever (41%) or Labrador retriever (30%)', or
+    'No dog found - looks more like a tabby cat'."""
+    if verdict == NOT_A_DOG:
+        return no_dog_line(looks_like)
     first, second = (ranked(probabilities, 2) + [None])[:2]
     p1 = probabilities[first]
     if p1 >= UNSURE_BELOW:
@@ -29,8 +42,12 @@ def verdict_line(probabilities: Sequence[float], names: Sequence[str]) -> str:
     return f"Not sure: maybe {names[first]} ({percent(p1)}) or {names[second]} ({percent(probabilities[second])})"
 
 
-def headline(probabilities: Sequence[float], names: Sequence[str]) -> tuple[str, str]:
-    """The list row's breed and percentage: ('Pug', '91%'), or ('Maybe Siberian Husky', '44%') when unsure."""
+def headline(probabilities: Sequence[float], names: Sequence[str], verdict: str = "breed",
+             looks_like: str | None = None) -> tuple[str, str]:
+    """The list row's breed and percentage: ('Pug', '91%'), ('Maybe Siberian Husky', '44%') when unsure, or
+    ('No dog - a tabby cat?', '') when the gate says there is no dog."""
+    if verdict == NOT_A_DOG:
+        return (f"No dog - {article(looks_like)}?" if looks_like else "No dog found"), ""
     first = ranked(probabilities, 1)[0]
     name = names[first] if is_sure(probabilities) else f"Maybe {names[first]}"
     return name, percent(probabilities[first])

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QImage
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
+                               QWidget)
 
 from .breed_chart import ACCENT, UNSURE, BreedChart
 from .results_list import ERROR
 from .results_model import DONE, FAILED, Row
-from .verdict import is_sure, ranked, verdict_line
+from .verdict import NOT_A_DOG, is_sure, ranked, verdict_line
+
+NO_DOG = QColor("#5f6b7a")  # slate: a plain statement, neither a warning nor a result
 
 TOP_K_CHOICES = (3, 5, 10, 0)  # 0: all classes
 
 
 class VerdictPanel(QWidget):
     top_k_changed = Signal(int)
+    why_toggled = Signal(bool)
 
     def __init__(self, photo_view: QWidget, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,9 +46,14 @@ class VerdictPanel(QWidget):
         self.chart.setAutoFillBackground(False)
         self.scroll = scroll
         header = QHBoxLayout()
-        header.addWidget(QLabel("Most likely breeds"))
+        self.chart_title = QLabel("Most likely breeds")
+        header.addWidget(self.chart_title)
         header.addStretch()
         header.addWidget(self.top_k)
+        self.why = QPushButton("Why?")
+        self.why.setCheckable(True)
+        self.why.setToolTip("Show where the model looked to name the top breed")
+        self.why.toggled.connect(self.why_toggled)
         right = QVBoxLayout()
         right.addLayout(header)
         right.addWidget(scroll, 1)
@@ -53,7 +62,10 @@ class VerdictPanel(QWidget):
         body.addLayout(right, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
-        layout.addWidget(self.verdict)
+        top = QHBoxLayout()
+        top.addWidget(self.verdict, 1)
+        top.addWidget(self.why, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         layout.addLayout(body, 1)
         self._row: Row | None = None
         self._names: tuple[str, ...] = ()
@@ -79,7 +91,9 @@ class VerdictPanel(QWidget):
             return self._say("Classifying…", None, [])
         p = row.probabilities
         scores = [(names[i], p[i]) for i in ranked(p, self.k)]
-        self._say(verdict_line(p, names), ACCENT.darker(125) if is_sure(p) else UNSURE.darker(135), scores)
+        no_dog = row.verdict == NOT_A_DOG
+        color = NO_DOG if no_dog else ACCENT.darker(125) if is_sure(p) else UNSURE.darker(135)
+        self._say(verdict_line(p, names, row.verdict, row.looks_like), color, scores, greyed=no_dog)
 
     def refresh(self) -> None:
         self.show_row(self._row, self._names)
@@ -88,7 +102,10 @@ class VerdictPanel(QWidget):
         self._row = None
         self._say(text, None, [])
 
-    def _say(self, text: str, color, scores) -> None:
+    def _say(self, text: str, color, scores, greyed: bool = False) -> None:
         self.verdict.setText(text)
         self.verdict.setStyleSheet(f"color: {color.name()}" if color is not None else "")
+        # No dog: the breeds stay visible but greyed, under a title that says what they mean.
+        self.chart_title.setText("If it were a dog, it would be…" if greyed else "Most likely breeds")
+        self.chart.set_greyed(greyed)
         self.chart.set_scores(scores)

@@ -1,0 +1,100 @@
+"""What a Classifier runs: one model artifact, or an ensemble manifest naming several.
+
+An ensemble manifest is a small JSON file (never a pickle) beside its member artifacts:
+
+    {"format": "dogbreed-ensemble", "format_version": 1, "name": "...", "members": ["a.safetensors", ...],
+     "temperature": 1.1, "gate": {...} | null, "metrics": {...}, "provenance": {...}}
+
+Members are plain file names in the manifest's own folder (no paths: a manifest cannot point elsewhere), must
+share their classes, and their breed logits are averaged before the ensemble's temperature; their ImageNet
+logits are averaged for the gate. Each member keeps its own `test_time_mirror`; its temperature and gate are
+not used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .artifact import ArtifactError, ModelArtifact, load_artifact, resolve_model_path
+from .gate import Gate
+
+ENSEMBLE_FORMAT = "dogbreed-ensemble"
+ENSEMBLE_VERSION = 1
+MAX_MEMBERS = 8
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+@dataclass
+class Ensemble:
+    members: list[ModelArtifact]
+    temperature: float = 1.0
+    gate: dict | None = None
+    name: str = ""
+    metrics: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @classmethod
+    def single(cls, a: ModelArtifact) -> "Ensemble":
+        return cls([a], a.temperature, a.gate, a.name, a.metrics, a.provenance, a.path)
+
+    def manifest(self, member_files: list[str]) -> dict:
+        return {
+            "format": ENSEMBLE_FORMAT,
+            "format_version": ENSEMBLE_VERSION,
+            "name": self.name,
+            "members": list(member_files),
+            "temperature": self.temperature,
+            "gate": self.gate,
+            "metrics": self.metrics,
+            "provenance": self.provenance,
+        }
+
+
+def is_manifest(path: Path) -> bool:
+    return path.suffix.lower() == ".json"
+
+
+def load_model(path: Path | str) -> Ensemble:
+    """An artifact (file or run folder) as a one-member ensemble, or an ensemble manifest (.json)."""
+    path = Path(path).expanduser()
+    if not is_manifest(path):
+        return Ensemble.single(load_artifact(path))
+    path = resolve_model_path(path)
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ArtifactError(f"{path.name} is too large to be an ensemble manifest")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ArtifactError(f"{path.name} is not a readable ensemble manifest ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != ENSEMBLE_FORMAT:
+        raise ArtifactError(f"{path.name} is a JSON file but not a Dog Breed Studio ensemble")
+    try:
+        if int(meta.get("format_version", 0)) > ENSEMBLE_VERSION:
+            raise ArtifactError(f"{path.name} has a newer ensemble format; update Dog Breed Studio")
+        names = meta["members"]
+        if not isinstance(names, list) or not 1 <= len(names) <= MAX_MEMBERS:
+            raise ArtifactError(f"{path.name}: an ensemble needs 1 to {MAX_MEMBERS} members")
+        members = [load_artifact(_member_path(path, n)) for n in names]
+        temperature = float(meta.get("temperature", 1.0))
+        if not 0.01 <= temperature <= 100:
+            raise ValueError(f"temperature {temperature} out of range")
+        gate = meta.get("gate")
+        if gate is not None:
+            Gate.from_dict(gate)
+        ens = Ensemble(members, temperature, gate,
+                       str(meta.get("name") or path.stem), dict(meta.get("metrics") or {}),
+                       dict(meta.get("provenance") or {}), path)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
+    if any(m.classes != members[0].classes for m in members):
+        raise ArtifactError(f"{path.name}: the ensemble's members do not share their classes")
+    return ens
+
+
+def _member_path(manifest: Path, name) -> Path:
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise ArtifactError(f"{manifest.name}: member {name!r} must be a file name in the manifest's folder")
+    return manifest.parent / name

@@ -1,0 +1,112 @@
+"""The "not a dog" gate, verdicts and ensemble manifests, on synthetic input (no real photos needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import make_image
+
+from dogbreed_desktop.core.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
+from dogbreed_desktop.core.backbones import backbone_spec
+from dogbreed_desktop.core.breeds import BREED_IDS
+from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.ensemble import load_model
+from dogbreed_desktop.core.gate import DOG_ROWS, Gate, decide, dog_mass_logit, imagenet_class_names, looks_like
+from dogbreed_desktop.paths import BUILTIN_MODELS, builtin_model_path, resource
+
+
+def _artifact(classes, **kw) -> ModelArtifact:
+    spec = backbone_spec("efficientnet_lite0")
+    g = torch.Generator().manual_seed(0)
+    return ModelArtifact(backbone=spec.name, classes=list(classes), preprocessing=spec.preprocessing,
+                         head_weight=torch.randn(len(classes), 1280, generator=g) * 0.01,
+                         head_bias=torch.zeros(len(classes)), backbone_weights=spec.weights_reference(), **kw)
+
+
+def test_imagenet_names_are_readable():
+    names = imagenet_class_names()
+    assert len(names) == 1000 and names[281] == "tabby cat" and names[151] == "Chihuahua"
+
+
+def test_dog_mass_and_looks_like_follow_the_logits():
+    z = torch.zeros(2, 1000)
+    z[0, 281] = 12.0  # a confident tabby cat
+    z[1, list(DOG_ROWS)] = 8.0  # most of the mass on the dog rows
+    s = dog_mass_logit(z)
+    assert s[0] < -5 and s[1] > 5
+    assert looks_like(z)[0] == "tabby cat"
+    assert looks_like(z)[1] not in {imagenet_class_names()[i] for i in DOG_ROWS}  # never names a dog
+
+
+def test_verdict_rule():
+    gate = Gate(threshold=0.3)
+    assert decide(0.9, 0.1, gate) == "not_a_dog"
+    assert decide(0.9, 0.9, gate) == "breed"
+    assert decide(0.4, 0.9, gate) == "unsure"
+    assert decide(0.9, 0.01, None) == "breed"  # no gate: never "not a dog"
+
+
+def test_a_malformed_gate_is_refused_at_load(tmp_path):
+    for bad in ({"method": "magic", "threshold": 0.5}, {"method": "dog_mass", "threshold": 1.5},
+                {"method": "dog_mass", "threshold": 0.5, "scale": float("nan")}, {"method": "dog_mass"}):
+        path = save_artifact(_artifact(BREED_IDS, gate=bad), tmp_path / "m.safetensors")
+        with pytest.raises(ArtifactError):
+            load_artifact(path)
+
+
+def test_other_classes_have_no_gate_and_never_say_not_a_dog(tmp_path):
+    art = load_artifact(save_artifact(_artifact(["cat", "teapot", "car"]), tmp_path / "m.safetensors"))
+    assert art.gate is None
+    clf = Classifier(art)
+    r = clf.predict([make_image(tmp_path / "grey.png", (128, 128, 128), size=(120, 90))])[0]
+    assert clf.gate is None and r.dog_probability is None and r.verdict in ("breed", "unsure")
+
+
+def test_breed_models_get_the_default_gate_when_the_file_has_none(tmp_path):
+    art = _artifact(BREED_IDS)
+    meta_less = save_artifact(art, tmp_path / "m.safetensors")
+    assert load_artifact(meta_less).gate == Gate().to_dict()
+
+
+def test_builtin_names_resolve_and_both_models_load():
+    assert builtin_model_path("fast") == resource(BUILTIN_MODELS["fast"])
+    assert builtin_model_path(None) == builtin_model_path("fast")
+    assert str(builtin_model_path("some/file.safetensors")) == "some/file.safetensors"
+    fast, acc = load_model(builtin_model_path("fast")), load_model(builtin_model_path("accurate"))
+    assert len(fast.members) == 1 and len(acc.members) >= 2 and fast.gate and acc.gate
+    assert all(m.classes == list(BREED_IDS) for m in acc.members)
+    size = sum(p.stat().st_size for p in resource("models").iterdir())
+    assert size < 4 * 1024 * 1024  # heads and metadata only: backbones are referenced by sha256
+
+
+def _manifest(folder, members, **kw) -> str:
+    path = folder / "ens.json"
+    path.write_text(json.dumps({"format": "dogbreed-ensemble", "format_version": 1, "members": members,
+                                "temperature": 1.0, "gate": None, **kw}))
+    return path
+
+
+def test_ensemble_manifest_is_checked(tmp_path):
+    save_artifact(_artifact(BREED_IDS), tmp_path / "a.safetensors")
+    save_artifact(_artifact(["x", "y"]), tmp_path / "b.safetensors")
+    outside = tmp_path.parent / "outside.safetensors"
+    for members, match in ((["../outside.safetensors"], "file name"), ([str(outside)], "file name"),
+                           (["a.safetensors", "b.safetensors"], "share their classes"), ([], "1 to"),
+                           (["missing.safetensors"], "not found")):
+        with pytest.raises(ArtifactError, match=match):
+            load_model(_manifest(tmp_path, members))
+    (tmp_path / "ens.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="not a readable"):
+        load_model(tmp_path / "ens.json")
+
+
+def test_an_ensemble_of_one_model_twice_predicts_like_the_model(tmp_path):
+    a = _artifact(BREED_IDS, temperature=1.3)
+    save_artifact(a, tmp_path / "a.safetensors")
+    ens = Classifier.load(_manifest(tmp_path, ["a.safetensors", "a.safetensors"], temperature=1.3))
+    single = Classifier(load_artifact(tmp_path / "a.safetensors"))
+    x = torch.randint(0, 255, (2, 3, 224, 224), dtype=torch.uint8)
+    assert torch.allclose(ens.probabilities(x), single.probabilities(x), atol=1e-5)
+    assert ens.gate is None and single.gate is not None  # the manifest's gate (none) wins over the members'
