@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from .breed_chart import UNSURE
 from .images import THUMBNAIL_BOX
-from .results_model import FAILED, PENDING, HeadlineRole, ResultsModel, StateRole, SureRole
+from .results_model import FAILED, PENDING, HeadlineRole, NoDogRole, ResultsModel, StateRole, SureRole
 
 ERROR = QColor("#c62828")
+NO_DOG = QColor("#5f6b7a")  # slate, as in the verdict panel: a plain statement, neither warning nor result
 THUMB = THUMBNAIL_BOX
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -40,6 +41,8 @@ class ResultDelegate(QStyledItemDelegate):
             color = ERROR
         elif not selected and state == PENDING:
             color = muted
+        elif not selected and index.data(NoDogRole):
+            color = NO_DOG
         elif not selected and not index.data(SureRole):
             color = UNSURE.darker(135)
         title, pct = index.data(HeadlineRole)

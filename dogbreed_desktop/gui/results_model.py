@@ -16,6 +16,7 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 StateRole = Qt.ItemDataRole.UserRole + 1
 HeadlineRole = Qt.ItemDataRole.UserRole + 2  # (breed or error, percentage)
 SureRole = Qt.ItemDataRole.UserRole + 3
+NoDogRole = Qt.ItemDataRole.UserRole + 4  # the gate says there is no dog in the photo
 
 
 @dataclass
@@ -107,6 +108,8 @@ class ResultsModel(QAbstractListModel):
             if row.state == PENDING or not self.class_names:
                 return "Waiting…", ""
             return headline(row.probabilities, self.class_names, row.verdict, row.looks_like)
+        if role == NoDogRole:
+            return row.state == DONE and row.verdict == NOT_A_DOG
         if role == SureRole:
             return row.state == DONE and row.verdict != NOT_A_DOG and is_sure(row.probabilities)
         return None

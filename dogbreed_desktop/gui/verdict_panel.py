@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtGui import QFont, QImage
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
 from .breed_chart import ACCENT, UNSURE, BreedChart
-from .results_list import ERROR
+from .results_list import ERROR, NO_DOG
 from .results_model import DONE, FAILED, Row
 from .verdict import NOT_A_DOG, is_sure, ranked, verdict_line
 
-NO_DOG = QColor("#5f6b7a")  # slate: a plain statement, neither a warning nor a result
 
 TOP_K_CHOICES = (3, 5, 10, 0)  # 0: all classes
 
