@@ -49,8 +49,7 @@ PLAN = (
     [(LITE0, p, True, None) for p in ("calib", "test", "notdogs")]
     + [(LITE0, "train", False, 1200)]
     + [(LITE2, p, False, None) for p in ("calib", "test", "notdogs")]
-    + [(LITE0, "train", False, 3600), (LITE2, "train", False, 1200)]
-    + [(LITE0, "train", False, None), (LITE2, "train", False, None)]
+    + [(LITE0, "train", False, None), (LITE2, "train", False, 2400), (LITE2, "train", False, None)]
     + [(LITE1, p, True, None) for p in ("calib", "test", "notdogs")]
 )
 
@@ -109,7 +108,8 @@ def load_part(name: str, part: str) -> dict[str, np.ndarray]:
     if not files:
         raise SystemExit(f"no features for {name} {part} in {CACHE}: run the extract stage first")
     chunks = [dict(np.load(f)) for f in files]
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    common = set.intersection(*(set(c) for c in chunks))  # mirror features only where every chunk has them
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if k in common}
 
 
 def main() -> None:

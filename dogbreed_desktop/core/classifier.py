@@ -18,6 +18,8 @@ from .control import Control
 from .devices import describe_device, resolve_device
 from .ensemble import Ensemble, load_model
 from .gate import BREED, NOT_A_DOG, Gate, decide, gate_applies, looks_like
+from .heads import linear_head
+from .precision import Precision
 from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
                          resize_and_crop, to_uint8_tensor)
 
@@ -99,11 +101,7 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
         backbone = backbones.build_backbone(artifact.backbone, pretrained=True)
     else:
         raise ArtifactError(f"unknown backbone weight source {source!r}")
-    head = nn.Linear(artifact.head_weight.shape[1], artifact.head_weight.shape[0])
-    with torch.no_grad():
-        head.weight.copy_(artifact.head_weight)
-        head.bias.copy_(artifact.head_bias)
-    return BreedNet(backbone, head).eval()
+    return BreedNet(backbone, linear_head(artifact.head_weight, artifact.head_bias)).eval()
 
 
 def imagenet_head_available(artifact: ModelArtifact) -> bool:
@@ -146,14 +144,14 @@ class Classifier:
         self.preprocessings = list(dict.fromkeys(a.preprocessing for a in self.model.members))
         self.preprocessing = self.preprocessings[0]
         self.temperature = float(self.model.temperature) or 1.0
+        # channels_last on the CPU only: faster depthwise convolutions there
+        self.precision = Precision(self.device, channels_last=self.device.type == "cpu")
         self.nets = []
         for a in self.model.members:
             net = build_network(a)
             if a.backbone_weights.get("source") == "embedded" and imagenet_head_available(a):
                 net.backbone.imagenet_fc.load_state_dict(backbones.original_imagenet_fc(a.backbone))
-            net = net.to(self.device)
-            if self.device.type == "cpu":
-                net = net.to(memory_format=torch.channels_last)  # faster depthwise convs on CPU
+            net = self.precision.place(net)
             self.nets.append((net, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror)))
         self.net = self.nets[0][0]
         usable = self.model.gate is not None and gate_applies(self.classes)
@@ -190,11 +188,10 @@ class Classifier:
         before the temperature."""
         breed = imagenet = None
         for net, which, mirror in self.nets:
-            x = normalize(batches[which], self.preprocessings[which]).to(self.device)
+            x = normalize(batches[which], self.preprocessings[which])
             if mirror:
                 x = torch.cat([x, x.flip(3)])
-            if self.device.type == "cpu":
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = self.precision.to_device(x)
             b, i = (t.float() for t in net.both(x))
             if mirror:
                 n = len(b) // 2
