@@ -41,16 +41,20 @@ def parts(data: Path) -> dict[str, list[tuple[Path, str]]]:
 
 
 # (backbone, part, mirror, first N photos) in the order they run: what the fast model needs first, then the
-# training photos for its head, then the ensemble's second member (without mirror: it costs 2.3 Lite0s), then more training photos (no mirror) in a seeded
-# random order, so that a partly finished run still holds a random sample. The shared 2-core machine gave
-# this about a third of one core, hence the cuts.
+# training photos for its head, then the ensemble's second member (without mirror: it costs 2.3 Lite0s), then
+# more training photos (no mirror) in a seeded random order, so that a partly finished run still holds a random
+# sample. The shared 2-core machine gave this a third of one core for the first half hour, hence the order.
 LITE0, LITE1, LITE2 = "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"
+MIRRORED = "+mirror"  # a part extracted again with mirror images, kept beside the first pass
 PLAN = (
     [(LITE0, p, True, None) for p in ("calib", "test", "notdogs")]
     + [(LITE0, "train", False, 1200)]
     + [(LITE2, p, False, None) for p in ("calib", "test", "notdogs")]
     + [(LITE0, "train", False, None), (LITE2, "train", False, 2400), (LITE2, "train", False, None)]
+    # once the machine got quieter: the second member's photos again, with their mirror images
+    + [(LITE2, p + MIRRORED, True, None) for p in ("calib", "test", "notdogs")]
     + [(LITE1, p, True, None) for p in ("calib", "test", "notdogs")]
+    + [(LITE1, "train", False, None)]
 )
 
 
@@ -67,7 +71,7 @@ def extract(data: Path) -> None:
     pool = ThreadPoolExecutor(1)
     all_parts = parts(data)
     for name, part, mirror, limit in PLAN:
-        items = all_parts[part][:limit]
+        items = all_parts[part.removesuffix(MIRRORED)][:limit]
         out_dir = CACHE / name / part
         out_dir.mkdir(parents=True, exist_ok=True)
         chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
@@ -103,8 +107,11 @@ def extract(data: Path) -> None:
 
 
 def load_part(name: str, part: str) -> dict[str, np.ndarray]:
-    """All finished chunks of one backbone's part, concatenated."""
+    """All finished chunks of one backbone's part, concatenated; the mirrored pass when it is complete."""
     files = sorted((CACHE / name / part).glob("[0-9]*.npz"))
+    mirrored = sorted((CACHE / name / (part + MIRRORED)).glob("[0-9]*.npz"))
+    if files and len(mirrored) == len(files):
+        files = mirrored
     if not files:
         raise SystemExit(f"no features for {name} {part} in {CACHE}: run the extract stage first")
     chunks = [dict(np.load(f)) for f in files]
