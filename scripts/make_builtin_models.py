@@ -123,6 +123,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stage", choices=("extract", "build"))
     ap.add_argument("--data", type=Path, default=os.environ.get("DOGBREED_DATA"))
+    ap.add_argument("--table-only", action="store_true", help="build: measure and write the table, not the models")
+    ap.add_argument("--members", help="build: the accurate ensemble's backbones, comma-separated "
+                    "(default: the best ensemble by calibration log loss)")
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DOGBREED_DATA or pass --data")
@@ -131,7 +134,8 @@ def main() -> None:
     else:
         from builtin_models_fit import build  # noqa: E402 (stage 2 lives next to this script)
 
-        build(Path(args.data))
+        members = tuple(args.members.split(",")) if args.members else None
+        build(Path(args.data), write_models=not args.table_only, members=members)
 
 
 if __name__ == "__main__":
