@@ -36,7 +36,8 @@ def test_a_superseding_request_drops_the_stale_one(qtbot, many_photos, tmp_path)
     with qtbot.waitSignal(client.finished, timeout=60_000, check_params_cb=lambda rid: rid != old) as blocker:
         new = client.classify([new_photo], supersede=True)
     assert blocker.args == [new]
-    qtbot.wait(300)  # anything the old request still had in flight has arrived by now, and was dropped
+    # One worker thread runs the requests in turn and its signals arrive in order: whatever the old request
+    # sent after being superseded has arrived by now, and was dropped.
     assert all(rid == new for rid, _ in seen[marker:])
     assert sum(n for rid, n in seen if rid == old) < len(many_photos)
     assert not client.busy
@@ -142,7 +143,7 @@ def test_closing_while_busy_stops_the_worker(qtbot, many_photos):
     assert window.client.busy
     start = time.monotonic()
     window.close()
-    assert window.stopped_cleanly and window.client._thread.isFinished()
+    assert window.stopped_cleanly  # every runner's thread ended within its timeout
     assert time.monotonic() - start < 5  # at most the batch in progress
     assert any(r.state == PENDING for r in tab.model.rows())  # it really was stopped mid-way
 
@@ -222,20 +223,3 @@ def test_a_bad_model_on_the_command_line_falls_back_to_the_built_in_one(qtbot, t
         window.start(str(tmp_path / "no-such-model.safetensors"), [])
     assert "not found" in window.dialog.informativeText()
     assert window.client.model.name.startswith("EfficientNet-Lite0")
-
-
-def test_the_large_photo_loader_serves_only_the_latest_request(qtbot, tmp_path):
-    from dogbreed_desktop.gui.photo_loader import PhotoLoader
-
-    paths = [str(make_image(tmp_path / f"{i}.jpg", color=(20 * i, 80, 80), size=(1200, 900))) for i in range(5)]
-    loader = PhotoLoader()
-    served: list[str] = []
-    loader.loaded.connect(lambda path, image, fitted, error: served.append(path))
-    try:
-        with qtbot.waitSignal(loader.loaded, timeout=30_000, check_params_cb=lambda p, *_: p == paths[-1]):
-            for p in paths:  # clicking quickly down the list
-                loader.request(p)
-        qtbot.wait(200)
-        assert served == [paths[-1]]
-    finally:
-        assert loader.shutdown()

@@ -6,17 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from . import export
 from .drop_zone import DropHint, DropTarget, from_clipboard
 from .inference_client import InferenceClient
 from .messages import ModelInfo
-from .photo_loader import PhotoLoader
+from .images import preview
 from .photo_view import PhotoView
 from .results_list import ResultsList
 from .results_model import DONE, FAILED, PENDING, ResultsModel
+from .tasks import TaskRunner
 from .verdict_panel import VerdictPanel
 
 
@@ -30,7 +31,7 @@ class ClassifyTab(QWidget):
         self.client = client
         self.model = ResultsModel(self)
         self.list = ResultsList(self.model)
-        self.loader = PhotoLoader(self)
+        self.photos = TaskRunner("photo", self)  # decodes the large photo: latest click wins
         self.panel = VerdictPanel(PhotoView())
         self.hint = DropHint()
         self.drop = DropTarget(self)
@@ -49,7 +50,6 @@ class ClassifyTab(QWidget):
         self.drop.active_changed.connect(self.hint.set_active)
         self.hint.paste_clicked.connect(self.paste)
         self.list.current_path_changed.connect(self._show_path)
-        self.loader.loaded.connect(lambda path, image, fitted, error: self.panel.set_photo(image, fitted, error))
         self.panel.top_k_changed.connect(lambda _: self.panel.refresh())
         client.model_loading.connect(lambda _: self.hint.set_status("Loading the model…"))
         client.model_loaded.connect(self._on_model_loaded)
@@ -88,15 +88,15 @@ class ClassifyTab(QWidget):
 
     def clear(self) -> None:
         self.client.cancel_all()
-        self.loader.cancel()
+        self.photos.cancel()
         self.model.clear()
         self._update_empty_state()
         self.panel.show_row(None, ())
         self.panel.photo.set_message("")
         self._report_progress()
 
-    def shutdown(self) -> None:
-        self.loader.shutdown()
+    def shutdown(self) -> bool:
+        return self.photos.shutdown()
 
     # -- routing --------------------------------------------------------------------------------------------
     def _on_model_loaded(self, info: ModelInfo | None) -> None:
@@ -140,7 +140,9 @@ class ClassifyTab(QWidget):
         row = self.model.row_of(path) if path else None
         self.panel.show_row(None if row is None else self.model.row(row), self.model.class_names)
         if path:
-            self.loader.request(path, self.panel.photo.device_size())
+            self.photos.submit(preview, path, self.panel.photo.device_size(), supersede=True,
+                               on_done=lambda _, images: self.panel.set_photo(*images),
+                               on_error=lambda _, message: self.panel.set_photo(QImage(), QImage(), message))
 
     def _update_empty_state(self) -> None:
         empty = self.model.rowCount() == 0

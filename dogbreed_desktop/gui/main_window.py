@@ -139,10 +139,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop training, the photo loader and inference, each waiting with a timeout. Safe to call twice."""
+        """Stop every task runner (training, preflight, photo, inference), each waiting with a timeout. Safe to
+        call twice."""
         if self._shut_down:
             return
         self._shut_down = True
-        self.train_tab.shutdown()
-        self.classify_tab.shutdown()
-        self.stopped_cleanly = self.client.shutdown()
+        stopped = [self.train_tab.shutdown(), self.classify_tab.shutdown(), self.client.shutdown()]
+        self.stopped_cleanly = all(stopped)
