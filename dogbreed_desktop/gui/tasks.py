@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.control import Control
+from ..core.control import Control, Stopped
 
 MIN_INTERVAL_S = 0.1  # progress reaches the window ~10 times a second at most
 _ids = itertools.count(1)  # task ids, unique across runners
@@ -183,6 +183,8 @@ class _Worker(QObject):
                 if inspect.isgenerator(result):
                     result = yield_all(result, task.control.publish)
                 self.event.emit(task.id, "done", result)
+            except Stopped:  # it was asked to stop and did: nothing to report, its end follows
+                pass
             except Exception as e:  # whatever it is, the user hears of it and the thread lives on
                 self.event.emit(task.id, "error", user_message(e))
             self.event.emit(task.id, "finished", None)

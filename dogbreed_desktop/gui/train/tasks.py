@@ -38,10 +38,10 @@ def train(run_dir: str, settings: dict | None = None, report=None, epochs: int |
 
 
 def _relay(control):
-    from training.callbacks import Callback, EarlyStopping
+    from training.callbacks import Callback
 
     class Relay(Callback):
-        order = 50  # after early stopping has seen the epoch
+        order = 50  # after the best epoch is known
         throttle = Throttle()
 
         def on_batch_end(self, state, b):
@@ -49,7 +49,6 @@ def _relay(control):
                 control.publish(("batch", float(b["epoch"]), float(b["recent_loss"])))
 
         def on_epoch_end(self, state, row):
-            es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-            control.publish(("epoch", dict(row), es.best_epoch if es else None))
+            control.publish(("epoch", dict(row), state.best_epoch))
 
     return Relay()
