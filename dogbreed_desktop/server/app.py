@@ -92,16 +92,30 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     def decode_all(uploads):
         return [(u.filename, prepare_upload(u, classifier.preprocessing, settings.max_pixels)) for u in uploads]
 
+    def busy(retry_after: int) -> ApiError:
+        return ApiError(503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(retry_after)})
+
+    # Requests being read, decoded, queued or run. Uploads still streaming in hold memory too, so they count:
+    # past this many, 503 at once. Only touched on the event loop's thread: no lock.
+    in_flight = 0
+    max_in_flight = settings.max_queue + settings.max_batch
+
     async def predict(request: Request, top_k: int) -> JSONResponse:
-        uploads = await read_uploads(request, settings)
-        loop = asyncio.get_running_loop()
-        items = await loop.run_in_executor(decoders, decode_all, uploads)
+        nonlocal in_flight
+        if in_flight >= max_in_flight:
+            raise busy(batcher.retry_after())
+        in_flight += 1
         try:
-            future = batcher.submit(items, top_k)
-        except Busy as e:
-            raise ApiError(503, "busy", "the server is busy; try again shortly",
-                           headers={"Retry-After": str(e.retry_after)}) from None
-        results = await asyncio.wrap_future(future)
+            uploads = await read_uploads(request, settings)
+            loop = asyncio.get_running_loop()
+            items = await loop.run_in_executor(decoders, decode_all, uploads)
+            try:
+                future = batcher.submit(items, top_k)
+            except Busy as e:
+                raise busy(e.retry_after) from None
+            results = await asyncio.wrap_future(future)
+        finally:
+            in_flight -= 1
         predictions = []
         for (name, _), r in zip(items, results):
             if not r.ok:  # decoding succeeded, so this would be a bug; still an answer, not a traceback
@@ -134,7 +148,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
 
     @app.get("/health", summary="Liveness and the worker's counters")
     async def health():
-        return {"status": "ok", "model": classifier.name, **batcher.stats()}
+        return {"status": "ok", "model": classifier.name, "requests_in_flight": in_flight, **batcher.stats()}
 
     page, docs = (STATIC / "index.html").read_text("utf-8"), (STATIC / "docs.html").read_text("utf-8")
 

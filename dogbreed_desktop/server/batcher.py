@@ -55,13 +55,18 @@ class MicroBatcher:
             if self._closed:
                 raise RuntimeError("the server is shutting down")
             if self._queued and self._queued + len(items) > self.max_queue:
-                raise Busy(self._retry_after())
+                raise Busy(self._retry_after_locked())
             self._jobs.append(job)
             self._queued += len(items)
             self._cond.notify()
         return job.future
 
-    def _retry_after(self) -> int:
+    def retry_after(self) -> int:
+        """Seconds until the backlog is likely cleared, at the recent rate."""
+        with self._cond:
+            return self._retry_after_locked()
+
+    def _retry_after_locked(self) -> int:
         backlog = self._queued + self._running
         return max(1, math.ceil(backlog / self._rate)) if self._rate else 1
 

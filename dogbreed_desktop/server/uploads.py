@@ -12,6 +12,7 @@ from typing import AsyncIterator
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from .errors import ApiError
 from .settings import ServerSettings
@@ -34,11 +35,14 @@ def too_large(settings: ServerSettings) -> ApiError:
 
 async def limited(chunks: AsyncIterator[bytes], limit: int, settings: ServerSettings) -> AsyncIterator[bytes]:
     total = 0
-    async for chunk in chunks:
-        total += len(chunk)
-        if total > limit:
-            raise too_large(settings)
-        yield chunk
+    try:
+        async for chunk in chunks:
+            total += len(chunk)
+            if total > limit:
+                raise too_large(settings)
+            yield chunk
+    except ClientDisconnect:  # nobody is left to answer; this only keeps a traceback out of the log
+        raise ApiError(400, "incomplete_upload", "the client went away during the upload") from None
 
 
 class _Parts:
