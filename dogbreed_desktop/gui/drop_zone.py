@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from ..core.imagetypes import is_image_path
 from ..paths import resource
+from .theme import colors, on_palette_change
 
 
 def paths_from_mime(mime: QMimeData) -> list[Path]:
@@ -80,7 +81,7 @@ class DropHint(QFrame):
     open_clicked = Signal()
     paste_clicked = Signal()
     BIG = ("<div style='font-size:15pt; font-weight:600'>Drop dog photos or folders here</div>"
-           "<div style='color:#808080'>or open them, paste one, or pass them on the command line</div>")
+           "<div style='color:{muted}'>or open them, paste one, or pass them on the command line</div>")
     SLIM = "Drop more photos or folders anywhere here"
 
     def __init__(self, parent: QWidget | None = None):
@@ -91,6 +92,7 @@ class DropHint(QFrame):
         self._title = QLabel()
         self._status = ""
         open_button, paste_button = QPushButton("Open photos…"), QPushButton("Paste")
+        self._active = False
         open_button.clicked.connect(self.open_clicked)
         paste_button.clicked.connect(self.paste_clicked)
         self._big_only = [self._paw, open_button, paste_button]
@@ -110,6 +112,7 @@ class DropHint(QFrame):
         self._compact = False
         self.set_compact(False)
         self.set_active(False)
+        on_palette_change(self, self._restyle)
 
     def set_compact(self, compact: bool) -> None:
         self._compact = compact
@@ -125,14 +128,25 @@ class DropHint(QFrame):
         self._render()
 
     def _render(self) -> None:
-        status = f"<span style='color:#e0782a; font-weight:600'>{self._status}</span>" if self._status else ""
+        theme = colors(self.palette())
+        status = (f"<span style='color:{theme.css('sure_text')}; font-weight:600'>{self._status}</span>"
+                  if self._status else "")
         if self._compact:
             self._title.setText(self.SLIM + (f" &nbsp;·&nbsp; {status}" if status else ""))
         else:
-            self._title.setText(self.BIG + (f"<div>{status}</div>" if status else ""))
+            big = self.BIG.format(muted=theme.css("muted_text"))
+            self._title.setText(big + (f"<div>{status}</div>" if status else ""))
 
     def set_active(self, active: bool) -> None:
-        border = "#e0782a" if active else "palette(mid)"
-        fill = "rgba(224,120,42,40)" if active else "transparent"
+        self._active = active
+        accent = colors(self.palette()).accent
+        border = accent.name() if active else "palette(mid)"
+        fill = f"rgba({accent.red()},{accent.green()},{accent.blue()},40)" if active else "transparent"
         style = "solid" if active else "dashed"
-        self.setStyleSheet(f"#DropHint {{ border: 2px {style} {border}; border-radius: 10px; background: {fill}; }}")
+        sheet = f"#DropHint {{ border: 2px {style} {border}; border-radius: 10px; background: {fill}; }}"
+        if self.styleSheet() != sheet:
+            self.setStyleSheet(sheet)
+
+    def _restyle(self) -> None:
+        self._render()
+        self.set_active(self._active)
