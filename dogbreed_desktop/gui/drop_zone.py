@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.imagetypes import is_image_path
@@ -87,6 +87,7 @@ class DropHint(QFrame):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("DropHint")
+        self.setFrameShape(QFrame.Shape.NoFrame)
         self._paw = QLabel()
         self._paw.setPixmap(QIcon(str(resource("icon.png"))).pixmap(72, 72))
         self._title = QLabel()
@@ -112,7 +113,7 @@ class DropHint(QFrame):
         self._compact = False
         self.set_compact(False)
         self.set_active(False)
-        on_palette_change(self, self._restyle)
+        on_palette_change(self, self._render)  # the rich text has its colours baked in
 
     def set_compact(self, compact: bool) -> None:
         self._compact = compact
@@ -139,14 +140,19 @@ class DropHint(QFrame):
 
     def set_active(self, active: bool) -> None:
         self._active = active
-        accent = colors(self.palette()).accent
-        border = accent.name() if active else "palette(mid)"
-        fill = f"rgba({accent.red()},{accent.green()},{accent.blue()},40)" if active else "transparent"
-        style = "solid" if active else "dashed"
-        sheet = f"#DropHint {{ border: 2px {style} {border}; border-radius: 10px; background: {fill}; }}"
-        if self.styleSheet() != sheet:
-            self.setStyleSheet(sheet)
+        self.update()
 
-    def _restyle(self) -> None:
-        self._render()
-        self.set_active(self._active)
+    def paintEvent(self, event) -> None:
+        """A rounded frame, dashed in the palette's mid tone; solid accent over a tint while a drag hovers.
+        Painted (not a style sheet) so it follows the palette when the system turns dark or light."""
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        accent = colors(self.palette()).accent
+        pen = QPen(accent if self._active else self.palette().color(QPalette.ColorRole.Mid), 2)
+        pen.setStyle(Qt.PenStyle.SolidLine if self._active else Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        fill = QColor(accent)
+        fill.setAlpha(40)
+        p.setBrush(fill if self._active else Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 10, 10)
+        p.end()

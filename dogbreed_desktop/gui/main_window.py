@@ -21,6 +21,7 @@ from .train_tab import TrainTab
 from .window_state import WindowState
 
 TITLE = "Dog Breed Studio"
+FALLBACK_KEYS = {QKeySequence.StandardKey.Quit: "Ctrl+Q", QKeySequence.StandardKey.HelpContents: "F1"}
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
 
 
@@ -85,7 +86,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         def action(menu, text, slot, shortcut=None):
             a = QAction(text, self)
-            if shortcut is not None:
+            if isinstance(shortcut, QKeySequence.StandardKey):
+                # The platform's keys; some platforms have none for Quit or Help (then ours).
+                keys = QKeySequence.keyBindings(shortcut) or [QKeySequence(FALLBACK_KEYS.get(shortcut, ""))]
+                a.setShortcuts(keys)
+            elif shortcut is not None:
                 a.setShortcut(QKeySequence(shortcut))
             a.triggered.connect(slot)
             menu.addAction(a)

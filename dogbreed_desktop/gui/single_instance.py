@@ -84,11 +84,10 @@ class InstanceServer(QObject):
     def listen(self) -> bool:
         """Start listening; a stale socket (its instance crashed) is removed first. False if another live
         instance holds the name (this window then works on its own)."""
-        if self.server.listen(self.name):
-            return True
+        # Ask first: with UserAccessOption Qt renames its socket over an existing one, live or not.
         if _alive(self.name):
             return False
-        QLocalServer.removeServer(self.name)
+        QLocalServer.removeServer(self.name)  # a socket file a crashed instance left behind
         return self.server.listen(self.name)
 
     def close(self) -> None:
@@ -99,10 +98,15 @@ class InstanceServer(QObject):
             self._buffers[sock] = b""
             sock.readyRead.connect(lambda s=sock: self._read(s))
             sock.disconnected.connect(lambda s=sock: self._drop(s))
+            if sock.bytesAvailable():
+                self._read(sock)
 
     def _drop(self, sock: QLocalSocket) -> None:
         self._buffers.pop(sock, None)
-        sock.deleteLater()
+        try:
+            sock.deleteLater()
+        except RuntimeError:  # already gone with the server
+            pass
 
     def _read(self, sock: QLocalSocket) -> None:
         data = self._buffers.get(sock, b"") + sock.readAll().data()

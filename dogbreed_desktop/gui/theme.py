@@ -125,21 +125,30 @@ def follow_system(app: QGuiApplication) -> SchemeFollower:
 ERROR = QColor(_LIGHT["error_text"])  # for code that has no palette at hand (prefer colors(palette).error_text)
 
 
+_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+
+
 class _PaletteWatch(QObject):
     def __init__(self, widget, callback):
         super().__init__(widget)
         self._callback, self._busy = callback, False
+        # Note: a widget with a style sheet of its own keeps the palette it was polished with and hears no
+        # palette event; watch an unstyled widget and set the style sheet from there (as VerdictPanel does).
         widget.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
-        # Re-entrancy guard: a callback that sets a style sheet can itself cause a PaletteChange.
-        if event.type() == QEvent.Type.PaletteChange and not self._busy:
-            self._busy = True
-            try:
-                self._callback()
-            finally:
-                self._busy = False
+        if event.type() in _PALETTE_EVENTS:
+            self._fire()
         return False
+
+    def _fire(self, *_) -> None:
+        if self._busy:
+            return
+        self._busy = True  # a callback that sets a style sheet can itself cause a PaletteChange
+        try:
+            self._callback()
+        finally:
+            self._busy = False
 
 
 def on_palette_change(widget, callback) -> None:
