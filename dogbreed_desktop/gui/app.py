@@ -16,7 +16,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from ..paths import resource
-from . import settings, single_instance, theme
+from . import settings, theme
 from .main_window import MainWindow
 
 
@@ -30,13 +30,19 @@ def application() -> QApplication:
 
 
 def run(image_paths: list[str], model: str | None = None) -> int:
+    try:
+        from . import single_instance
+    except ImportError:  # a bundle built without QtNetwork: every launch opens its own window
+        single_instance = None
     # DOGBREED_NEW_INSTANCE=1 opens a window of its own even when one is running.
-    if not os.environ.get("DOGBREED_NEW_INSTANCE") and single_instance.send_to_running(image_paths, model):
+    solo = single_instance is None or os.environ.get("DOGBREED_NEW_INSTANCE")
+    if not solo and single_instance.send_to_running(image_paths, model):
         print("dogbreed-desktop: sent to the window that is already open", file=sys.stderr)
         return 0
     app = application()
     window = MainWindow()
-    single_instance.serve(window, app)
+    if single_instance is not None:
+        single_instance.serve(window, app)
     window.show()
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, the workers stop first
     _close_on_signals(window)
