@@ -11,8 +11,8 @@ import re
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractButton, QAbstractItemView, QAbstractScrollArea, QFormLayout, QGridLayout, QGroupBox, QLabel, QLayout, QLineEdit,
-    QScrollArea, QWidget,
+    QAbstractButton, QAbstractItemView, QAbstractScrollArea, QFormLayout, QGridLayout, QGroupBox, QLabel, QLayout,
+    QLineEdit, QScrollArea, QWidget,
 )
 
 # Custom widgets, by class name (no imports: the classes live all over gui/).

@@ -47,9 +47,8 @@ class BreedChart(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         text, muted = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.PlaceholderText)
-        track = pal.color(QPalette.ColorRole.Mid)
-        track.setAlpha(60)
         theme = colors(pal)
+        track = theme.track
         top_color = theme.accent if self._rows[0][1] >= UNSURE_BELOW else theme.unsure
         other = QColor(top_color)
         other.setAlpha(110)

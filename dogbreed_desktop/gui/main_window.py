@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         # the focused field.
         self.list_actions = [
             action(edit, "&Copy", self.classify_tab.copy_selection, QKeySequence.StandardKey.Copy),
-            action(edit, "Copy &All Results", self.classify_tab.copy_results, "Ctrl+Shift+C"),
+            action(edit, "Copy &Results", self.classify_tab.copy_results, "Ctrl+Shift+C"),
             action(edit, "Select &All", self.classify_tab.select_all, QKeySequence.StandardKey.SelectAll),
             action(edit, "&Remove from List", self.classify_tab.remove_selected, QKeySequence.StandardKey.Delete),
             action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete"),

@@ -27,6 +27,7 @@ class Colors:
     error_text: QColor  # unreadable files, failed runs
     warning_text: QColor  # preflight problems
     muted_text: QColor  # secondary lines
+    track: QColor  # the empty part of a bar
     train: QColor  # training curve
     second: QColor  # top-5 curve
     best: QColor  # the best epoch's line and star
@@ -56,7 +57,9 @@ def colors(palette: QPalette | None = None) -> Colors:
     muted = QColor(pal.color(QPalette.ColorRole.WindowText))
     muted.setAlphaF(1.0)
     muted = _mix(muted, pal.color(QPalette.ColorRole.Window), 0.62)  # readable grey on this background
-    return Colors(dark=dark, muted_text=muted, outline=pal.color(QPalette.ColorRole.Base), **table)
+    text, window = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
+    track = _mix(text, window, 0.22 if dark else 0.13)
+    return Colors(dark=dark, muted_text=muted, track=track, outline=pal.color(QPalette.ColorRole.Base), **table)
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
