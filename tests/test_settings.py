@@ -37,8 +37,9 @@ def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
     model = tmp_path / "my-model.safetensors"
     shutil.copy(default_model_path(), model)
     data = tmp_path / "labelled"
-    for breed in ("pug", "beagle"):
-        make_image(data / breed / "a.jpg")
+    for b, breed in enumerate(("pug", "beagle")):
+        for i in range(2):
+            make_image(data / breed / f"{i}.jpg", color=(40 + 100 * b, 60 + 80 * i, 90))
     w1 = make_window(qtbot)
     w1.resize(761, 533)  # inside the offscreen 800x600 screen: restoreGeometry keeps windows on screen
     w1.classify_tab.panel.top_k.setCurrentIndex(w1.classify_tab.panel.top_k.findData(10))
@@ -62,6 +63,8 @@ def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
     values = w2.train_tab.settings.values()
     assert (values["seed"], values["epochs"], values["mode"], values["lr"]) == (7, 3, "fast", 0.002)
     assert w2.train_tab.data.path_edit.text() == str(data.resolve())
+    summary = w2.train_tab.data.summary  # and, the Train tab being open, checked again
+    qtbot.waitUntil(lambda: "<b>4</b> images in <b>2</b> classes" in summary.text(), timeout=30_000)
     assert w2.train_tab.findChild(type(w2.classify_tab.splitter), "train").sizes() == sizes
     assert recent.items("models") == [str(model.resolve())]
 

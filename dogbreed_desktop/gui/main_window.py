@@ -182,9 +182,11 @@ class MainWindow(QMainWindow):
         on_list = self.tabs.widget(index) is self.classify_tab
         for a in self.list_actions:
             a.setEnabled(on_list)
-        if not on_list and self.state.pending_data_folder:  # remembered from last time: check it once shown
-            self.train_tab.data.set_folder(self.state.pending_data_folder)
+        pending = self.state.pending_data_folder  # remembered from last time: checked once the tab shows
+        if pending and self.tabs.widget(index) is self.train_tab:
             self.state.pending_data_folder = ""
+            self.train_tab.data.set_folder(pending)
+
     def _on_model_loading(self, path: str) -> None:
         self.model_label.setText(f"Loading model {Path(path).name if path else '(built-in)'}…")
 
