@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from dogbreed_desktop.gui import theme
 from dogbreed_desktop.gui.results_model import DONE
 
-TEXT_FIELDS = ("sure_text", "unsure_text", "error_text", "warning_text", "muted_text")
+TEXT_FIELDS = ("sure_text", "unsure_text", "error_text", "warning_text", "no_dog_text", "muted_text")
 GUI = Path(theme.__file__).parent
 
 
@@ -34,7 +34,8 @@ def test_every_text_colour_reads_on_its_palette(qapp, dark):
 
 
 def test_no_colour_is_hard_coded_outside_the_theme_module():
-    patterns = [r"#[0-9a-fA-F]{6}\b", r"QColor\(\s*['\"]", r"mkPen\(\s*['\"]", r"rgba?\(\s*\d"]
+    patterns = [r"#[0-9a-fA-F]{6}\b", r"QColor\(\s*['\"\d]", r"mkPen\(\s*['\"(]", r"rgba?\(\s*\d",
+                r"Qt\.GlobalColor\.", r"\bQt\.(red|black|white|gray|darkGray|lightGray)\b"]
     found = []
     for path in GUI.rglob("*.py"):
         if path.name == "theme.py":

@@ -26,8 +26,11 @@ class Colors:
     unsure_text: QColor
     error_text: QColor  # unreadable files, failed runs
     warning_text: QColor  # preflight problems
+    no_dog_text: QColor  # "not a dog": a plain statement, neither a warning nor a result
     muted_text: QColor  # secondary lines
     track: QColor  # the empty part of a bar
+    empty_cell: QColor  # a heatmap cell with nothing in it
+    reference: QColor  # reference lines (the diagonal of a reliability diagram)
     train: QColor  # training curve
     second: QColor  # top-5 curve
     best: QColor  # the best epoch's line and star
@@ -39,9 +42,11 @@ class Colors:
 
 
 _LIGHT = dict(accent="#e0782a", unsure="#c9a227", sure_text="#9c4f12", unsure_text="#80660f", error_text="#b71c1c",
-              warning_text="#8a5a00", train="#3a7bd5", second="#2e9e6a", best="#c0392b")
+              warning_text="#8a5a00", no_dog_text="#4f5a68", train="#3a7bd5", second="#2e9e6a", best="#c0392b")
 _DARK = dict(accent="#e0782a", unsure="#c9a227", sure_text="#f5a561", unsure_text="#e8cc5c", error_text="#ff8a80",
-             warning_text="#f2c14e", train="#6ea8ff", second="#4cc38a", best="#ff6b5b")
+             warning_text="#f2c14e", no_dog_text="#aab6c5", train="#6ea8ff", second="#4cc38a", best="#ff6b5b")
+# Heatmaps (the Evaluate view's confusion matrix): a perceptually even map that reads on light and dark alike.
+HEATMAP_COLORMAP = "viridis"
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -59,7 +64,9 @@ def colors(palette: QPalette | None = None) -> Colors:
     muted = _mix(muted, pal.color(QPalette.ColorRole.Window), 0.62)  # readable grey on this background
     text, window = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Window)
     track = _mix(text, window, 0.22 if dark else 0.13)
-    return Colors(dark=dark, muted_text=muted, track=track, outline=pal.color(QPalette.ColorRole.Base), **table)
+    base = pal.color(QPalette.ColorRole.Base)
+    return Colors(dark=dark, muted_text=muted, track=track, outline=base, empty_cell=_mix(text, base, 0.06),
+                  reference=_mix(text, window, 0.45), **table)
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
