@@ -68,7 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"dogbreed-desktop train: error: {message}", file=sys.stderr)
+    from dogbreed_desktop.cli.common import printable
+
+    print(f"dogbreed-desktop train: error: {printable(message)}", file=sys.stderr)
     return code
 
 
@@ -159,6 +161,7 @@ def _cache_note(folder: Path, config) -> str | None:
 
 
 def run_train(args) -> int:
+    from dogbreed_desktop.cli.common import printable
     from dogbreed_desktop.core.backbones import BackboneUnavailable
     from dogbreed_desktop.core.datasets import DatasetError
     from dogbreed_desktop.core.devices import describe_device, resolve_device
@@ -220,7 +223,8 @@ def run_train(args) -> int:
 
             report = preflight(config.data, control=control, per_class=config.per_class)
             control.close()
-            print(report.summary())
+            for line in report.summary().splitlines():
+                print(printable(line))  # file names may hold escape codes
             if not report.ok:
                 return _fail("; ".join(report.problems()), EXIT_FAILED)
             result = start_run(config, run_dir, control=control, callbacks=[printer], report=report, device=device)

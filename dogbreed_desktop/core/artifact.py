@@ -104,9 +104,21 @@ def resolve_model_path(path: Path | str) -> Path:
     return path
 
 
+def _not_a_plain_file(path: Path) -> str | None:
+    from .preprocess import not_a_regular_file
+
+    problem = not_a_regular_file(path)
+    return None if problem in (None, "empty file") else problem
+
+
 def _refuse_non_safetensors(path: Path) -> None:
+    problem = _not_a_plain_file(path)
+    if problem:
+        raise ArtifactError(f"{path.name}: {problem}")
     with open(path, "rb") as f:
         head = f.read(16)
+    if len(head) >= 9 and head[8:9] == b"{":
+        return  # safetensors: 8-byte header length, then the JSON header (the length may well start 0x80)
     if head[:2] == b"PK" or head[:1] == b"\x80":
         raise ArtifactError(
             f"{path.name} is a pickled PyTorch file. Dog Breed Studio never unpickles model files, because a "

@@ -192,6 +192,12 @@ def validate_metadata(meta: Any) -> None:
         problem = rule.check(value)
         if problem:
             raise SchemaError(f"{rule.key} {problem}")
+    spec, weights = BACKBONES[meta["backbone"]], meta["backbone_weights"]
+    if weights["source"] == "package" and not spec.offline:
+        raise SchemaError(f"backbone_weights: {meta['backbone']} weights do not come from a package")
+    if weights["source"] == "torchvision" and weights.get("weights") != spec.torchvision_weights:
+        raise SchemaError(f"backbone_weights: {meta['backbone']} uses {spec.torchvision_weights}, "
+                          f"not {_show(weights.get('weights'))}")
     prep = meta["preprocessing"]
     if prep["crop"] > prep["resize"]:
         raise SchemaError(f"preprocessing crop ({prep['crop']}) must not exceed resize ({prep['resize']})")
