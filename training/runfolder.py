@@ -61,6 +61,8 @@ def out_dir_problem(path: Path) -> str | None:
         if "config.json" in names:
             return f"{path} already holds a run; continue it with --resume {path}, or choose a new folder"
         foreign = sorted(names - RUN_ENTRIES)
+        if names and not foreign and not _our_status(path):
+            foreign = sorted(names)  # the names of our files, but not written by us (no status.json of ours)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             return (f"{path} is not empty and is not a run folder (it holds {shown}); "
@@ -74,6 +76,14 @@ def out_dir_problem(path: Path) -> str | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"cannot create {path}: {parent} is not writable"
     return None
+
+
+def _our_status(run_dir: Path) -> bool:
+    try:
+        data = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("status") in STATUSES and "pid" in data
 
 
 def writable_folder_problem(path: Path) -> str | None:

@@ -24,7 +24,8 @@ def safe_folder_name(label: str) -> str:
     """One path component made from `label`: no separators, no `..`, no drive, no reserved or hidden name,
     no control characters. Different labels may map to the same name; `safe_folder_names` resolves that."""
     name = unicodedata.normalize("NFC", str(label))
-    name = "".join("_" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c for c in name)
+    # Control, format (e.g. right-to-left override), unassigned and odd space characters: all replaced.
+    name = "".join(c if c.isprintable() else "_" for c in name)
     name = _UNSAFE.sub("_", name)
     name = name.strip(" .")  # Windows drops trailing dots and spaces; a leading dot hides the folder
     if not name:
