@@ -157,9 +157,8 @@ def test_an_all_unreadable_data_set_is_refused_at_preflight(tmp_path, capsys):
 
 
 def test_bad_cache_and_unwritable_places(tmp_path, capsys, base):
+    from training.config import make_config, preprocessing_for
     from training.features import FeatureCache
-    from training.loop import preprocessing_for
-    from training.config import make_config
 
     cache = tmp_path / "cache"
     config = make_config(base / "data", device="cpu", device_type="cpu", mode="fast", image_size=32)

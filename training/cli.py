@@ -114,17 +114,16 @@ def _control(show_bars: bool):
 
 
 def _epoch_printer(control, epochs: int):
-    from .callbacks import Callback, EarlyStopping
+    from .callbacks import Callback
 
     def pct(v):
         return "  -  " if v is None or math.isnan(v) else f"{v:6.2%}"
 
     class PrintEpochs(Callback):
-        order = 50  # after early stopping has looked at the epoch
+        order = 50  # after the best epoch is known
 
         def on_epoch_end(self, state, m):
-            es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-            star = " *" if es is not None and es.best_epoch == m["epoch"] else ""
+            star = " *" if state.best_epoch == m["epoch"] else ""
             train = "   -   " if math.isnan(m["train_loss"]) else f"{m['train_loss']:.4f}"
             what = "start" if m["epoch"] == 0 else f"{m['epoch']:>3}/{epochs}"
             control.write(f"epoch {what}  train loss {train}  val loss {m['val_loss']:.4f}  "
@@ -153,8 +152,8 @@ def _install_stop_handlers(control) -> None:
 
 def _cache_note(folder: Path, config) -> str | None:
     """Why the existing feature cache for this config will be recomputed, if it will."""
+    from .config import preprocessing_for
     from .features import FeatureCache, cache_problem
-    from .loop import preprocessing_for
 
     path = FeatureCache.path_for(folder, config.backbone, preprocessing_for(config))
     return cache_problem(path, config.backbone) if path.exists() else None
@@ -163,15 +162,15 @@ def _cache_note(folder: Path, config) -> str | None:
 def run_train(args) -> int:
     from dogbreed_desktop.cli.common import printable
     from dogbreed_desktop.core.backbones import BackboneUnavailable
+    from dogbreed_desktop.core.control import Stopped
     from dogbreed_desktop.core.datasets import DatasetError
     from dogbreed_desktop.core.devices import describe_device, resolve_device
     from dogbreed_desktop.paths import cache_dir, runs_dir
 
     from .augment import FinetuneUnavailable
     from .config import ConfigError, TrainConfig, make_config
-    from .run import (
-        STATUS_TEXT, RunError, new_run_dir, out_dir_problem, resume_run, start_run, writable_folder_problem,
-    )
+    from .run import RunError, resume_run, start_run
+    from .runfolder import STATUS_TEXT, new_run_dir, out_dir_problem, writable_folder_problem
 
     if not args.resume and not args.data:
         return _fail("give --data DIR to start a run, or --resume RUN to continue one")
@@ -221,7 +220,10 @@ def run_train(args) -> int:
         else:
             from .preflight import preflight
 
-            report = preflight(config.data, control=control, per_class=config.per_class)
+            try:
+                report = preflight(config.data, control=control, per_class=config.per_class)
+            except Stopped as e:
+                return _fail(str(e), EXIT_FAILED)
             control.close()
             for line in report.summary().splitlines():
                 print(printable(line))  # file names may hold escape codes

@@ -12,10 +12,10 @@ from torch import nn
 from dogbreed_desktop.core.backbones import build_backbone, load_backbone_state
 
 from .callbacks import load_checkpoint
-from .config import TrainConfig
-from .loop import FitResult, preprocessing_for
+from .config import TrainConfig, preprocessing_for
 from .runfolder import RunError
 from .split import SPLIT_FILENAME, Split
+from .state import FitResult
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -44,8 +44,9 @@ def check_images(split: Split, run_dir: Path) -> None:
 
 def result_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, device: torch.device) -> FitResult:
     """What `fit` would have returned for a run whose epochs are all done, from its last checkpoint."""
-    es = (ckpt.get("callbacks") or {}).get("EarlyStopping") or {}
-    state, outputs = es.get("best_state") or ckpt.get("model") or {}, es.get("best_outputs")
+    saved = ckpt.get("callbacks") or {}
+    best, es = saved.get("BestWeights") or {}, saved.get("EarlyStopping") or {}
+    state, outputs = best.get("best_state") or ckpt.get("model") or {}, best.get("best_outputs")
     if outputs is None or "head.weight" not in state:
         raise RunError(f"{run_dir.name}: the checkpoint holds no validated weights to write a model from")
     weight, bias = state["head.weight"], state["head.bias"]
@@ -63,6 +64,6 @@ def result_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
     return FitResult(
         status=status, reason=reason, classes=list(ckpt["classes"]), preprocessing=preprocessing_for(config),
         head=head, backbone=backbone, backbone_trained=trained, history=list(ckpt.get("history", [])),
-        best_epoch=es.get("best_epoch"), best_outputs=outputs, head_init=ckpt.get("head_init", "random"),
+        best_epoch=best.get("best_epoch"), best_outputs=outputs, head_init=ckpt.get("head_init", "random"),
         skipped={}, device=device,
     )

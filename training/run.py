@@ -21,21 +21,19 @@ import torch
 
 from dogbreed_desktop.core.artifact import MODEL_FILENAME, ModelArtifact, atomic_write, save_artifact
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
-from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
+from dogbreed_desktop.core.heads import head_start
 from dogbreed_desktop.core.metrics import fit_temperature, report
 
-from .callbacks import Callback, Checkpointer, EarlyStopping, MetricsLogger
+from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
 from .config import TrainConfig, with_lr
-from .features import Stopped
-from .loop import FitResult, fit, head_start
-from .recover import check_images, read_checkpoint, result_from_checkpoint
+from .loop import fit
 from .preflight import PreflightReport, preflight
-from .runfolder import (  # noqa: F401 (re-exported)
-    STATUS_TEXT, RunError, list_runs, new_run_dir, out_dir_problem, read_run, read_status, writable_folder_problem,
-)
+from .recover import check_images, read_checkpoint, result_from_checkpoint
+from .runfolder import STATUS_TEXT, RunError, out_dir_problem, read_status  # noqa: F401 (RunError re-exported)
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
-
+from .state import FitResult
 
 
 @dataclass
@@ -104,7 +102,7 @@ def start_run(
     """Check the data, split it, write the run folder and train. `device` is resolved from the config when
     not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable."""
     run_dir = Path(run_dir).absolute()
-    problem = out_dir_problem(run_dir)
+    problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
     if problem:
         raise RunError(problem)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -126,6 +124,9 @@ def start_run(
             organise(split, run_dir / "organised", config.organise)
         config.save(run_dir / "config.json")
         _write_json(run_dir / "environment.json", environment(device))
+    except Stopped as e:
+        write_status(run_dir, "stopped", str(e))
+        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
     except BaseException as e:
         write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
         raise
@@ -186,15 +187,13 @@ def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
 def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None) -> RunResult:
     write_status(run_dir, "running", "training", started=_now(), device=describe_device(device))
     own = [
+        BestWeights("val_loss", "min", min_delta=config.min_delta),
         MetricsLogger(run_dir / "metrics.csv"),
         EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta),
         Checkpointer(run_dir / Checkpointer.FILENAME),
     ]
     try:
         result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume)
-    except Stopped as e:
-        write_status(run_dir, "stopped", str(e))
-        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
     except BaseException as e:
         write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
         raise
