@@ -17,6 +17,7 @@ from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
 from .heads import linear_head
+from .imagetypes import walk_files
 from .precision import Precision
 from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
 
@@ -94,12 +95,14 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded recursively to their image files (sorted). Missing paths are kept so
-    that prediction reports them per file."""
+    """Files as given, folders expanded recursively to their image files (sorted). Missing paths, and
+    sub-folders that cannot be listed, are kept so that prediction reports them per path."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_image_path(f)))
+            files, unreadable = walk_files(p)
+            found.extend(f for f in files if is_image_path(f))
+            found.extend(folder for folder, _ in unreadable)
         else:
             found.append(p)
     return found
