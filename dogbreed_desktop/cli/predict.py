@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, fail, load_classifier, positive_int, progress
+from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
 
 HELP = "classify photos and folders"
 
@@ -32,12 +31,13 @@ def run(args) -> int:
     heatmaps = HeatmapWriter(clf, args.heatmap) if args.heatmap else None
     control = progress(len(paths), sys.stderr.isatty() and not args.json)
     failed = 0
-    width = min(60, max(len(str(p)) for p in paths))
+    width = min(60, max(len(printable(str(p))) for p in paths))
     try:
         for r in clf.iter_predict(paths, top_k=args.top_k, batch_size=args.batch_size, control=control):
             if isinstance(r, PredictionError):
                 failed += 1
-                line = json.dumps({"path": r.source, "error": r.error}) if args.json else f"{r.source:<{width}}  ERROR: {r.error}"
+                line = (dumps({"path": r.source, "error": r.error}) if args.json
+                        else f"{printable(r.source):<{width}}  ERROR: {printable(r.error)}")
             elif args.json:
                 top = [{"breed": s.breed, "name": s.name, "probability": round(s.probability, 6)} for s in r.top_k]
                 out = {"path": r.source, "breed": r.breed, "name": r.name, "probability": round(r.probability, 6),
@@ -47,12 +47,12 @@ def run(args) -> int:
                     out["looks_like"] = r.looks_like
                 if heatmaps:
                     out.update(heatmaps.write(r))
-                line = json.dumps(out)
+                line = dumps(out)
             else:
                 line = table_line(r, width)
                 if heatmaps:
                     heat = heatmaps.write(r)
-                    line += f"   [heatmap: {heat['heatmap']}]" if "heatmap" in heat else f"   [{heat['heatmap_error']}]"
+                    line += f"   [heatmap: {heat['heatmap']}]" if "heatmap" in heat else f"   [{printable(heat['heatmap_error'])}]"
             control.bar.clear()
             print(line, flush=True)
     finally:
@@ -62,9 +62,10 @@ def run(args) -> int:
 
 def table_line(r, width: int) -> str:
     if r.verdict == "not_a_dog":
-        return f"{r.source:<{width}}  not a dog (looks like: {r.looks_like})"
-    rest = ", ".join(f"{s.name} {s.probability:.1%}" for s in r.top_k[1:])
-    return f"{r.source:<{width}}  {r.name:<30} {r.probability:6.1%}" + (f"   ({rest})" if rest else "")
+        return f"{printable(r.source):<{width}}  not a dog (looks like: {r.looks_like})"
+    rest = ", ".join(f"{printable(s.name)} {s.probability:.1%}" for s in r.top_k[1:])
+    return (f"{printable(r.source):<{width}}  {printable(r.name):<30} {r.probability:6.1%}"
+            + (f"   ({rest})" if rest else ""))
 
 
 class HeatmapWriter:

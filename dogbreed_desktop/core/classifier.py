@@ -19,6 +19,7 @@ from .devices import describe_device, resolve_device
 from .ensemble import Ensemble, load_model
 from .gate import BREED, NOT_A_DOG, Gate, decide, gate_applies, looks_like
 from .heads import linear_head
+from .imagetypes import walk_files
 from .precision import Precision
 from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
                          resize_and_crop, to_uint8_tensor)
@@ -113,12 +114,14 @@ def imagenet_head_available(artifact: ModelArtifact) -> bool:
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded recursively to their image files (sorted). Missing paths are kept so
-    that prediction reports them per file."""
+    """Files as given, folders expanded recursively to their image files (sorted). Missing paths, and
+    sub-folders that cannot be listed, are kept so that prediction reports them per path."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_image_path(f)))
+            files, unreadable = walk_files(p)
+            found.extend(f for f in files if is_image_path(f))
+            found.extend(folder for folder, _ in unreadable)
         else:
             found.append(p)
     return found
@@ -236,6 +239,27 @@ class Classifier:
             yield from self._flush(pending, k)
             if control:
                 control.progress(len(inputs), len(inputs))
+
+    def predict_prepared(self, items: Sequence[tuple[str, torch.Tensor]], *, top_k: int = 5) -> list[Result]:
+        """Results for images already turned into tensors by `preprocess.prepare` (with `self.preprocessing`),
+        as one batch: the web server decodes uploads in request threads and batches them itself. An ensemble
+        whose members crop to other sizes gets the tensor resized for them (close to, not exactly, what
+        decoding for each would give)."""
+        k = max(1, min(int(top_k), len(self.classes)))
+        return list(self._flush([(label, self._per_member(t)) for label, t in items], k))
+
+    def _per_member(self, t):
+        if isinstance(t, ImageError) or isinstance(t, tuple):
+            return t
+        out = []
+        for p in self.preprocessings:
+            if t.shape[-1] == p.crop and t.shape[-2] == p.crop:
+                out.append(t)
+            else:
+                x = torch.nn.functional.interpolate(t[None].float(), size=(p.crop, p.crop), mode="bilinear",
+                                                    antialias=True, align_corners=False)
+                out.append(x[0].round().clamp(0, 255).to(torch.uint8))
+        return tuple(out)
 
     def _flush(self, pending: list[tuple[str, tuple | ImageError]], k: int) -> Iterator[Result]:
         tensors = [t for _, t in pending if not isinstance(t, ImageError)]

@@ -1,15 +1,14 @@
-"""The "Why?" overlay's background job: a heatmap for one photo and one breed, computed off the GUI thread
-(superqt worker) with the classifier the inference worker already loaded (model_cache), and coloured there
-into a translucent QImage. Each request carries an id; only the newest one's result is passed on."""
+"""The "Why?" overlay's background job: a heatmap for one photo and one breed, computed on its own task runner
+with the classifier the inference task already loaded (model_cache), and coloured there into a translucent
+QImage. A new request supersedes the old one."""
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
-from superqt.utils import create_worker
+
+from .tasks import TaskRunner
 
 
 def _overlay(gray: np.ndarray) -> QImage:
@@ -24,11 +23,11 @@ def _overlay(gray: np.ndarray) -> QImage:
     return QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
 
 
-def compute(model_path: str | None, device: str, photo: str, class_index: int) -> QImage:
+def compute(model_path: str | None, device: str, photo: str, class_index: int, *, control=None) -> QImage:
     from ..core.heatmap import heatmap
     from .model_cache import load_classifier
 
-    clf = load_classifier(model_path, device)
+    clf = load_classifier(model_path, device)  # the classifier the inference task already loaded
     return _overlay(np.asarray(heatmap(clf, photo, class_index)))
 
 
@@ -39,31 +38,16 @@ class HeatmapJobs(QObject):
     def __init__(self, device: str = "auto", parent: QObject | None = None):
         super().__init__(parent)
         self.device = device
-        self._ids = itertools.count(1)
-        self._live = 0
-        self._workers = set()
+        self.runner = TaskRunner("heatmap", self)
 
-    def request(self, model_path: str | None, photo: str, class_index: int) -> int:
-        """Supersedes any earlier request: its result, when it comes, is dropped."""
-        job = self._live = next(self._ids)
-        worker = create_worker(compute, model_path, self.device, photo, class_index, _start_thread=False)
-        worker.returned.connect(lambda image, j=job: self._done(j, photo, image))
-        worker.errored.connect(lambda e, j=job: self._failed(j, photo, e))
-        worker.finished.connect(lambda w=worker: self._workers.discard(w))
-        self._workers.add(worker)  # keep a reference until it finishes
-        worker.start()
-        return job
+    def request(self, model_path: str | None, photo: str, class_index: int) -> None:
+        """Supersedes any earlier request: its result, if it still comes, is dropped by the runner."""
+        self.runner.submit(compute, model_path, self.device, photo, class_index, supersede=True,
+                           on_done=lambda _, image: self.ready.emit(photo, image),
+                           on_error=lambda _, message: self.failed.emit(photo, message))
 
     def cancel(self) -> None:
-        self._live = 0
+        self.runner.cancel(self.runner.tasks())
 
-    def busy(self) -> bool:
-        return bool(self._workers)
-
-    def _done(self, job: int, photo: str, image: QImage) -> None:
-        if job == self._live:
-            self.ready.emit(photo, image)
-
-    def _failed(self, job: int, photo: str, error: Exception) -> None:
-        if job == self._live:
-            self.failed.emit(photo, f"{type(error).__name__}: {error}" if not str(error) else str(error))
+    def shutdown(self) -> bool:
+        return self.runner.shutdown()

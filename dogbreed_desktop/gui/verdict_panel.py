@@ -7,11 +7,10 @@ from PySide6.QtGui import QFont, QImage
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout,
                                QWidget)
 
-from .breed_chart import ACCENT, UNSURE, BreedChart
-from .results_list import ERROR, NO_DOG
+from .breed_chart import BreedChart
 from .results_model import DONE, FAILED, Row
+from .theme import colors, on_palette_change
 from .verdict import NOT_A_DOG, is_sure, ranked, verdict_line
-
 
 TOP_K_CHOICES = (3, 5, 10, 0)  # 0: all classes
 
@@ -35,6 +34,7 @@ class VerdictPanel(QWidget):
         for k in TOP_K_CHOICES:
             self.top_k.addItem(f"Top {k}" if k else "All breeds", k)
         self.top_k.setCurrentIndex(1)
+        self.top_k.setAccessibleName("How many breeds to show")
         self.top_k.currentIndexChanged.connect(lambda _: self.top_k_changed.emit(self.k))
         scroll = QScrollArea()
         scroll.setWidget(self.chart)
@@ -68,6 +68,8 @@ class VerdictPanel(QWidget):
         layout.addLayout(body, 1)
         self._row: Row | None = None
         self._names: tuple[str, ...] = ()
+        self._tone: str | None = None  # a theme.Colors field: resolved against the palette when shown
+        on_palette_change(self, self._paint_tone)
 
     @property
     def k(self) -> int:
@@ -85,14 +87,14 @@ class VerdictPanel(QWidget):
         if row is None:
             return self._say("", None, [])
         if row.state == FAILED:
-            return self._say(f"Could not read this file: {row.error}", ERROR, [])
+            return self._say(f"Could not read this file: {row.error}", "error_text", [])
         if row.state != DONE or not names:
             return self._say("Classifying…", None, [])
         p = row.probabilities
         scores = [(names[i], p[i]) for i in ranked(p, self.k)]
         no_dog = row.verdict == NOT_A_DOG
-        color = NO_DOG if no_dog else ACCENT.darker(125) if is_sure(p) else UNSURE.darker(135)
-        self._say(verdict_line(p, names, row.verdict, row.looks_like), color, scores, greyed=no_dog)
+        tone = "no_dog_text" if no_dog else "sure_text" if is_sure(p) else "unsure_text"
+        self._say(verdict_line(p, names, row.verdict, row.looks_like), tone, scores, greyed=no_dog)
 
     def refresh(self) -> None:
         self.show_row(self._row, self._names)
@@ -101,10 +103,21 @@ class VerdictPanel(QWidget):
         self._row = None
         self._say(text, None, [])
 
-    def _say(self, text: str, color, scores, greyed: bool = False) -> None:
+    @property
+    def row(self) -> Row | None:
+        """The row shown (None: nothing selected)."""
+        return self._row
+
+    def _say(self, text: str, tone: str | None, scores, greyed: bool = False) -> None:
         self.verdict.setText(text)
-        self.verdict.setStyleSheet(f"color: {color.name()}" if color is not None else "")
+        self._tone = tone
+        self._paint_tone()
         # No dog: the breeds stay visible but greyed, under a title that says what they mean.
         self.chart_title.setText("If it were a dog, it would be…" if greyed else "Most likely breeds")
         self.chart.set_greyed(greyed)
         self.chart.set_scores(scores)
+
+    def _paint_tone(self) -> None:
+        sheet = f"color: {colors(self.palette()).css(self._tone)}" if self._tone else ""
+        if self.verdict.styleSheet() != sheet:
+            self.verdict.setStyleSheet(sheet)
