@@ -110,3 +110,19 @@ def test_an_ensemble_of_one_model_twice_predicts_like_the_model(tmp_path):
     x = torch.randint(0, 255, (2, 3, 224, 224), dtype=torch.uint8)
     assert torch.allclose(ens.probabilities(x), single.probabilities(x), atol=1e-5)
     assert ens.gate is None and single.gate is not None  # the manifest's gate (none) wins over the members'
+
+
+def test_evaluate_not_dogs_counts_per_manifest_category(tmp_path):
+    from dogbreed_desktop.core.evaluation import evaluate_not_dogs
+
+    folder = tmp_path / "nd"
+    make_image(folder / "a.png", (40, 90, 200), size=(90, 60))
+    make_image(folder / "b.png", (230, 230, 230), size=(60, 90))
+    (folder / "c.jpg").write_bytes(b"not a jpeg")
+    (folder / "manifest.csv").write_text("file,category\na.png,sky\nb.png,wall\n")
+    clf = Classifier.load("fast")
+    rep = evaluate_not_dogs(clf, folder)
+    verdicts = {r.source: r.verdict for r in clf.predict([folder / "a.png", folder / "b.png"])}
+    accepted = sum(v != "not_a_dog" for v in verdicts.values())
+    assert rep["n"] == 2 and rep["accepted"] == accepted / 2 and len(rep["errors"]) == 1
+    assert set(rep["per_category_accepted"]) == {"sky", "wall"}

@@ -23,9 +23,9 @@ def add_arguments(ev) -> None:
 
 
 def run(args) -> int:
-    from ..core.datasets import DatasetError, load_labelled_set, take_per_class
     from pathlib import Path
 
+    from ..core.datasets import DatasetError, load_labelled_set, take_per_class
     from ..core.evaluation import evaluate, evaluate_not_dogs
 
     try:

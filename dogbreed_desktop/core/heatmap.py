@@ -76,6 +76,7 @@ def heatmap(classifier, source: ImageSource, class_index: int | None = None) -> 
     small = (total / total.max().clamp_min(1e-8)).cpu().numpy().astype(np.float32)
     big = Image.fromarray(small, mode="F").resize(size, Image.Resampling.BILINEAR)
     arr = np.asarray(big, dtype=np.float32)
+    arr = arr / max(float(arr.max()), 1e-8)  # resampling can shave the peak: the most attention is 255 again
     return Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
 
 
