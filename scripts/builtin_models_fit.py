@@ -256,7 +256,7 @@ def _write_model(row, feats, heads, nd, tune, held, data, out_dir: Path, fast_ar
                                   metrics=metrics, provenance=provenance))
     if fast_art is None:
         a = arts[0]
-        a.name = "Fast: EfficientNet-Lite0" + (" + mirror" if a.test_time_mirror else "")
+        a.name = "EfficientNet-Lite0" + (" + mirror" if a.test_time_mirror else "") + " (fast, built-in)"
         save_artifact(a, resource(BUILTIN_MODELS["fast"]))
         print(json.dumps({"fast": row["variant"], **metrics}, indent=1), flush=True)
         return a

@@ -104,8 +104,6 @@ class MainWindow(QMainWindow):
         self.recent_menu.open_model.connect(self.open_model_path)
         file.addMenu(self.recent_menu)
         file.addSeparator()
-        action(file, "Open &Model…", self.open_model, "Ctrl+M")
-        file.addSeparator()
         action(file, "&Export Results as CSV…", self.export_csv, "Ctrl+E")
         file.addSeparator()
         action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -130,7 +128,7 @@ class MainWindow(QMainWindow):
             group.addAction(a)
             self.model_actions[name] = a
         model.addSeparator()
-        action(model, "Open &Model…", self.open_model)  # also File ▸ Open Model… (Ctrl+M)
+        action(model, "Open &Model…", self.open_model, "Ctrl+M")
         settings_menu = self.menuBar().addMenu("&Settings")
         action(settings_menu, "&Reset to Defaults…", self.confirm_reset, "Ctrl+Alt+R")
         help_menu = self.menuBar().addMenu("&Help")
