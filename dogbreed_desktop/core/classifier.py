@@ -73,13 +73,14 @@ class BreedNet(nn.Module):
         self.backbone = backbone
         self.head = head
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone.forward_features(x))
+    def forward(self, x: torch.Tensor, imagenet: bool = False):
+        """Breed logits; with `imagenet`, (breed logits, ImageNet logits) from one pass: the ImageNet head feeds
+        the "not a dog" gate."""
+        f = self.backbone.forward_features(x)
+        return (self.head(f), self.backbone.imagenet_fc(f)) if imagenet else self.head(f)
 
     def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(breed logits, ImageNet logits) from one pass: the ImageNet head feeds the "not a dog" gate."""
-        f = self.backbone.forward_features(x)
-        return self.head(f), self.backbone.imagenet_fc(f)
+        return self(x, imagenet=True)
 
 
 def build_network(artifact: ModelArtifact) -> BreedNet:
@@ -195,7 +196,7 @@ class Classifier:
             if mirror:
                 x = torch.cat([x, x.flip(3)])
             x = self.precision.to_device(x)
-            b, i = (t.float() for t in net.both(x))
+            b, i = (t.float() for t in net(x, imagenet=True))
             if mirror:
                 n = len(b) // 2
                 b, i = (b[:n] + b[n:]) / 2, (i[:n] + i[n:]) / 2
