@@ -1,7 +1,7 @@
 """A training run folder, start to finish: what the GUI and the CLI both call. The folder's files are listed
 in `runfolder.py` (which reads them without torch).
 
-`predict --model RUN` and the app's File > Open model accept the folder (core.artifact.MODEL_FILENAME).
+`predict --model RUN` and the app's File > Open model accept the folder (paths.MODEL_FILENAME).
 """
 
 from __future__ import annotations
@@ -19,23 +19,25 @@ from typing import Sequence
 
 import torch
 
-from dogbreed_desktop.core.artifact import MODEL_FILENAME, ModelArtifact, atomic_write, save_artifact
+from dogbreed_desktop.core.artifact import ModelArtifact, atomic_write, save_artifact
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
+from dogbreed_desktop.core.errors import UserError, describe
 from dogbreed_desktop.core.heads import head_start
 from dogbreed_desktop.core.metrics import fit_temperature, report
+from dogbreed_desktop.paths import MODEL_FILENAME
 
 from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger, load_checkpoint
 from .config import TrainConfig, with_lr
 from .loop import fit
 from .preflight import PreflightReport, preflight
-from .runfolder import STATUS_TEXT, read_status
+from .runfolder import RunStatus, read_status
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
 from .state import FitResult
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run that cannot start or resume, with a message fit to show the user."""
 
 
@@ -110,7 +112,7 @@ def start_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     control = control or Control()
     device = device or resolve_device(config.device)
-    write_status(run_dir, "running", "checking the data", started=_now())
+    write_status(run_dir, RunStatus.RUNNING, "checking the data", started=_now())
     try:
         if report is None:
             report = preflight(config.data, control=control, per_class=config.per_class)
@@ -127,10 +129,10 @@ def start_run(
         config.save(run_dir / "config.json")
         _write_json(run_dir / "environment.json", environment(device))
     except Stopped as e:
-        write_status(run_dir, "stopped", str(e))
-        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
+        write_status(run_dir, RunStatus.STOPPED, str(e))
+        return RunResult(run_dir, RunStatus.STOPPED, str(e), None, {}, None, {})
     except BaseException as e:
-        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
         raise
     return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device)
 
@@ -147,7 +149,7 @@ def resume_run(
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} is not a training run folder (no config.json)")
-    if read_status(run_dir).get("status") == "running":
+    if read_status(run_dir).get("status") == RunStatus.RUNNING:
         raise RunError(f"{run_dir.name} is still training in another process")
     config = TrainConfig.load(run_dir / "config.json")
     if epochs is not None and epochs != config.epochs:
@@ -161,10 +163,10 @@ def resume_run(
     if ckpt is not None:
         done = int(ckpt["epoch"])
         previous = read_status(run_dir).get("status")
-        if done >= config.epochs or (previous == "stopped_early" and epochs is None):
+        if done >= config.epochs or (previous == RunStatus.STOPPED_EARLY and epochs is None):
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
-                           f"{STATUS_TEXT.get(previous, previous)}); ask for more epochs to continue it")
-        if previous == "stopped_early":
+                           f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
+        if previous == RunStatus.STOPPED_EARLY:
             es = ckpt.get("callbacks", {}).get("EarlyStopping")
             if es:
                 es.update(wait=0, stopped_epoch=None, reason="")
@@ -174,7 +176,7 @@ def resume_run(
 
 
 def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None) -> RunResult:
-    write_status(run_dir, "running", "training", started=_now(), device=describe_device(device))
+    write_status(run_dir, RunStatus.RUNNING, "training", started=_now(), device=describe_device(device))
     own = [
         BestWeights("val_loss", "min", min_delta=config.min_delta),
         MetricsLogger(run_dir / "metrics.csv"),
@@ -184,7 +186,7 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
     try:
         result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume)
     except BaseException as e:
-        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
         raise
     if result.skipped:
         _write_json(run_dir / "skipped.json", result.skipped)

@@ -13,13 +13,13 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import UserError
 from .preprocess import is_image_path
 
-LAYOUTS = ("kaggle", "folders", "split")
 _EVAL_SUBSETS = ("test", "val", "valid", "validation")
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A folder that holds no labelled set we can read, with a message fit to show the user."""
 
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from ..core import threads
 from ..paths import resource
 from .main_window import MainWindow
 
@@ -27,6 +28,7 @@ def application() -> QApplication:
 
 
 def run(image_paths: list[str], model: str | None = None) -> int:
+    threads.decide("gui")  # one core left for the event loop; applied when the worker imports torch
     app = application()
     window = MainWindow()
     window.show()

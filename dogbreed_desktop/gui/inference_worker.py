@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from ..core.control import Control
+from ..core.errors import describe
 from .images import save_pasted, thumbnail
 from .messages import ModelInfo, Verdict
 
@@ -94,8 +95,7 @@ class InferenceWorker(QObject):
 
             self._classifier = load_classifier(job.path, self._device)
         except Exception as e:  # the user sees every reason; the core's own errors are already readable
-            known = isinstance(e, OSError) or type(e).__name__ in ("ArtifactError", "BackboneUnavailable")
-            self.model_failed.emit(job.id, job.path or "", str(e) if known else f"{type(e).__name__}: {e}")
+            self.model_failed.emit(job.id, job.path or "", describe(e))
             if self._classifier is None and job.path is not None:  # nothing to fall back on: the built-in model
                 return self._load(LoadJob(job.id, None))
         self.model_loaded.emit(job.id, ModelInfo.from_classifier(self._classifier) if self._classifier else None)
