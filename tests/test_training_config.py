@@ -16,7 +16,7 @@ from dogbreed_desktop.core.datasets import DatasetError
 from dogbreed_desktop.core.devices import DeviceUnavailable
 from dogbreed_desktop.core.errors import UserError, describe
 from training.augment import FinetuneUnavailable
-from training.cli import add_arguments, config_values
+from training.cli import add_arguments, config_values, options_for
 from training.config import DEFAULT_LR, MODE_DEFAULTS, ConfigError, TrainConfig, make_config
 from training.run import RunError
 from training.runfolder import RunStatus
@@ -78,9 +78,12 @@ def test_the_settings_form_is_made_from_the_config(qtbot):
         assert widget.toolTip().lower() == fields[name].metadata["help"].lower()
         if isinstance(widget, QComboBox):
             assert [widget.itemData(i) for i in range(widget.count())] == list(fields[name].metadata["choices"])
-    panel.set_values(epochs=4, lr=0.002, val_fraction=0.3, mode="fast", device="cpu")
+    panel.set_values(epochs=4, lr=0.002, val_fraction=0.3, mode="fast", device="cpu", amp=False)
     cfg = make_config("/d", **panel.values())
     assert (cfg.epochs, cfg.lr, cfg.val_fraction, cfg.mode, cfg.batch_size) == (4, 0.002, 0.3, "fast", 128)
+    # the same settings as `train` options, for a child process: they parse back to the same values
+    given = {k: v for k, v in panel.values().items() if v is not None}
+    assert config_values(parse(*options_for(panel.values()))) == given
 
 
 def test_run_status_has_one_wording():

@@ -19,6 +19,7 @@ from dogbreed_desktop.cli.common import EXIT_FAILED, EXIT_OK, TqdmControl, fail
 
 from .config import asked_default, check, describe_default, settings
 
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """`--out`, `--resume`, `--quiet`, and one option per TrainConfig field, made from its metadata."""
     p.description = ("Retrain by transfer learning. fast: frozen backbone, features cached on disk, head trained "
@@ -57,6 +58,21 @@ def _parser(f):
 def config_values(args) -> dict:
     """The TrainConfig settings given on the command line (unset ones are left to the defaults)."""
     return {name: getattr(args, name) for name in settings() if getattr(args, name, None) is not None}
+
+
+def options_for(values: dict) -> list[str]:
+    """The `train` options that give these TrainConfig settings (the inverse of `config_values`), for a caller
+    that runs training as a child process; None values and names that are not settings are left out."""
+    fields, argv = settings(), []
+    for name, value in values.items():
+        if value is None or name not in fields:
+            continue
+        option = name.replace("_", "-")
+        if fields[name].type == "bool":
+            argv.append(f"--{option}" if value else f"--no-{option}")
+        else:
+            argv += [f"--{option}", str(value)]
+    return argv
 
 
 def _epoch_printer(control, epochs: int):

@@ -160,27 +160,27 @@ def resume_run(
     ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
     control = control or Control()
     device = device or resolve_device(config.device)
+    previous = read_status(run_dir).get("status")
     if ckpt is not None:
         done = int(ckpt["epoch"])
-        previous = read_status(run_dir).get("status")
         if done >= config.epochs or (previous == RunStatus.STOPPED_EARLY and epochs is None):
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
                            f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
-        if previous == RunStatus.STOPPED_EARLY:
-            es = ckpt.get("callbacks", {}).get("EarlyStopping")
-            if es:
-                es.update(wait=0, stopped_epoch=None, reason="")
     env = environment(device)
     _write_json(run_dir / "environment.json", env)
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt)
+    # A run that had stopped early gets its patience back: more epochs were asked for.
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt,
+                    fresh_patience=previous == RunStatus.STOPPED_EARLY)
 
 
-def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None) -> RunResult:
+def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None,
+             fresh_patience=False) -> RunResult:
     write_status(run_dir, RunStatus.RUNNING, "training", started=_now(), device=describe_device(device))
     own = [
         BestWeights("val_loss", "min", min_delta=config.min_delta),
         MetricsLogger(run_dir / "metrics.csv"),
-        EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta),
+        EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta,
+                      fresh_patience=fresh_patience),
         Checkpointer(run_dir / Checkpointer.FILENAME),
     ]
     try:

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 class RunsList(QGroupBox):
-    show_run = Signal(object)  # training.run.RunInfo
+    show_run = Signal(object)  # training.runfolder.RunInfo
     resume_run = Signal(str)  # run folder
     use_model = Signal(str)  # run folder
 
