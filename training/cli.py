@@ -112,7 +112,17 @@ def _install_stop_handlers(control) -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _cache_note(folder: Path, config) -> str | None:
+    """Why the existing feature cache for this config will be recomputed, if it will."""
+    from .config import preprocessing_for
+    from .features import FeatureCache, cache_problem
+
+    path = FeatureCache.path_for(folder, config.backbone, preprocessing_for(config))
+    return cache_problem(path, config.backbone) if path.exists() else None
+
+
 def run_train(args) -> int:
+    from dogbreed_desktop.cli.common import printable
     from dogbreed_desktop.core.control import Stopped
     from dogbreed_desktop.core.devices import describe_device, resolve_device
     from dogbreed_desktop.core.errors import UserError
@@ -121,27 +131,45 @@ def run_train(args) -> int:
     from .config import TrainConfig, make_config
     from .preflight import preflight
     from .run import resume_run, start_run
-    from .runfolder import RunStatus, new_run_dir
+    from .runfolder import RunStatus, new_run_dir, out_dir_problem, writable_folder_problem
 
     if not args.resume and not args.data:
         return fail("give --data DIR to start a run, or --resume RUN to continue one")
+    # Absolute from here on: the run folder stores these and must mean the same from any working folder.
+    values = config_values(args)
+    for key in ("data", "cache_dir"):
+        if values.get(key):
+            values[key] = str(Path(values[key]).expanduser().absolute())
+    out = str(Path(args.out).expanduser().absolute()) if args.out else None
     try:
         if args.resume:
             config = TrainConfig.load(Path(args.resume) / "config.json")
             device = resolve_device(config.device)
         else:
-            values = config_values(args)
             device = resolve_device(values.get("device", asked_default(settings()["device"])))  # "auto"
             config = make_config(device_type=device.type, **values)
-    except (UserError, OSError, ValueError) as e:
-        return fail(str(e))
-    run_dir = Path(args.resume or args.out or new_run_dir(runs_dir(), config.backbone))
+    except FileNotFoundError:
+        return fail(f"{args.resume} is not a training run folder (no config.json)")
+    except (UserError, OSError, ValueError, TypeError) as e:
+        return fail(str(e) if not args.resume else f"{args.resume}/config.json cannot be used ({e})")
+    run_dir = Path(args.resume or out or new_run_dir(runs_dir(), config.backbone))
+    # Checked before anything is read or computed: a bad --out or an unwritable cache found after an hour of
+    # feature extraction loses that hour.
+    problem = None if args.resume else out_dir_problem(run_dir)
+    features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
+    if not problem and config.mode == "fast":
+        problem = writable_folder_problem(features)
+        note = None if problem else _cache_note(features, config)
+        if note:
+            print(f"note: {note}")
+    if problem:
+        return fail(problem)
     control = TqdmControl(enabled=not args.quiet and sys.stderr.isatty())
     _install_stop_handlers(control)
     print(f"{'resuming' if args.resume else 'run'}: {run_dir}")
     print(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
     if config.mode == "fast":
-        print(f"feature cache: {config.cache_dir or cache_dir() / 'features'}")
+        print(f"feature cache: {features}")
     printer = _epoch_printer(control, args.epochs or config.epochs)
     try:
         if args.resume:
@@ -149,9 +177,12 @@ def run_train(args) -> int:
         else:
             report = preflight(config.data, control=control, per_class=config.per_class)
             control.close()
-            print(report.summary())
+            for line in report.summary().splitlines():
+                print(printable(line))  # file names may hold escape codes
+            if not report.ok:
+                return fail("; ".join(report.problems()), EXIT_FAILED)
             result = start_run(config, run_dir, control=control, callbacks=[printer], report=report, device=device)
-    except (UserError, Stopped) as e:
+    except (UserError, Stopped, OSError) as e:
         return fail(str(e), EXIT_FAILED)
     finally:
         control.close()

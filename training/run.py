@@ -23,22 +23,19 @@ from dogbreed_desktop.core.artifact import ModelArtifact, atomic_write, save_art
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
-from dogbreed_desktop.core.errors import UserError, describe
+from dogbreed_desktop.core.errors import describe
 from dogbreed_desktop.core.heads import head_start
 from dogbreed_desktop.core.metrics import fit_temperature, report
 from dogbreed_desktop.paths import MODEL_FILENAME
 
-from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger, load_checkpoint
+from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
 from .config import TrainConfig, with_lr
 from .loop import fit
 from .preflight import PreflightReport, preflight
-from .runfolder import RunStatus, read_status
+from .recover import check_images, read_checkpoint, result_from_checkpoint
+from .runfolder import RunError, RunStatus, out_dir_problem, read_status
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
 from .state import FitResult
-
-
-class RunError(UserError):
-    """A run that cannot start or resume, with a message fit to show the user."""
 
 
 @dataclass
@@ -106,9 +103,10 @@ def start_run(
 ) -> RunResult:
     """Check the data, split it, write the run folder and train. `device` is resolved from the config when
     not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable."""
-    run_dir = Path(run_dir)
-    if (run_dir / "config.json").exists():
-        raise RunError(f"{run_dir} already holds a run; resume it, or choose a new folder")
+    run_dir = Path(run_dir).absolute()
+    problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
+    if problem:
+        raise RunError(problem)
     run_dir.mkdir(parents=True, exist_ok=True)
     control = control or Control()
     device = device or resolve_device(config.device)
@@ -157,20 +155,33 @@ def resume_run(
         config.save(run_dir / "config.json")
     split = read_split(run_dir / SPLIT_FILENAME)
     ckpt_path = run_dir / Checkpointer.FILENAME
-    ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    ckpt = read_checkpoint(ckpt_path) if ckpt_path.exists() else None
     control = control or Control()
     device = device or resolve_device(config.device)
     previous = read_status(run_dir).get("status")
     if ckpt is not None:
         done = int(ckpt["epoch"])
         if done >= config.epochs or (previous == RunStatus.STOPPED_EARLY and epochs is None):
+            if not (run_dir / MODEL_FILENAME).exists():
+                # Killed after its last checkpoint but before the model was written: write it now.
+                return finish_from_checkpoint(run_dir, config, ckpt, device)
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
                            f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
+    check_images(split, run_dir)
     env = environment(device)
     _write_json(run_dir / "environment.json", env)
     # A run that had stopped early gets its patience back: more epochs were asked for.
     return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt,
                     fresh_patience=previous == RunStatus.STOPPED_EARLY)
+
+
+def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, device: torch.device) -> RunResult:
+    """The model of a run whose epochs are all done, written from its last checkpoint's best weights."""
+    result = result_from_checkpoint(run_dir, config, ckpt, device)
+    model_path, metrics = write_model(run_dir, config, result)
+    write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
+                 finished=_now())
+    return RunResult(run_dir, result.status, result.reason, result.best_epoch, metrics, model_path, {})
 
 
 def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None,

@@ -16,6 +16,7 @@ from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
 from .heads import linear_head
+from .imagetypes import walk_files
 from .precision import Precision
 from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
 
@@ -93,12 +94,14 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded recursively to their image files (sorted). Missing paths are kept so
-    that prediction reports them per file."""
+    """Files as given, folders expanded recursively to their image files (sorted). Missing paths, and
+    sub-folders that cannot be listed, are kept so that prediction reports them per path."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_image_path(f)))
+            files, unreadable = walk_files(p)
+            found.extend(f for f in files if is_image_path(f))
+            found.extend(folder for folder, _ in unreadable)
         else:
             found.append(p)
     return found
@@ -177,6 +180,12 @@ class Classifier:
             yield from self._flush(pending, k)
             if control:
                 control.progress(len(inputs), len(inputs))
+
+    def predict_prepared(self, items: Sequence[tuple[str, torch.Tensor]], *, top_k: int = 5) -> list[Result]:
+        """Results for images already turned into tensors by `preprocess.prepare`, as one batch: the web
+        server decodes uploads in request threads and batches them itself."""
+        k = max(1, min(int(top_k), len(self.classes)))
+        return list(self._flush(list(items), k))
 
     def _flush(self, pending: list[tuple[str, torch.Tensor | ImageError]], k: int) -> Iterator[Result]:
         tensors = [t for _, t in pending if not isinstance(t, ImageError)]
