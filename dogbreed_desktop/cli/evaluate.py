@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..core.devices import DEVICES
 from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
 
 HELP = "measure a model on a labelled set"
@@ -16,7 +17,7 @@ def add_arguments(ev) -> None:
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
     ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
     ev.add_argument("--batch-size", type=positive_int, default=32)
-    ev.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    ev.add_argument("--device", default="cpu", choices=list(DEVICES))
 
 
 def run(args) -> int:
