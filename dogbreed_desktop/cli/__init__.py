@@ -19,6 +19,7 @@ COMMANDS = {
     "predict": "predict",
     "evaluate": "evaluate",
     "train": "train",
+    "serve": "serve",
 }
 SUBCOMMANDS = tuple(COMMANDS)
 

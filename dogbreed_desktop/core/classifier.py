@@ -182,6 +182,12 @@ class Classifier:
             if control:
                 control.progress(len(inputs), len(inputs))
 
+    def predict_prepared(self, items: Sequence[tuple[str, torch.Tensor]], *, top_k: int = 5) -> list[Result]:
+        """Results for images already turned into tensors by `preprocess.prepare`, as one batch: the web
+        server decodes uploads in request threads and batches them itself."""
+        k = max(1, min(int(top_k), len(self.classes)))
+        return list(self._flush(list(items), k))
+
     def _flush(self, pending: list[tuple[str, torch.Tensor | ImageError]], k: int) -> Iterator[Result]:
         tensors = [t for _, t in pending if not isinstance(t, ImageError)]
         rows: Iterator = iter(())

@@ -35,7 +35,7 @@ DECODE_BUDGET = 64 * 1024 * 1024
 MAX_RESIZED_PIXELS = 16 * 1024 * 1024
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error for that file, not a grey half-picture
 
-ImageSource = Union[str, Path, Image.Image]
+ImageSource = Union[str, Path, Image.Image, bytes]  # bytes: an uploaded file held in memory
 T = TypeVar("T")
 
 
@@ -123,6 +123,20 @@ def _open(path: Path) -> Image.Image:
         raise ImageError(f"truncated or corrupt image ({e})") from None
 
 
+def _open_bytes(data: bytes) -> Image.Image:
+    """`_open` for a file held in memory (the web server never writes uploads to disk)."""
+    if not data:
+        raise ImageError("empty file")
+    try:
+        return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError("not an image, or a format Pillow cannot read") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"image too large to decode safely ({e})") from None
+    except OSError as e:
+        raise ImageError(f"truncated or corrupt image ({e})") from None
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode == "RGB":
@@ -148,6 +162,8 @@ def load_image(source: ImageSource, draft: int | None = None) -> Image.Image:
     """An upright RGB picture, or ImageError. `draft` lets JPEG decode at a reduced scale >= that size."""
     if isinstance(source, Image.Image):
         img = source
+    elif isinstance(source, bytes):
+        img = _open_bytes(source)
     else:
         img = _open(Path(source))
     try:
