@@ -1,0 +1,184 @@
+"""The Evaluate view: where and why a model fails. It composes the setup bar, the summary and four tabs
+(breeds, confusion, misclassified, reliability) and routes the background jobs' results to them.
+
+An evaluation runs in an `EvalJob` (QThread); a saved one for the same model and photos comes back at once.
+Filling the widgets is split into steps queued on the event loop, so the window never freezes while it fills.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
+
+from ...core.report import analysis
+from .breed_table import BreedTable
+from .confusion_panel import ConfusionPanel
+from .gallery import Gallery
+from .jobs import CallJob, EvalJob, Threads
+from .reliability import ReliabilityPlot
+from .setup_bar import SetupBar
+from .summary import Summary
+
+
+class EvaluateView(QWidget):
+    open_photo = Signal(str)  # double-clicked in a gallery: show it in the Classify tab
+    status = Signal(str)  # a line for the status bar
+    evaluated = Signal(object)  # core.report.Evaluation, once every part of the view shows it
+    failed = Signal(str)
+
+    def __init__(self, device: str = "cpu", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.device = device
+        self.setup = SetupBar(self)
+        self.summary = Summary(self)
+        self.breeds = BreedTable(self)
+        self.confusion = ConfusionPanel(self)
+        self.misclassified = Gallery("Misclassified photos, most confidently wrong first.", self)
+        self.reliability = ReliabilityPlot(self)
+        self.tabs = QTabWidget(self)
+        for widget, title in ((self.breeds, "Breeds"), (self.confusion, "Confusion"),
+                              (self.misclassified, "Misclassified"), (self.reliability, "Reliability")):
+            self.tabs.addTab(widget, title)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.setup)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
+        self.setup.evaluate_clicked.connect(self.start)
+        self.setup.cancel_clicked.connect(self.cancel)
+        self.setup.export_clicked.connect(self.export_report)
+        self.confusion.open_photo.connect(self.open_photo)
+        self.misclassified.open_photo.connect(self.open_photo)
+        self.threads = Threads(self)
+        self.job: EvalJob | None = None
+        self.ev = None
+        self._started = 0.0
+
+    # -- what to evaluate --------------------------------------------------------------------------------
+    def prepare(self, model: str | None, data: str | None = "", label: str | None = None) -> None:
+        """Select a model (None: built-in) and photos (None: a run's validation photos; "": keep the choice)."""
+        self.setup.set_model(model, label)
+        if data != "":
+            self.setup.set_data(data)
+
+    def evaluate(self, model: str | None, data: str | None = "", label: str | None = None) -> None:
+        self.prepare(model, data, label)
+        self.start()
+
+    def open_for(self, model: str | None, label: str | None = None) -> None:
+        """File ▸ Evaluate Model on Photos…: a run's model starts on its validation photos; any other model
+        asks for a folder first (unless one is chosen already)."""
+        self.prepare(model, label=label)
+        if not self.setup.ready():
+            self.setup.choose_folder()
+        if self.setup.ready() and not self.running:
+            self.start()
+
+    def start(self) -> None:
+        if not self.setup.ready():
+            self.status.emit("Choose a folder of labelled photos to evaluate on.")
+            return
+        self.cancel()
+        job = EvalJob(self.setup.model_path(), self.setup.data, self.device)
+        job.progress.connect(self._progress)
+        job.status.connect(self._status)
+        job.done.connect(self._done)
+        job.failed.connect(self._failed)
+        job.finished.connect(self._finished)
+        self.job = job
+        self._started = 0.0
+        self.setup.set_running(True)
+        self.threads.start(job)
+
+    def cancel(self) -> None:
+        """Direct and thread-safe: the evaluation stops at its next batch and shows what it has."""
+        if self.job is not None:
+            self.job.stop()
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    # -- job signals ----------------------------------------------------------------------------------------
+    def _current(self, job_id: int) -> bool:
+        return self.job is not None and self.job.id == job_id
+
+    def _status(self, job_id: int, text: str) -> None:
+        if self._current(job_id):
+            self.summary.clear_summary(text)
+
+    def _progress(self, job_id: int, done: int, total: int, message: str) -> None:
+        if not self._current(job_id):
+            return
+        now = time.monotonic()
+        if not self._started:
+            self._started, self._first_done = now, done
+        rate_done = done - self._first_done
+        eta = (now - self._started) / rate_done * (total - done) if rate_done > 0 else None
+        self.setup.show_progress(done, total, eta)
+
+    def _done(self, job_id: int, ev) -> None:
+        if self._current(job_id):
+            self.show_evaluation(ev)
+
+    def _failed(self, job_id: int, message: str) -> None:
+        if self._current(job_id):
+            self.summary.clear_summary(f"Could not evaluate: {message}")
+            self.failed.emit(message)
+
+    def _finished(self, job_id: int) -> None:
+        if self._current(job_id):
+            self.job = None
+            self.setup.set_running(False)
+
+    # -- showing a result, a step per event-loop turn --------------------------------------------------------
+    def show_evaluation(self, ev) -> None:
+        self.ev = ev
+        counts = analysis.confusion(ev)
+        steps = [
+            lambda: self.summary.set_evaluation(ev),
+            lambda: self.breeds.set_rows(analysis.per_class(ev, counts)),
+            lambda: self.confusion.set_evaluation(ev, counts),
+            lambda: self.misclassified.show_records(
+                f"Misclassified photos, most confidently wrong first: {sum(not r.correct for r in ev.records)}",
+                analysis.top_losses(ev), ev.class_names),
+            lambda: self.reliability.set_evaluation(ev),
+            lambda: self.setup.export_button.setEnabled(bool(ev.records)),
+            lambda: self.evaluated.emit(ev),
+        ]
+
+        def step() -> None:
+            if self.ev is not ev:  # a newer result took over
+                return
+            steps.pop(0)()
+            if steps:
+                QTimer.singleShot(0, step)
+
+        step()
+
+    # -- export ---------------------------------------------------------------------------------------------
+    def export_report(self, folder: str | None = None) -> None:
+        if self.ev is None:
+            return
+        folder = folder or QFileDialog.getExistingDirectory(self, "Folder for the report (HTML, CSV, PNG)")
+        if not folder:
+            return
+        from ...core.report import write_report
+
+        ev = self.ev
+        job = CallJob(lambda: write_report(ev, folder))
+        job.done.connect(self._exported)
+        job.failed.connect(self._export_failed)
+        self.status.emit("Writing the report…")
+        self.threads.start(job)
+
+    def _exported(self, job_id: int, written: dict) -> None:
+        self.status.emit(f"Report written: {written['report.html']}")
+
+    def _export_failed(self, job_id: int, message: str) -> None:
+        self.status.emit(f"Could not write the report: {message}")
+
+    def shutdown(self) -> bool:
+        ok = self.threads.shutdown()
+        return self.confusion.shutdown() and self.misclassified.shutdown() and ok
