@@ -13,7 +13,7 @@ from ..paths import resource
 from .about import show_about
 from .classify_tab import ClassifyTab
 from .evaluate import EvaluateView
-from .evaluate.model_export import ModelExporter
+from .evaluate.exports import Exporter
 from .inference_client import InferenceClient
 from .messages import ModelInfo
 from .train_tab import TrainTab
@@ -31,7 +31,7 @@ class MainWindow(QMainWindow):
         self.classify_tab = ClassifyTab(self.client)
         self.train_tab = TrainTab()
         self.evaluate_view = EvaluateView("cpu" if device == "cpu" else "auto")
-        self.exporter = ModelExporter(self)
+        self.exporter = Exporter(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.classify_tab, "Classify")
         self.tabs.addTab(self.train_tab, "Train")

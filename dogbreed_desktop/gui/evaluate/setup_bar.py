@@ -3,6 +3,7 @@ validation photos), Evaluate / Cancel, progress with ETA, and Export report."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -101,9 +102,17 @@ class SetupBar(QWidget):
         self.run_button.setEnabled(not running and self.ready())
         self.models.setEnabled(not running)
         self.progress.setVisible(running)
+        self.progress.setValue(0)
         self.eta.setText("")
+        self._since: tuple[float, int] | None = None
 
-    def show_progress(self, done: int, total: int, eta_s: float | None) -> None:
+    def show_progress(self, done: int, total: int) -> None:
+        """The ETA extrapolates from the photos done since the first report (model loading excluded)."""
+        now = time.monotonic()
+        if self._since is None:
+            self._since = (now, done)
+        start, first = self._since
+        eta_s = (now - start) / (done - first) * (total - done) if done > first else None
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done} / {total} photos")

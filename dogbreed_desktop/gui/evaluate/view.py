@@ -7,16 +7,15 @@ Filling the widgets is split into steps queued on the event loop, so the window 
 
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ...core.report import analysis
 from .breed_table import BreedTable
 from .confusion_panel import ConfusionPanel
 from .gallery import Gallery
-from .jobs import CallJob, EvalJob, Threads
+from .exports import Exporter
+from .jobs import EvalJob, Threads
 from .reliability import ReliabilityPlot
 from .setup_bar import SetupBar
 from .summary import Summary
@@ -51,9 +50,10 @@ class EvaluateView(QWidget):
         self.confusion.open_photo.connect(self.open_photo)
         self.misclassified.open_photo.connect(self.open_photo)
         self.threads = Threads(self)
+        self.exporter = Exporter(self)
+        self.exporter.status.connect(self.status)
         self.job: EvalJob | None = None
         self.ev = None
-        self._started = 0.0
 
     # -- what to evaluate --------------------------------------------------------------------------------
     def prepare(self, model: str | None, data: str | None = "", label: str | None = None) -> None:
@@ -87,7 +87,6 @@ class EvaluateView(QWidget):
         job.failed.connect(self._failed)
         job.finished.connect(self._finished)
         self.job = job
-        self._started = 0.0
         self.setup.set_running(True)
         self.threads.start(job)
 
@@ -111,12 +110,7 @@ class EvaluateView(QWidget):
     def _progress(self, job_id: int, done: int, total: int, message: str) -> None:
         if not self._current(job_id):
             return
-        now = time.monotonic()
-        if not self._started:
-            self._started, self._first_done = now, done
-        rate_done = done - self._first_done
-        eta = (now - self._started) / rate_done * (total - done) if rate_done > 0 else None
-        self.setup.show_progress(done, total, eta)
+        self.setup.show_progress(done, total)
 
     def _done(self, job_id: int, ev) -> None:
         if self._current(job_id):
@@ -157,28 +151,10 @@ class EvaluateView(QWidget):
 
         step()
 
-    # -- export ---------------------------------------------------------------------------------------------
     def export_report(self, folder: str | None = None) -> None:
-        if self.ev is None:
-            return
-        folder = folder or QFileDialog.getExistingDirectory(self, "Folder for the report (HTML, CSV, PNG)")
-        if not folder:
-            return
-        from ...core.report import write_report
-
-        ev = self.ev
-        job = CallJob(lambda: write_report(ev, folder))
-        job.done.connect(self._exported)
-        job.failed.connect(self._export_failed)
-        self.status.emit("Writing the report…")
-        self.threads.start(job)
-
-    def _exported(self, job_id: int, written: dict) -> None:
-        self.status.emit(f"Report written: {written['report.html']}")
-
-    def _export_failed(self, job_id: int, message: str) -> None:
-        self.status.emit(f"Could not write the report: {message}")
+        if self.ev is not None:
+            self.exporter.ask_and_write_report(self, self.ev, folder)
 
     def shutdown(self) -> bool:
-        ok = self.threads.shutdown()
+        ok = self.threads.shutdown() and self.exporter.shutdown()
         return self.confusion.shutdown() and self.misclassified.shutdown() and ok

@@ -1,4 +1,5 @@
-"""File ▸ Export Model…: the active model as an ONNX file (plus labels.txt), written in a background job."""
+"""Exports written in background jobs: File ▸ Export Model… (the active model as ONNX, plus labels.txt) and the
+Evaluate view's Export report… (HTML, CSVs, PNGs)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from .jobs import CallJob, Threads
 
 
-class ModelExporter(QObject):
+class Exporter(QObject):
     status = Signal(str)
-    exported = Signal(str)  # the .onnx path
+    exported = Signal(str)  # the .onnx file, or the report's HTML page
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
@@ -36,9 +37,25 @@ class ModelExporter(QObject):
         self.status.emit("Exporting the model to ONNX…")
         return self.threads.start(job)
 
+    def ask_and_write_report(self, parent: QWidget, ev, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(parent, "Folder for the report (HTML, CSV, PNG)")
+        if not folder:
+            return
+        from ...core.report import write_report
+
+        job = CallJob(lambda: write_report(ev, folder))
+        job.done.connect(self._done)
+        job.failed.connect(self._failed)
+        self.status.emit("Writing the report…")
+        self.threads.start(job)
+
     def _done(self, job_id: int, written: dict) -> None:
-        self.status.emit(f"Exported {written['model']} (and {written['labels'].name} beside it)")
-        self.exported.emit(str(written["model"]))
+        if "model" in written:
+            self.status.emit(f"Exported {written['model']} (and {written['labels'].name} beside it)")
+            self.exported.emit(str(written["model"]))
+        else:
+            self.status.emit(f"Report written: {written['report.html']}")
+            self.exported.emit(str(written["report.html"]))
 
     def _failed(self, job_id: int, message: str) -> None:
         self.status.emit(f"Export failed: {message}")
