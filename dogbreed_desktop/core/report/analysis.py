@@ -54,8 +54,8 @@ def confusion(ev: Evaluation) -> np.ndarray:
     return out
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else math.nan
+def _ratio(a, b) -> float:
+    return float(a) / float(b) if b else math.nan  # plain floats: numpy scalars do not sort in a Qt model
 
 
 def per_class(ev: Evaluation, counts: np.ndarray | None = None) -> list[ClassMetrics]:
@@ -69,7 +69,7 @@ def per_class(ev: Evaluation, counts: np.ndarray | None = None) -> list[ClassMet
         elif math.isnan(precision) or precision + recall == 0:
             f1 = 0.0
         else:
-            f1 = 2 * precision * recall / (precision + recall)
+            f1 = float(2 * precision * recall / (precision + recall))
         out.append(ClassMetrics(i, cls, ev.class_names[i], int(support[i]), int(predicted[i]), int(correct[i]),
                                 precision, recall, f1))
     return out
