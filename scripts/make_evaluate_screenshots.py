@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--model")
     ap.add_argument("--per-class", type=int, default=10)
     ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument("--validation", action="store_true", help="--model is a run: use its validation photos")
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -48,7 +49,9 @@ def main() -> None:
     window.resize(1280, 860)
     window.show()
     window.start(args.model, [])
-    photos = link_subset(Path(os.environ["DOGBREED_DATA"]), args.per_class, Path(tempfile.mkdtemp()) / "photos")
+    photos = None
+    if not args.validation:
+        photos = link_subset(Path(os.environ["DOGBREED_DATA"]), args.per_class, Path(tempfile.mkdtemp()) / "photos")
     view = window.evaluate_view
     done = []
     view.evaluated.connect(done.append)
@@ -56,8 +59,9 @@ def main() -> None:
     while window.client.model is None:
         app.processEvents()
         time.sleep(0.02)
-    view.prepare(None, str(photos))
-    window.evaluate_model(None)
+    if photos:
+        view.prepare(None, str(photos))
+    window.evaluate_model(None)  # File > Evaluate Model on Photos..., the active model
     while not done:
         app.processEvents()
         time.sleep(0.02)
