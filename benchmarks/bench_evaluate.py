@@ -6,7 +6,8 @@
    and through `evaluate_photos` (what `evaluate` and the Evaluate view run), alternating, best of --repeat
    each: the ratio is evaluation's overhead (label resolving and per-photo records).
 2. The Evaluate view (offscreen) evaluating the same photos from scratch and filling its tabs, with a 10 ms
-   QTimer probe recording every event-loop gap; then reopening them (the saved result).
+   QTimer probe recording every event-loop gap; then filling it again from that result, and reopening it
+   (the saved result). "idle" is the probe with nothing to do: on a loaded machine, the floor.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def time_view(items) -> list[tuple[str, float, list[float]]]:
         out.append((phase, seconds, list(gaps)))
         return done[0]
 
+    measure("idle (baseline)", lambda: view.evaluated.emit(None))  # the machine's own noise floor
     ev = measure("evaluate + fill", lambda: view.evaluate(None, str(folder)))
     measure("fill only", lambda: view.show_evaluation(ev))
     measure("reopen (saved result)", lambda: view.evaluate(None, str(folder)))

@@ -108,9 +108,8 @@ class EvaluateView(QWidget):
             self.summary.clear_summary(text)
 
     def _progress(self, job_id: int, done: int, total: int, message: str) -> None:
-        if not self._current(job_id):
-            return
-        self.setup.show_progress(done, total)
+        if self._current(job_id):
+            self.setup.show_progress(done, total)
 
     def _done(self, job_id: int, ev) -> None:
         if self._current(job_id):
@@ -156,5 +155,5 @@ class EvaluateView(QWidget):
             self.exporter.ask_and_write_report(self, self.ev, folder)
 
     def shutdown(self) -> bool:
-        ok = self.threads.shutdown() and self.exporter.shutdown()
-        return self.confusion.shutdown() and self.misclassified.shutdown() and ok
+        results = [part.shutdown() for part in (self.threads, self.exporter, self.confusion, self.misclassified)]
+        return all(results)
