@@ -68,7 +68,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"dogbreed-desktop train: error: {message}", file=sys.stderr)
+    from dogbreed_desktop.cli.common import printable
+
+    print(f"dogbreed-desktop train: error: {printable(message)}", file=sys.stderr)
     return code
 
 
@@ -112,17 +114,16 @@ def _control(show_bars: bool):
 
 
 def _epoch_printer(control, epochs: int):
-    from .callbacks import Callback, EarlyStopping
+    from .callbacks import Callback
 
     def pct(v):
         return "  -  " if v is None or math.isnan(v) else f"{v:6.2%}"
 
     class PrintEpochs(Callback):
-        order = 50  # after early stopping has looked at the epoch
+        order = 50  # after the best epoch is known
 
         def on_epoch_end(self, state, m):
-            es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-            star = " *" if es is not None and es.best_epoch == m["epoch"] else ""
+            star = " *" if state.best_epoch == m["epoch"] else ""
             train = "   -   " if math.isnan(m["train_loss"]) else f"{m['train_loss']:.4f}"
             what = "start" if m["epoch"] == 0 else f"{m['epoch']:>3}/{epochs}"
             control.write(f"epoch {what}  train loss {train}  val loss {m['val_loss']:.4f}  "
@@ -149,18 +150,32 @@ def _install_stop_handlers(control) -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _cache_note(folder: Path, config) -> str | None:
+    """Why the existing feature cache for this config will be recomputed, if it will."""
+    from .config import preprocessing_for
+    from .features import FeatureCache, cache_problem
+
+    path = FeatureCache.path_for(folder, config.backbone, preprocessing_for(config))
+    return cache_problem(path, config.backbone) if path.exists() else None
+
+
 def run_train(args) -> int:
+    from dogbreed_desktop.cli.common import printable
     from dogbreed_desktop.core.backbones import BackboneUnavailable
+    from dogbreed_desktop.core.control import Stopped
     from dogbreed_desktop.core.datasets import DatasetError
     from dogbreed_desktop.core.devices import describe_device, resolve_device
     from dogbreed_desktop.paths import cache_dir, runs_dir
 
     from .augment import FinetuneUnavailable
     from .config import ConfigError, TrainConfig, make_config
-    from .run import STATUS_TEXT, RunError, new_run_dir, resume_run, start_run
+    from .run import RunError, resume_run, start_run
+    from .runfolder import STATUS_TEXT, new_run_dir, out_dir_problem, writable_folder_problem
 
     if not args.resume and not args.data:
         return _fail("give --data DIR to start a run, or --resume RUN to continue one")
+    # Absolute from here on: the run folder stores these and must mean the same from any working folder.
+    data, out, cache = (str(Path(p).expanduser().absolute()) if p else None for p in (args.data, args.out, args.cache_dir))
     try:
         if args.resume:
             config = TrainConfig.load(Path(args.resume) / "config.json")
@@ -168,23 +183,36 @@ def run_train(args) -> int:
         else:
             device = resolve_device(args.device)
             config = make_config(
-                args.data, mode=args.mode, device=args.device, device_type=device.type, backbone=args.backbone,
+                data, mode=args.mode, device=args.device, device_type=device.type, backbone=args.backbone,
                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                 label_smoothing=args.label_smoothing, backbone_lr_scale=args.backbone_lr_scale,
                 val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, head_init=args.head_init,
-                image_size=args.image_size, per_class=args.per_class, cache_dir=args.cache_dir,
+                image_size=args.image_size, per_class=args.per_class, cache_dir=cache,
                 organise=args.organise,
             )
-    except (ConfigError, RuntimeError, OSError, ValueError) as e:
-        return _fail(str(e))
-    run_dir = Path(args.resume or args.out or new_run_dir(runs_dir(), config.backbone))
+    except FileNotFoundError:
+        return _fail(f"{args.resume} is not a training run folder (no config.json)")
+    except (ConfigError, RuntimeError, OSError, ValueError, TypeError) as e:
+        return _fail(str(e) if not args.resume else f"{args.resume}/config.json cannot be used ({e})")
+    run_dir = Path(args.resume or out or new_run_dir(runs_dir(), config.backbone))
+    # Checked before anything is read or computed: a bad --out or an unwritable cache found after an hour of
+    # feature extraction loses that hour.
+    problem = None if args.resume else out_dir_problem(run_dir)
+    features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
+    if not problem and config.mode == "fast":
+        problem = writable_folder_problem(features)
+        note = None if problem else _cache_note(features, config)
+        if note:
+            print(f"note: {note}")
+    if problem:
+        return _fail(problem)
     control = _control(show_bars=not args.quiet and sys.stderr.isatty())
     _install_stop_handlers(control)
     epochs = args.epochs if args.resume else config.epochs
     print(f"{'resuming' if args.resume else 'run'}: {run_dir}")
     print(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
     if config.mode == "fast":
-        print(f"feature cache: {config.cache_dir or cache_dir() / 'features'}")
+        print(f"feature cache: {features}")
     printer = _epoch_printer(control, epochs or config.epochs)
     try:
         if args.resume:
@@ -192,11 +220,17 @@ def run_train(args) -> int:
         else:
             from .preflight import preflight
 
-            report = preflight(config.data, control=control, per_class=config.per_class)
+            try:
+                report = preflight(config.data, control=control, per_class=config.per_class)
+            except Stopped as e:
+                return _fail(str(e), EXIT_FAILED)
             control.close()
-            print(report.summary())
+            for line in report.summary().splitlines():
+                print(printable(line))  # file names may hold escape codes
+            if not report.ok:
+                return _fail("; ".join(report.problems()), EXIT_FAILED)
             result = start_run(config, run_dir, control=control, callbacks=[printer], report=report, device=device)
-    except (RunError, DatasetError, BackboneUnavailable, FinetuneUnavailable, ConfigError) as e:
+    except (RunError, DatasetError, BackboneUnavailable, FinetuneUnavailable, ConfigError, OSError) as e:
         control.close()
         return _fail(str(e), EXIT_FAILED)
     finally:

@@ -20,16 +20,13 @@ from torch import nn
 from dogbreed_desktop.core.artifact import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.precision import Precision
 from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normalize, prepare_ahead
 
 from .preflight import Sample
 
 CACHE_FORMAT = 1
 SAVE_EVERY_S = 60.0
-
-
-class Stopped(Exception):
-    """The user asked to stop while work was under way."""
 
 
 def cache_key(backbone: str, prep: Preprocessing) -> str:
@@ -47,12 +44,17 @@ class FeatureCache:
     """content hash (hex) -> 1-D float32 feature tensor, backed by one safetensors file."""
 
     def __init__(self, folder: Path, backbone: str, prep: Preprocessing):
-        self.path = Path(folder) / f"{backbone}-{prep.crop}px-{cache_key(backbone, prep)}.safetensors"
+        self.path = self.path_for(folder, backbone, prep)
         self.backbone = backbone
         self.prep = prep
         self._rows: dict[str, torch.Tensor] = {}
         self._dirty = False
+        self.note: str | None = None  # why an existing cache file was discarded
         self._load()
+
+    @staticmethod
+    def path_for(folder: Path, backbone: str, prep: Preprocessing) -> Path:
+        return Path(folder) / f"{backbone}-{prep.crop}px-{cache_key(backbone, prep)}.safetensors"
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -60,11 +62,14 @@ class FeatureCache:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
+        self.note = cache_problem(self.path, self.backbone)
+        if self.note:
+            return  # a damaged or foreign cache is recomputed (and overwritten), never trusted
         try:
             t = load_file(str(self.path))
             keys, feats = t["keys"], t["features"]
         except (SafetensorError, OSError, KeyError, ValueError):
-            return  # a damaged cache is rebuilt, never trusted
+            return
         raw = keys.contiguous().numpy().tobytes()
         for i, row in enumerate(feats):
             self._rows[raw[16 * i : 16 * i + 16].hex()] = row
@@ -95,6 +100,29 @@ class FeatureCache:
         self._dirty = False
 
 
+def cache_problem(path: Path, backbone: str) -> str | None:
+    """Why the cache file at `path` cannot be used for `backbone` (wrong feature size, damaged), or None.
+    Reads only the file's header."""
+    from safetensors import SafetensorError, safe_open
+
+    dim = backbone_spec(backbone).feature_dim
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            names = set(f.keys())
+            if names != {"keys", "features"}:
+                return f"feature cache {path.name} holds unexpected data; it is discarded and recomputed"
+            keys, feats = f.get_slice("keys").get_shape(), f.get_slice("features").get_shape()
+            dtypes = f.get_slice("keys").get_dtype(), f.get_slice("features").get_dtype()
+    except (SafetensorError, OSError, ValueError) as e:
+        return f"feature cache {path.name} is damaged ({e}); it is discarded and recomputed"
+    if len(keys) != 2 or keys[1] != 16 or len(feats) != 2 or keys[0] != feats[0] or dtypes != ("U8", "F32"):
+        return f"feature cache {path.name} is malformed; it is discarded and recomputed"
+    if feats[1] != dim:
+        return (f"feature cache {path.name} holds {feats[1]}-value features, but {backbone} makes {dim}; "
+                "it is discarded and recomputed")
+    return None
+
+
 @dataclass
 class FeatureSet:
     features: torch.Tensor  # (n, feature_dim) float32, rows for the samples that decoded
@@ -110,11 +138,8 @@ def _decoded(samples: list[Sample], todo: list[int], prep: Preprocessing, batch_
 
 
 @torch.inference_mode()
-def _embed(backbone: nn.Module, batch: list[torch.Tensor], prep: Preprocessing, device: torch.device) -> torch.Tensor:
-    x = normalize(torch.stack(batch), prep)
-    if device.type == "cuda":
-        x = x.pin_memory()
-    x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+def _embed(backbone: nn.Module, batch: list[torch.Tensor], prep: Preprocessing, precision: Precision) -> torch.Tensor:
+    x = precision.to_device(normalize(torch.stack(batch), prep))
     return backbone.forward_features(x).float().cpu()
 
 
@@ -123,7 +148,7 @@ def extract_features(
     backbone: nn.Module,
     prep: Preprocessing,
     *,
-    device: torch.device,
+    precision: Precision,
     cache: FeatureCache | None = None,
     batch_size: int = 32,
     decode_threads: int = 4,
@@ -131,8 +156,8 @@ def extract_features(
 ) -> FeatureSet:
     """Features for `samples`, from the cache where present; the rest computed in batches and cached.
 
-    `backbone` must be in eval mode on `device` (channels_last helps on CPU and CUDA). Raises `Stopped`
-    (after saving the cache) when `control.should_stop()`.
+    `backbone` must be in eval mode, placed by `precision` (`Precision.place`). Raises core.control.Stopped
+    (after saving the cache) when `control` asks to stop.
     """
     total = len(samples)
     rows: dict[int, torch.Tensor] = {}
@@ -151,7 +176,7 @@ def extract_features(
 
     def flush(batch_idx: list[int], batch: list[torch.Tensor]) -> None:
         nonlocal last_save
-        feats = _embed(backbone, batch, prep, device)
+        feats = _embed(backbone, batch, prep, precision)
         for i, f in zip(batch_idx, feats):
             rows[i] = f
             if cache is not None and samples[i].digest:
@@ -170,8 +195,8 @@ def extract_features(
                 batch_idx.append(i)
                 batch.append(item)
             if len(batch) == batch_size or (n == len(todo) and batch):
-                if control and control.should_stop():
-                    raise Stopped("stopped during feature extraction")
+                if control:
+                    control.raise_if_stopped("stopped during feature extraction")
                 flush(batch_idx, batch)
                 batch_idx, batch = [], []
                 if control:

@@ -36,6 +36,72 @@ STATUS_TEXT = {
 }
 
 
+# Everything a run folder may hold; `out_dir_problem` accepts an existing folder only if it holds nothing else.
+RUN_ENTRIES = frozenset({
+    "config.json", "preflight.json", "split.csv", "environment.json", "metrics.csv", CHECKPOINT_FILENAME,
+    MODEL_FILENAME, "status.json", "skipped.json", "organised",
+})
+
+
+class RunError(Exception):
+    """A run that cannot start or resume, with a message fit to show the user."""
+
+
+def out_dir_problem(path: Path) -> str | None:
+    """Why a new run must not be written to `path`, or None when it is missing, empty, or a run folder of
+    ours that never got as far as its config (so nothing of the user's is ever overwritten)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder; give --out a new or empty folder"
+    if path.is_dir():
+        try:
+            names = {p.name for p in path.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
+        except OSError as e:
+            return f"cannot read the folder {path} ({e.strerror or e})"
+        if "config.json" in names:
+            return f"{path} already holds a run; continue it with --resume {path}, or choose a new folder"
+        foreign = sorted(names - RUN_ENTRIES)
+        if names and not foreign and not _our_status(path):
+            foreign = sorted(names)  # the names of our files, but not written by us (no status.json of ours)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            return (f"{path} is not empty and is not a run folder (it holds {shown}); "
+                    "give --out a new or empty folder, so none of your files is overwritten")
+        return writable_folder_problem(path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create {path}: {parent} is not writable"
+    return None
+
+
+def _our_status(run_dir: Path) -> bool:
+    try:
+        data = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("status") in STATUSES and "pid" in data
+
+
+def writable_folder_problem(path: Path) -> str | None:
+    """Why files cannot be written in folder `path` (created when missing), or None. Checked before long
+    work starts, so a read-only disk is found before an hour of feature extraction, not after."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        return f"cannot create the folder {path}: a file is in the way"
+    except OSError as e:
+        return f"cannot write to {path} ({e.strerror or e})"
+    return None
+
+
 def new_run_dir(root: Path, backbone: str) -> Path:
     """A fresh folder name under `root`: 20250101-120000-efficientnet_lite0."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

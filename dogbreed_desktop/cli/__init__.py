@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from .. import __version__
-from .common import EXIT_USAGE
+from .common import EXIT_USAGE, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
@@ -20,6 +20,7 @@ COMMANDS = {
     "evaluate": "evaluate",
     "train": "train",
     "export": "export",
+    "serve": "serve",
 }
 SUBCOMMANDS = tuple(COMMANDS)
 
@@ -56,6 +57,7 @@ def cmd_gui(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    setup_output()
     try:
         if argv and argv[0] in COMMANDS:
             args = _sub_parser(argv[0]).parse_args(argv)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from .common import EXIT_OK, EXIT_SOME_FAILED, fail, load_classifier, positive_int, progress
+from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
 
 HELP = "measure a model on a labelled set"
 
@@ -49,12 +48,20 @@ def run(args) -> int:
         control.bar.close()
     rep = legacy_report(ev)
     rep["data"] = str(data.root)
+    if not rep["n"]:
+        # Nothing was scored: "top-1 nan%" with exit 0 would read as a result.
+        if rep["unknown_labels"] and len(rep["unknown_labels"]) == len({i.label for i in items}):
+            shown = ", ".join(printable(x) for x in rep["unknown_labels"][:5])
+            return fail(f"the model knows none of the labels in {printable(str(data.root))} (e.g. {shown}); "
+                        f"it knows {len(clf.classes)} classes such as {printable(clf.classes[0])}")
+        return fail(f"none of the {len(items)} images could be scored ({len(rep['errors'])} unreadable)",
+                    EXIT_SOME_FAILED)
     if args.report:
         code = _write_report(ev, args.report)
         if code:
             return code
     if args.json:
-        print(json.dumps(rep, indent=2))
+        print(dumps(rep, indent=2))
     else:
         print(format_report(rep))
     return EXIT_SOME_FAILED if rep["errors"] else EXIT_OK
@@ -91,4 +98,4 @@ def format_report(rep: dict) -> str:
         lines += [f"  {p['true']} -> {p['predicted']}: {p['count']}" for p in rep["most_confused"]]
     for e in rep["errors"]:
         lines.append(f"unreadable: {e['path']}: {e['error']}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # class and file names may hold escape codes

@@ -79,8 +79,8 @@ _FC_PATHS = {"resnet152": "fc", "resnet50": "fc", "efficientnet_b0": "classifier
 
 
 def offline_mode() -> bool:
-    """DOGBREED_OFFLINE=1 forbids any download (tests and CI set it)."""
-    return os.environ.get("DOGBREED_OFFLINE", "") not in ("", "0")
+    """DOGBREED_OFFLINE=1 forbids any download (tests and CI set it); so does the common HF_HUB_OFFLINE=1."""
+    return any(os.environ.get(v, "") not in ("", "0") for v in ("DOGBREED_OFFLINE", "HF_HUB_OFFLINE"))
 
 
 def _torchvision_model(spec: BackboneSpec, pretrained: bool) -> nn.Module:

@@ -16,6 +16,9 @@ from .artifact import ArtifactError, ModelArtifact, load_artifact
 from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
+from .heads import linear_head
+from .imagetypes import walk_files
+from .precision import Precision
 from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
 
 
@@ -88,20 +91,18 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
         backbone = backbones.build_backbone(artifact.backbone, pretrained=True)
     else:
         raise ArtifactError(f"unknown backbone weight source {source!r}")
-    head = nn.Linear(artifact.head_weight.shape[1], artifact.head_weight.shape[0])
-    with torch.no_grad():
-        head.weight.copy_(artifact.head_weight)
-        head.bias.copy_(artifact.head_bias)
-    return BreedNet(backbone, head).eval()
+    return BreedNet(backbone, linear_head(artifact.head_weight, artifact.head_bias)).eval()
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded recursively to their image files (sorted). Missing paths are kept so
-    that prediction reports them per file."""
+    """Files as given, folders expanded recursively to their image files (sorted). Missing paths, and
+    sub-folders that cannot be listed, are kept so that prediction reports them per path."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_image_path(f)))
+            files, unreadable = walk_files(p)
+            found.extend(f for f in files if is_image_path(f))
+            found.extend(folder for folder, _ in unreadable)
         else:
             found.append(p)
     return found
@@ -121,10 +122,9 @@ class Classifier:
         self.class_names = [readable_name(c) for c in self.classes]
         self.preprocessing = artifact.preprocessing
         self.temperature = float(artifact.temperature) or 1.0
-        net = build_network(artifact).to(self.device)
-        if self.device.type == "cpu":
-            net = net.to(memory_format=torch.channels_last)  # faster depthwise convs on CPU
-        self.net = net
+        # channels_last on the CPU only: faster depthwise convolutions there
+        self.precision = Precision(self.device, channels_last=self.device.type == "cpu")
+        self.net = self.precision.place(build_network(artifact))
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu") -> "Classifier":
@@ -146,9 +146,7 @@ class Classifier:
     @torch.inference_mode()
     def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 NCHW batch -> (N, classes) probabilities on the CPU."""
-        x = normalize(batch, self.preprocessing).to(self.device)
-        if self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.precision.to_device(normalize(batch, self.preprocessing))
         logits = self.net(x).float() / self.temperature
         return torch.softmax(logits, dim=1).cpu()
 
@@ -183,6 +181,12 @@ class Classifier:
             yield from self._flush(pending, k)
             if control:
                 control.progress(len(inputs), len(inputs))
+
+    def predict_prepared(self, items: Sequence[tuple[str, torch.Tensor]], *, top_k: int = 5) -> list[Result]:
+        """Results for images already turned into tensors by `preprocess.prepare`, as one batch: the web
+        server decodes uploads in request threads and batches them itself."""
+        k = max(1, min(int(top_k), len(self.classes)))
+        return list(self._flush(list(items), k))
 
     def _flush(self, pending: list[tuple[str, torch.Tensor | ImageError]], k: int) -> Iterator[Result]:
         tensors = [t for _, t in pending if not isinstance(t, ImageError)]

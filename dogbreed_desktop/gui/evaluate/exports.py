@@ -1,4 +1,4 @@
-"""Exports written in background jobs: File ▸ Export Model… (the active model as ONNX, plus labels.txt) and the
+"""Exports written in background tasks: File ▸ Export Model… (the active model as ONNX, plus labels.txt) and the
 Evaluate view's Export report… (HTML, CSVs, PNGs)."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from .jobs import CallJob, Threads
+from ..tasks import TaskRunner
+from . import tasks
 
 
 class Exporter(QObject):
@@ -18,7 +19,7 @@ class Exporter(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.threads = Threads(self)
+        self.runner = TaskRunner("export", self)
 
     def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
         stem = Path(model_path).parent.name if model_path and Path(model_path).name == "model.safetensors" else ""
@@ -28,14 +29,12 @@ class Exporter(QObject):
         if out:
             self.export(model_path, out)
 
-    def export(self, model_path: str | None, out: str) -> CallJob:
+    def export(self, model_path: str | None, out: str):
         from ...core.export_onnx import export_onnx
 
-        job = CallJob(lambda: export_onnx(model_path, out))
-        job.done.connect(self._done)
-        job.failed.connect(self._failed)
         self.status.emit("Exporting the model to ONNX…")
-        return self.threads.start(job)
+        return self.runner.submit(tasks.call, lambda: export_onnx(model_path, out), on_done=self._done,
+                                  on_error=self._failed)
 
     def ask_and_write_report(self, parent: QWidget, ev, folder: str | None = None) -> None:
         folder = folder or QFileDialog.getExistingDirectory(parent, "Folder for the report (HTML, CSV, PNG)")
@@ -43,13 +42,10 @@ class Exporter(QObject):
             return
         from ...core.report import write_report
 
-        job = CallJob(lambda: write_report(ev, folder))
-        job.done.connect(self._done)
-        job.failed.connect(self._failed)
         self.status.emit("Writing the report…")
-        self.threads.start(job)
+        self.runner.submit(tasks.call, lambda: write_report(ev, folder), on_done=self._done, on_error=self._failed)
 
-    def _done(self, job_id: int, written: dict) -> None:
+    def _done(self, task, written: dict) -> None:
         if "model" in written:
             self.status.emit(f"Exported {written['model']} (and {written['labels'].name} beside it)")
             self.exported.emit(str(written["model"]))
@@ -57,9 +53,9 @@ class Exporter(QObject):
             self.status.emit(f"Report written: {written['report.html']}")
             self.exported.emit(str(written["report.html"]))
 
-    def _failed(self, job_id: int, message: str) -> None:
+    def _failed(self, task, message: str) -> None:
         self.status.emit(f"Export failed: {message}")
         self.failed.emit(message)
 
     def shutdown(self) -> bool:
-        return self.threads.shutdown(60_000)  # an export in progress is not interruptible: let it finish
+        return self.runner.shutdown(60_000)  # an export in progress is not interruptible: let it finish

@@ -1,5 +1,5 @@
 """A gallery of evaluated photos: thumbnail, true breed, predicted breed and confidence. Thumbnails are decoded
-in a background job and arrive in chunks; a new set of photos stops the old job. Double-click emits the path."""
+in a background task and arrive in chunks; a new set of photos cancels the old task. Double-click emits the path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from .jobs import ThumbJob, Threads
+from ..tasks import TaskRunner
+from . import tasks
 
 MAX_SHOWN = 400  # a gallery longer than this is cut (the CSV export has every photo)
 ICON = 96
@@ -33,15 +34,11 @@ class Gallery(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.list, 1)
-        self.threads = Threads(self)
-        self._job: ThumbJob | None = None
+        self.runner = TaskRunner("thumbnails", self)
         self._items: dict[str, QListWidgetItem] = {}
 
     def show_records(self, title: str, records, class_names: list[str]) -> None:
         """`records`: core.report PhotoRecords, in the order to show them."""
-        if self._job is not None:
-            self._job.stop()
-            self._job = None
         shown = list(records)[:MAX_SHOWN]
         cut = f" (the first {MAX_SHOWN} shown)" if len(records) > MAX_SHOWN else ""
         self.title.setText(f"{title}{cut}")
@@ -54,20 +51,19 @@ class Gallery(QWidget):
                             f"({r.confidence:.1%})\nprobability of the true breed: {r.p_true:.1%}")
             self.list.addItem(item)
             self._items[r.path] = item
+        self.runner.cancel()  # a new set of photos: the old thumbnails are no longer wanted
         if shown:
-            self._job = self.threads.start(ThumbJob([r.path for r in shown]))
-            self._job.thumbs.connect(self._thumbs)
+            self.runner.submit(tasks.thumbnails, [r.path for r in shown], on_partial=self._thumbs,
+                               on_error=lambda _t, message: self.title.setText(f"{self.title.text()} ({message})"))
 
     def paths(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
 
-    def _thumbs(self, job_id: int, chunk: list) -> None:
-        if self._job is None or job_id != self._job.id:
-            return  # a superseded gallery's late thumbnails
+    def _thumbs(self, task, chunk: list) -> None:
         for path, image in chunk:
             item = self._items.get(path)
             if item is not None and image is not None:
                 item.setIcon(QIcon(QPixmap.fromImage(image)))
 
     def shutdown(self) -> bool:
-        return self.threads.shutdown()
+        return self.runner.shutdown()

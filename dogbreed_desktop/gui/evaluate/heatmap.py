@@ -9,25 +9,25 @@ from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
-EMPTY = (246, 246, 246)
+from ..theme import HEATMAP_COLORMAP, colors
 
 
 def _lut() -> np.ndarray:
-    """256 RGB colours (viridis, as matplotlib's figure in the HTML report)."""
+    """256 RGB colours of the theme's heatmap map (viridis, as matplotlib's figure in the HTML report)."""
     import pyqtgraph as pg
 
-    return np.asarray(pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False), dtype=np.uint8)[:, :3]
+    return np.asarray(pg.colormap.get(HEATMAP_COLORMAP).getLookupTable(nPts=256, alpha=False), dtype=np.uint8)[:, :3]
 
 
-def render(counts: np.ndarray) -> QImage:
-    """One pixel per cell, RGB32; empty cells light grey."""
+def render(counts: np.ndarray, empty: QColor) -> QImage:
+    """One pixel per cell, RGB32; empty cells in the theme's empty-cell colour."""
     n = counts.shape[0]
     top = max(1, int(counts.max())) if counts.size else 1
     level = np.zeros(counts.shape, dtype=np.int64)
     nz = counts > 0
     level[nz] = 1 + np.round(254 * np.log(counts[nz]) / max(np.log(top), 1e-9)).astype(np.int64)
     rgb = _lut()[np.clip(level, 0, 255)]
-    rgb[~nz] = EMPTY
+    rgb[~nz] = (empty.red(), empty.green(), empty.blue())
     argb = np.empty((n, n, 4), dtype=np.uint8)
     argb[..., 0], argb[..., 1], argb[..., 2], argb[..., 3] = rgb[..., 2], rgb[..., 1], rgb[..., 0], 255
     return QImage(argb.tobytes(), n, n, 4 * n, QImage.Format.Format_RGB32).copy()
@@ -48,7 +48,7 @@ class Heatmap(QWidget):
 
     def set_data(self, counts: np.ndarray, names: list[str]) -> None:
         self.counts, self.names, self.selected = counts, list(names), None
-        self.image = render(counts)
+        self.image = render(counts, colors(self.palette()).empty_cell)
         self._resize()
 
     def set_cell_size(self, pixels: int) -> None:
@@ -80,7 +80,7 @@ class Heatmap(QWidget):
             p.fillRect(QRect(0, r * self.cell, self.width(), self.cell), shade)
             p.fillRect(QRect(c * self.cell, 0, self.cell, self.height()), shade)
         if self.selected is not None:
-            p.setPen(QPen(QColor(230, 40, 40), 2))
+            p.setPen(QPen(colors(self.palette()).best, 2))
             p.drawRect(self.cell_rect(*self.selected).adjusted(-1, -1, 1, 1))
         p.end()
 

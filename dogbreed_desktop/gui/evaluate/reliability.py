@@ -10,7 +10,8 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...core.report import analysis
-from ..train.plots import TRAIN, plot_widget
+from ..theme import colors
+from ..train.plots import plot_widget
 
 
 class ReliabilityPlot(QWidget):
@@ -22,8 +23,9 @@ class ReliabilityPlot(QWidget):
         self.plot.setXRange(0, 1, padding=0.02)
         self.plot.setYRange(0, 1.1, padding=0)
         self.text = self.palette().color(QPalette.ColorRole.WindowText)
-        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen((140, 140, 140), width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.09, brush=TRAIN)
+        c = colors(self.palette())
+        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen(c.reference, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.09, brush=c.train)
         self.plot.addItem(self.bars)
         self.labels: list[pg.TextItem] = []
         layout = QVBoxLayout(self)

@@ -8,6 +8,7 @@ import html
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ...core.report import analysis
+from ..theme import colors
 
 
 def _pct(v) -> str:
@@ -39,5 +40,6 @@ class Summary(QLabel):
         if ev.unknown_labels:
             lines.append(f"Skipped labels the model does not know: {e(', '.join(ev.unknown_labels[:8]))}")
         if not ev.complete:
-            lines.append("<span style='color:#c0392b'>Cancelled: these are the photos done so far.</span>")
+            red = colors(self.palette()).css("error_text")
+            lines.append(f"<span style='color:{red}'>Cancelled: these are the photos done so far.</span>")
         self.setText("<br>".join(lines))

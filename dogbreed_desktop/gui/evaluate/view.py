@@ -1,7 +1,7 @@
 """The Evaluate view: where and why a model fails. It composes the setup bar, the summary and four tabs
-(breeds, confusion, misclassified, reliability) and routes the background jobs' results to them.
+(breeds, confusion, misclassified, reliability) and routes the background tasks' results to them.
 
-An evaluation runs in an `EvalJob` (QThread); a saved one for the same model and photos comes back at once.
+An evaluation runs on the view's task runner; a saved one for the same model and photos comes back at once.
 Filling the widgets is split into steps queued on the event loop, so the window never freezes while it fills.
 """
 
@@ -15,7 +15,8 @@ from .breed_table import BreedTable
 from .confusion_panel import ConfusionPanel
 from .gallery import Gallery
 from .exports import Exporter
-from .jobs import EvalJob, Threads
+from ..tasks import TaskRunner
+from . import tasks
 from .reliability import ReliabilityPlot
 from .setup_bar import SetupBar
 from .summary import Summary
@@ -49,10 +50,10 @@ class EvaluateView(QWidget):
         self.setup.export_clicked.connect(self.export_report)
         self.confusion.open_photo.connect(self.open_photo)
         self.misclassified.open_photo.connect(self.open_photo)
-        self.threads = Threads(self)
+        self.runner = TaskRunner("evaluate", self)
         self.exporter = Exporter(self)
         self.exporter.status.connect(self.status)
-        self.job: EvalJob | None = None
+        self.task = None
         self.ev = None
 
     # -- what to evaluate --------------------------------------------------------------------------------
@@ -79,50 +80,29 @@ class EvaluateView(QWidget):
         if not self.setup.ready():
             self.status.emit("Choose a folder of labelled photos to evaluate on.")
             return
-        self.cancel()
-        job = EvalJob(self.setup.model_path(), self.setup.data, self.device)
-        job.progress.connect(self._progress)
-        job.status.connect(self._status)
-        job.done.connect(self._done)
-        job.failed.connect(self._failed)
-        job.finished.connect(self._finished)
-        self.job = job
+        self.task = self.runner.submit(
+            tasks.evaluate, self.setup.model_path(), self.setup.data, self.device, group="evaluate",
+            supersede=True, on_partial=lambda _t, text: self.summary.clear_summary(text),
+            on_progress=lambda _t, done, total, _m: self.setup.show_progress(done, total),
+            on_done=lambda _t, ev: self.show_evaluation(ev), on_error=self._failed, on_finished=self._finished)
         self.setup.set_running(True)
-        self.threads.start(job)
 
     def cancel(self) -> None:
         """Direct and thread-safe: the evaluation stops at its next batch and shows what it has."""
-        if self.job is not None:
-            self.job.stop()
+        if self.task is not None:
+            self.task.stop()
 
     @property
     def running(self) -> bool:
-        return self.job is not None
+        return self.task is not None
 
-    # -- job signals ----------------------------------------------------------------------------------------
-    def _current(self, job_id: int) -> bool:
-        return self.job is not None and self.job.id == job_id
+    def _failed(self, task, message: str) -> None:
+        self.summary.clear_summary(f"Could not evaluate: {message}")
+        self.failed.emit(message)
 
-    def _status(self, job_id: int, text: str) -> None:
-        if self._current(job_id):
-            self.summary.clear_summary(text)
-
-    def _progress(self, job_id: int, done: int, total: int, message: str) -> None:
-        if self._current(job_id):
-            self.setup.show_progress(done, total)
-
-    def _done(self, job_id: int, ev) -> None:
-        if self._current(job_id):
-            self.show_evaluation(ev)
-
-    def _failed(self, job_id: int, message: str) -> None:
-        if self._current(job_id):
-            self.summary.clear_summary(f"Could not evaluate: {message}")
-            self.failed.emit(message)
-
-    def _finished(self, job_id: int) -> None:
-        if self._current(job_id):
-            self.job = None
+    def _finished(self, task) -> None:
+        if task is self.task:
+            self.task = None
             self.setup.set_running(False)
 
     # -- showing a result, a step per event-loop turn --------------------------------------------------------
@@ -155,5 +135,5 @@ class EvaluateView(QWidget):
             self.exporter.ask_and_write_report(self, self.ev, folder)
 
     def shutdown(self) -> bool:
-        results = [part.shutdown() for part in (self.threads, self.exporter, self.confusion, self.misclassified)]
+        results = [part.shutdown() for part in (self.runner, self.exporter, self.confusion, self.misclassified)]
         return all(results)
