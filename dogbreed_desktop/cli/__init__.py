@@ -19,6 +19,7 @@ COMMANDS = {
     "predict": "predict",
     "evaluate": "evaluate",
     "train": "train",
+    "export": "export",
     "serve": "serve",
 }
 SUBCOMMANDS = tuple(COMMANDS)
