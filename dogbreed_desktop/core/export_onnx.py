@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import UserError
 from .artifact import ModelArtifact, atomic_write, load_artifact
 
 OPSET = 18
@@ -23,7 +24,7 @@ MISSING = ("ONNX export needs the packages onnx and onnxscript (and onnxruntime 
            "pip install 'dogbreed-desktop[export]'")
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An export that cannot be done, with a message fit to show the user."""
 
 
