@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import UserError
 from .artifact import ModelArtifact, atomic_write, load_artifact
+from .errors import UserError
 
 OPSET = 18
 INPUT, OUTPUT = "image", "probabilities"
