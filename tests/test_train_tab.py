@@ -4,6 +4,7 @@ usable model, "Use this model", and earlier runs."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -118,8 +119,11 @@ def test_shutdown_stops_a_running_training(qtbot, tab, shapes):
     tab.settings.set_values(epochs=1000, lr=0.003, patience=0)
     tab.start()
     qtbot.waitUntil(lambda: tab.curves.points() >= 1, timeout=60_000)
-    tab.shutdown()
-    assert not tab.jobs._threads
+    pid = tab.child.pid
+    tab.shutdown()  # asks the child to stop and waits for it
+    assert not tab.training
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_building_the_tab_does_not_import_torch():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
@@ -64,7 +65,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="feature cache folder (default: the app's cache)")
     p.add_argument("--organise", default="none", choices=("none", "link", "copy"),
                    help="also write RUN/organised/train/<class>/ and test/<class>/ (links or copies)")
+    p.add_argument("--decode-threads", type=_positive_int, help="threads decoding images (4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
+    p.add_argument("--progress", default="bar", choices=("bar", "json"),
+                   help="bar: tqdm bars and epoch lines (default); json: one JSON object per line on stdout for "
+                        "other programs (schema in training/jsonlines.py and the README), `stop` on stdin stops")
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -132,21 +137,40 @@ def _epoch_printer(control, epochs: int):
     return PrintEpochs()
 
 
-def _install_stop_handlers(control) -> None:
-    """SIGINT/SIGTERM ask the loop to stop at the next batch; a second Ctrl-C aborts at once."""
+def _install_stop_handlers(control, say) -> None:
+    """SIGINT/SIGTERM ask the loop to stop at the next batch; a second Ctrl-C aborts at once (a repeated
+    SIGTERM, as torchrun sends when it shuts its workers down, does not)."""
     if threading.current_thread() is not threading.main_thread():
         return
 
     def handler(signum, frame):
         if control.should_stop():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         control.stop()
-        print("\nstopping after this batch and keeping the best model (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)
+        say("\nstopping after this batch and keeping the best model (Ctrl-C again to abort)")
 
     signal.signal(signal.SIGINT, handler)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, handler)
+
+
+def _reporting(args):
+    """(control, say, callback, fail) for the chosen --progress: tqdm bars and epoch lines, or JSON lines."""
+    if args.progress == "json":
+        from .jsonlines import JsonControl, json_events, watch_stdin
+
+        control = JsonControl()
+        watch_stdin(control)
+
+        def fail(message: str, code: int = EXIT_USAGE) -> int:
+            control.out.emit("error", message=message, exit_code=code)
+            return _fail(message, code)
+
+        return control, control.write, json_events(control), fail
+    control = _control(show_bars=not args.quiet and sys.stderr.isatty())
+    return control, lambda line: print(line, flush=True), None, _fail
 
 
 def run_train(args) -> int:
@@ -157,10 +181,11 @@ def run_train(args) -> int:
 
     from .augment import FinetuneUnavailable
     from .config import ConfigError, TrainConfig, make_config
-    from .run import STATUS_TEXT, RunError, new_run_dir, resume_run, start_run
+    from .run import RunError, new_run_dir, resume_run, start_run
 
+    control, say, events, fail = _reporting(args)
     if not args.resume and not args.data:
-        return _fail("give --data DIR to start a run, or --resume RUN to continue one")
+        return fail("give --data DIR to start a run, or --resume RUN to continue one")
     try:
         if args.resume:
             config = TrainConfig.load(Path(args.resume) / "config.json")
@@ -173,45 +198,61 @@ def run_train(args) -> int:
                 label_smoothing=args.label_smoothing, backbone_lr_scale=args.backbone_lr_scale,
                 val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, head_init=args.head_init,
                 image_size=args.image_size, per_class=args.per_class, cache_dir=args.cache_dir,
-                organise=args.organise,
+                organise=args.organise, decode_threads=args.decode_threads,
             )
     except (ConfigError, RuntimeError, OSError, ValueError) as e:
-        return _fail(str(e))
+        return fail(str(e))
     run_dir = Path(args.resume or args.out or new_run_dir(runs_dir(), config.backbone))
-    control = _control(show_bars=not args.quiet and sys.stderr.isatty())
-    _install_stop_handlers(control)
+    _install_stop_handlers(control, say)
     epochs = args.epochs if args.resume else config.epochs
-    print(f"{'resuming' if args.resume else 'run'}: {run_dir}")
-    print(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
+    if events is not None:
+        control.out.emit("start", schema=1, run_dir=str(run_dir), resume=bool(args.resume), pid=os.getpid(),
+                         world_size=1)
+        control.out.emit("config", mode=config.mode, backbone=config.backbone, device=describe_device(device))
+    say(f"{'resuming' if args.resume else 'run'}: {run_dir}")
+    say(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
     if config.mode == "fast":
-        print(f"feature cache: {config.cache_dir or cache_dir() / 'features'}")
-    printer = _epoch_printer(control, epochs or config.epochs)
+        say(f"feature cache: {config.cache_dir or cache_dir() / 'features'}")
+    callbacks = [events or _epoch_printer(control, epochs or config.epochs)]
     try:
         if args.resume:
-            result = resume_run(run_dir, control=control, callbacks=[printer], epochs=args.epochs, device=device)
+            result = resume_run(run_dir, control=control, callbacks=callbacks, epochs=args.epochs, device=device)
         else:
             from .preflight import preflight
 
             report = preflight(config.data, control=control, per_class=config.per_class)
             control.close()
-            print(report.summary())
-            result = start_run(config, run_dir, control=control, callbacks=[printer], report=report, device=device)
+            say(report.summary())
+            if events is not None:
+                control.out.emit("preflight", summary=report.summary(), images=len(report.samples),
+                                 classes=len(report.classes))
+            result = start_run(config, run_dir, control=control, callbacks=callbacks, report=report, device=device)
     except (RunError, DatasetError, BackboneUnavailable, FinetuneUnavailable, ConfigError) as e:
         control.close()
-        return _fail(str(e), EXIT_FAILED)
+        return fail(str(e), EXIT_FAILED)
     finally:
         control.close()
-    print(f"{STATUS_TEXT[result.status]}: {result.reason}")
+    return _report_result(result, run_dir, control, say, events is not None)
+
+
+def _report_result(result, run_dir: Path, control, say, json_mode: bool) -> int:
+    from .run import STATUS_TEXT
+
+    if json_mode:
+        control.out.emit("result", run_dir=str(run_dir), status=result.status, reason=result.reason,
+                         best_epoch=result.best_epoch, metrics=result.metrics,
+                         model_path=str(result.model_path) if result.model_path else None, skipped=result.skipped)
+    say(f"{STATUS_TEXT[result.status]}: {result.reason}")
     if result.skipped:
-        print(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")
+        say(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")
     if result.model_path is None:
-        print("no model was written (stopped before the first validation)")
+        say("no model was written (stopped before the first validation)")
         return EXIT_FAILED
     m = result.metrics
     start = m.get("start_val_top1")
     gain = f" (start {start:.2%})" if start is not None else ""
-    print(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
-          f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
-    print(f"model: {result.model_path}")
-    print(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
+    say(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
+        f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
+    say(f"model: {result.model_path}")
+    say(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
     return EXIT_OK

@@ -1,7 +1,8 @@
 """The Train tab: choose labelled photos, check them, train, watch the curves, stop early, use the model.
 
-It only composes and routes: the widgets live in `gui/train/`, the threads in `gui/train/jobs.py`, the work in
-the Qt-free `training` package (the same functions the `dogbreed-desktop train` command calls).
+It only composes and routes: the widgets live in `gui/train/`, the preflight thread in `gui/train/jobs.py`.
+Training itself runs as a child process (`gui/train/child.py`: `dogbreed-desktop train --progress json`), so
+it runs as fast as the CLI and a crash in it leaves the window and its photos alone.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
+from .train.child import TrainChild
 from .train.curves import CurvesPanel
 from .train.data_panel import DataPanel
 from .train.jobs import TrainJobs
-from .train.run_controls import RunControls, outcome_html
+from .train.run_controls import RunControls, died_html, outcome_html
 from .train.runs_list import RunsList
 from .train.settings_panel import SettingsPanel
-from .train.worker import TrainJob
 
 
 class TrainTab(QWidget):
@@ -33,7 +34,8 @@ class TrainTab(QWidget):
         self.controls = RunControls(self)
         self.curves = CurvesPanel(self)
         self.runs = RunsList(self)
-        self.jobs = TrainJobs(self)
+        self.jobs = TrainJobs(self)  # the preflight
+        self.child = TrainChild(self)  # the training
         self._last_run: str | None = None
         self._layout()
 
@@ -44,12 +46,14 @@ class TrainTab(QWidget):
         self.controls.start_clicked.connect(self.start)
         self.controls.stop_clicked.connect(self.stop)
         self.controls.use_clicked.connect(self._use_last)
-        self.jobs.progress.connect(self.controls.show_progress)
-        self.jobs.batch.connect(self.curves.add_batch)
-        self.jobs.epoch.connect(self._epoch)
-        self.jobs.done.connect(self._done)
-        self.jobs.failed.connect(self._failed)
-        self.jobs.training_changed.connect(self._training_changed)
+        self.controls.resume_clicked.connect(self._resume_last)
+        self.child.progress.connect(self.controls.show_progress)
+        self.child.batch.connect(self.curves.add_batch)
+        self.child.epoch.connect(self._epoch)
+        self.child.done.connect(self._done)
+        self.child.failed.connect(self._failed)
+        self.child.died.connect(self._died)
+        self.child.training_changed.connect(self._training_changed)
         self.runs.show_run.connect(self._show_run)
         self.runs.resume_run.connect(self.resume)
         self.runs.use_model.connect(self.use_model)
@@ -80,7 +84,7 @@ class TrainTab(QWidget):
 
     @property
     def training(self) -> bool:
-        return self.jobs.training
+        return self.child.training
 
     def check_folder(self, folder: str) -> None:
         """Run the preflight on `folder` (a newer request supersedes an older one)."""
@@ -96,11 +100,11 @@ class TrainTab(QWidget):
         report = self.data.report
         if report is None or not report.ok or self.training:
             return
-        from training.runfolder import new_run_dir  # torch-free; the config is made in the worker thread
+        from training.runfolder import new_run_dir  # torch-free; the child makes the config
 
         settings = {"data": str(report.root), **self.settings.values()}
         run_dir = new_run_dir(self.runs.root, settings["backbone"])
-        self._launch(TrainJob(str(run_dir), settings=settings, report=report))
+        self._launch(str(run_dir), settings)
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run; its curves so far stay and grow."""
@@ -108,14 +112,15 @@ class TrainTab(QWidget):
             from training.runfolder import read_run  # torch-free
 
             info = read_run(Path(run_dir))
-            self._launch(TrainJob(run_dir))
+            self._launch(run_dir)
             if info is not None:
                 self.curves.show_history(info.history, info.metrics.get("best_epoch"))
 
-    def _launch(self, job: TrainJob) -> None:
+    def _launch(self, run_dir: str, settings: dict | None = None) -> None:
         self.curves.reset()
-        self._last_run = job.run_dir
-        self.jobs.train(job)
+        self._last_run = run_dir
+        self.controls.offer_resume(False)
+        self.child.start(run_dir, settings)
 
     def _epoch(self, row: dict, best_epoch) -> None:
         first = not self.curves.rows
@@ -126,7 +131,7 @@ class TrainTab(QWidget):
     def stop(self) -> None:
         """Early stop: ends at the next batch and keeps the best model so far."""
         if self.training:
-            self.jobs.stop_training()
+            self.child.stop()
             self.controls.show_stopping()
 
     def _training_changed(self, running: bool) -> None:
@@ -143,6 +148,19 @@ class TrainTab(QWidget):
     def _failed(self, message: str) -> None:
         self.controls.show_outcome(f"<span style='color:#c0392b'><b>Training failed:</b> {message}</span>", False)
 
+    def _died(self, message: str) -> None:
+        """The child was killed or crashed: say so, and offer Resume when the run has a checkpoint."""
+        from training.runfolder import read_run  # torch-free
+
+        info = read_run(Path(self._last_run)) if self._last_run else None
+        resumable = info is not None and info.can_resume
+        self.controls.show_outcome(died_html(message, resumable), False)
+        self.controls.offer_resume(resumable)
+
+    def _resume_last(self) -> None:
+        if self._last_run:
+            self.resume(self._last_run)
+
     def _use_last(self) -> None:
         if self._last_run:
             self.use_model.emit(self._last_run)
@@ -155,4 +173,5 @@ class TrainTab(QWidget):
 
     def shutdown(self) -> None:
         """Stop any running training and wait for it (called when the window closes)."""
+        self.child.shutdown()
         self.jobs.shutdown()

@@ -1,4 +1,4 @@
-"""The run's settings: split, seed, backbone, mode, device, epochs, batch size, learning rate, patience.
+"""The run's settings: split, seed, backbone, mode, device, GPUs, epochs, batch size, learning rate, patience.
 
 A spin box at its lowest value reads "auto" and leaves the value to the mode's default (training.config)."""
 
@@ -45,6 +45,8 @@ class SettingsPanel(QGroupBox):
         self.patience = _spin(self, 0, 100, 3)
         self.patience.setSpecialValueText("never")
         self.patience.setToolTip("Epochs without a better validation loss before stopping (the best epoch is kept)")
+        self.gpus = _spin(self, 1, 64, 1)
+        self.gpus.setToolTip("More than 1: one training process per CUDA GPU (torchrun, DistributedDataParallel)")
         grid = QGridLayout(self)
         grid.setHorizontalSpacing(8)
         rows = [
@@ -53,7 +55,7 @@ class SettingsPanel(QGroupBox):
             [("Device", self.device), ("Validation", self.val_percent)],
             [("Epochs", self.epochs), ("Seed", self.seed)],
             [("Batch size", self.batch_size), ("Patience", self.patience)],
-            [("Learning rate", self.lr)],
+            [("Learning rate", self.lr), ("GPUs", self.gpus)],
         ]
         for r, row in enumerate(rows):
             for c, (label, widget) in enumerate(row):
@@ -65,7 +67,7 @@ class SettingsPanel(QGroupBox):
         self.overrides: dict = {}
 
     def values(self) -> dict:
-        """Keyword arguments for training.config.make_config (None = the mode's default)."""
+        """`train` options as make_config keywords (None = the mode's default), plus `gpus`."""
         return {
             "val_fraction": self.val_percent.value() / 100.0,
             "seed": self.seed.value(),
@@ -76,13 +78,14 @@ class SettingsPanel(QGroupBox):
             "batch_size": self.batch_size.value() or None,
             "lr": self.lr.value() or None,
             "patience": self.patience.value(),
+            "gpus": self.gpus.value(),
             **self.overrides,
         }
 
     def set_values(self, **values) -> None:
         """For tests and restoring a run's settings."""
         widgets = {"seed": self.seed, "epochs": self.epochs, "batch_size": self.batch_size,
-                   "patience": self.patience}
+                   "patience": self.patience, "gpus": self.gpus}
         for key, value in values.items():
             if key in widgets:
                 widgets[key].setValue(int(value or 0))
