@@ -2,6 +2,8 @@
 
     dogbreed-desktop train --data DIR [--out RUN] [--backbone NAME] [--mode auto|fast|finetune] ...
     dogbreed-desktop train --resume RUN [--epochs N]
+    dogbreed-desktop train --gpus N ...                       (starts torchrun: one process per GPU)
+    torchrun --nproc-per-node N -m dogbreed_desktop train ... (the same, or across nodes)
 
 Ctrl-C or SIGTERM stops at the next batch and keeps the best model so far; a second Ctrl-C aborts.
 """
@@ -65,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", help="feature cache folder (default: the app's cache)")
     p.add_argument("--organise", default="none", choices=("none", "link", "copy"),
                    help="also write RUN/organised/train/<class>/ and test/<class>/ (links or copies)")
+    p.add_argument("--gpus", type=_positive_int, default=1,
+                   help="train on N GPUs of this machine with DistributedDataParallel (starts torchrun; with "
+                        "--device cpu, N CPU processes)")
     p.add_argument("--decode-threads", type=_positive_int, help="threads decoding images (4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
     p.add_argument("--progress", default="bar", choices=("bar", "json"),
@@ -156,8 +161,17 @@ def _install_stop_handlers(control, say) -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def _reporting(args):
-    """(control, say, callback, fail) for the chosen --progress: tqdm bars and epoch lines, or JSON lines."""
+def _reporting(args, main_rank: bool = True):
+    """(control, say, callback, fail) for the chosen --progress: tqdm bars and epoch lines, or JSON lines.
+    Ranks other than 0 of a distributed run stay quiet (errors still go to stderr)."""
+    if not main_rank:
+        from dogbreed_desktop.core.control import Control
+
+        class Quiet(Control):
+            def close(self) -> None:
+                pass
+
+        return Quiet(), lambda line: None, None, _fail
     if args.progress == "json":
         from .jsonlines import JsonControl, json_events, watch_stdin
 
@@ -183,9 +197,16 @@ def run_train(args) -> int:
     from .config import ConfigError, TrainConfig, make_config
     from .run import RunError, new_run_dir, resume_run, start_run
 
-    control, say, events, fail = _reporting(args)
+    from .distributed import from_env, init_distributed, shutdown_distributed, watch_parent
+    from .launch import gpus_problem, launch, train_argv
+
+    under_torchrun = from_env().enabled
+    control, say, events, fail = _reporting(args, main_rank=from_env().main)
     if not args.resume and not args.data:
         return fail("give --data DIR to start a run, or --resume RUN to continue one")
+    if args.gpus > 1 and not under_torchrun:
+        problem = gpus_problem(args.gpus, args.device)
+        return fail(problem) if problem else launch(args.gpus, train_argv())
     try:
         if args.resume:
             config = TrainConfig.load(Path(args.resume) / "config.json")
@@ -202,46 +223,65 @@ def run_train(args) -> int:
             )
     except (ConfigError, RuntimeError, OSError, ValueError) as e:
         return fail(str(e))
-    run_dir = Path(args.resume or args.out or new_run_dir(runs_dir(), config.backbone))
+    d = init_distributed(device) if under_torchrun else from_env()
+    device = d.device(device)
+    if d.enabled:
+        watch_parent(control)
+    run_dir = Path(d.broadcast(args.resume or args.out or str(new_run_dir(runs_dir(), config.backbone))))
     _install_stop_handlers(control, say)
     epochs = args.epochs if args.resume else config.epochs
     if events is not None:
         control.out.emit("start", schema=1, run_dir=str(run_dir), resume=bool(args.resume), pid=os.getpid(),
-                         world_size=1)
+                         world_size=d.world_size)
         control.out.emit("config", mode=config.mode, backbone=config.backbone, device=describe_device(device))
     say(f"{'resuming' if args.resume else 'run'}: {run_dir}")
     say(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
     if config.mode == "fast":
         say(f"feature cache: {config.cache_dir or cache_dir() / 'features'}")
-    callbacks = [events or _epoch_printer(control, epochs or config.epochs)]
+    callbacks = [events or _epoch_printer(control, epochs or config.epochs)] if d.main else []
     try:
         if args.resume:
-            result = resume_run(run_dir, control=control, callbacks=callbacks, epochs=args.epochs, device=device)
+            result = resume_run(run_dir, control=control, callbacks=callbacks, epochs=args.epochs, device=device,
+                                dist=d)
         else:
             from .preflight import preflight
 
-            report = preflight(config.data, control=control, per_class=config.per_class)
+            # rank 0 reads every file once; the others get its report
+            report = d.broadcast(preflight(config.data, control=control, per_class=config.per_class)
+                                 if d.main else None)
             control.close()
             say(report.summary())
             if events is not None:
                 control.out.emit("preflight", summary=report.summary(), images=len(report.samples),
                                  classes=len(report.classes))
-            result = start_run(config, run_dir, control=control, callbacks=callbacks, report=report, device=device)
+            result = start_run(config, run_dir, control=control, callbacks=callbacks, report=report, device=device,
+                               dist=d)
     except (RunError, DatasetError, BackboneUnavailable, FinetuneUnavailable, ConfigError) as e:
         control.close()
         return fail(str(e), EXIT_FAILED)
     finally:
         control.close()
-    return _report_result(result, run_dir, control, say, events is not None)
+        shutdown_distributed()
+    if not d.main:
+        return EXIT_OK
+    peak = _peak_memory_mib(device)
+    return _report_result(result, run_dir, control, say, events is not None, peak)
 
 
-def _report_result(result, run_dir: Path, control, say, json_mode: bool) -> int:
+def _peak_memory_mib(device) -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def _report_result(result, run_dir: Path, control, say, json_mode: bool, peak_mib: float | None = None) -> int:
     from .run import STATUS_TEXT
 
     if json_mode:
         control.out.emit("result", run_dir=str(run_dir), status=result.status, reason=result.reason,
                          best_epoch=result.best_epoch, metrics=result.metrics,
-                         model_path=str(result.model_path) if result.model_path else None, skipped=result.skipped)
+                         model_path=str(result.model_path) if result.model_path else None, skipped=result.skipped,
+                         peak_device_memory_mib=peak_mib)
     say(f"{STATUS_TEXT[result.status]}: {result.reason}")
     if result.skipped:
         say(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")

@@ -14,7 +14,8 @@ One JSON object per line, each with an "event" (schema 1; NaN and infinities are
      "best_epoch": int | null}                          after each validation (epoch 0 = the starting point)
     {"event": "status", "status": "stopping", "message": str}   a stop was asked for
     {"event": "result", "run_dir": str, "status": "finished" | "stopped_early" | "stopped", "reason": str,
-     "best_epoch": int | null, "metrics": {...}, "model_path": str | null, "skipped": {path: reason}}
+     "best_epoch": int | null, "metrics": {...}, "model_path": str | null, "skipped": {path: reason},
+     "peak_device_memory_mib": float | null}            (rank 0's GPU; null on CPU)
     {"event": "error", "message": str, "exit_code": int}
 
 Human-readable lines go to stderr. Writing `stop` and a newline to the process's stdin asks it to stop at the

@@ -35,6 +35,7 @@ from dogbreed_desktop.core.preprocess import (
 
 from .callbacks import Callback, EarlyStopping
 from .config import TrainConfig, with_lr
+from .distributed import Dist, ReadOnlyCache, StopSync, reduce_eval, sharded_features
 from .features import FeatureCache, Stopped, extract_features
 from .preflight import Sample
 from .split import Split
@@ -121,21 +122,27 @@ def _epoch_order(n: int, seed: int, epoch: int, shuffle: bool) -> list[int]:
     return torch.randperm(n, generator=g).tolist()
 
 
+def _sharded(batches, order) -> list[int]:
+    return batches.shard(list(order)) if batches.shard is not None else list(order)
+
+
 class TensorBatches:
     """(features, targets) batches from tensors in memory."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, *, shuffle: bool = False, seed: int = 0):
         self.x, self.y, self.batch_size, self.shuffle, self.seed, self.epoch = x, y, batch_size, shuffle, seed, 0
         self.errors: dict[str, str] = {}
+        self.shard = None  # distributed: this rank's part of each epoch's order (Dist.shard)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return math.ceil(len(self.y) / self.batch_size)
+        return math.ceil(len(_sharded(self, range(len(self.y)))) / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = torch.tensor(_epoch_order(len(self.y), self.seed, self.epoch, self.shuffle), dtype=torch.long)
+        order = _epoch_order(len(self.y), self.seed, self.epoch, self.shuffle)
+        order = torch.tensor(_sharded(self, order), dtype=torch.long)
         for i in range(0, len(order), self.batch_size):
             idx = order[i : i + self.batch_size]
             yield self.x[idx], self.y[idx]
@@ -155,12 +162,13 @@ class ImageBatches:
         self.batch_size, self.transform, self.shuffle, self.seed, self.epoch = batch_size, transform, shuffle, seed, 0
         self.threads = max(1, min(threads, os.cpu_count() or 1))
         self.errors: dict[str, str] = {}
+        self.shard = None  # distributed: this rank's part of each epoch's order (Dist.shard)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return math.ceil(len(self.samples) / self.batch_size)
+        return math.ceil(len(_sharded(self, range(len(self.samples)))) / self.batch_size)
 
     def _load(self, i: int) -> torch.Tensor:
         path = self.samples[i].path
@@ -172,7 +180,7 @@ class ImageBatches:
         return to_uint8_tensor(out)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = _epoch_order(len(self.samples), self.seed, self.epoch, self.shuffle)
+        order = _sharded(self, _epoch_order(len(self.samples), self.seed, self.epoch, self.shuffle))
         loaded = zip(order, load_ahead(order, self._load, window=2 * self.batch_size, workers=self.threads))
         while True:
             chunk = list(itertools.islice(loaded, self.batch_size))
@@ -381,13 +389,23 @@ class FitResult:
     device: torch.device
 
 
-def _feature_batches(config, split, classes, backbone, prep, precision, control):
+def _feature_batches(config, split, classes, backbone, prep, precision, control, d: Dist):
     folder = Path(config.cache_dir) if config.cache_dir else _default_cache()
     cache = FeatureCache(folder, config.backbone, prep)
     samples = split.train + split.val
-    fs = extract_features(samples, backbone, prep, device=precision.device, cache=cache,
-                          batch_size=64 if precision.device.type != "cpu" else 32,
-                          decode_threads=config.decode_threads, control=control)
+
+    def extract(part):  # under torchrun each rank extracts its share; rank 0 alone writes the cache
+        return extract_features(part, backbone, prep, device=precision.device,
+                                cache=cache if d.main else ReadOnlyCache(cache),
+                                batch_size=64 if precision.device.type != "cpu" else 32,
+                                decode_threads=config.decode_threads, control=control)
+
+    fs = sharded_features(samples, extract, d, precision.device)
+    if d.enabled and d.main:
+        for s, f in zip(fs.samples, fs.features):
+            if s.digest and s.digest not in cache:
+                cache.put(s.digest, f)
+        cache.save()
     index = {c: i for i, c in enumerate(classes)}
     parts = {}
     for subset in ("train", "val"):
@@ -406,15 +424,21 @@ def _default_cache() -> Path:
     return cache_dir() / "features"
 
 
-def _image_batches(config, split, classes, prep):
+def _image_batches(config, split, classes, prep, d: Dist):
+    """Under torchrun each rank takes its shard of every epoch's order, `batch_size / world_size` at a time,
+    so one optimizer step still sees `batch_size` images (the same global batch as one process)."""
     from .augment import train_transform
 
     index = {c: i for i, c in enumerate(classes)}
     transform = train_transform(prep)
-    train = ImageBatches(split.train, [index[s.label] for s in split.train], prep, config.batch_size,
+    per_rank = math.ceil(config.batch_size / d.world_size)
+    train = ImageBatches(split.train, [index[s.label] for s in split.train], prep, per_rank,
                          transform=transform, shuffle=True, seed=config.seed, threads=config.decode_threads)
-    val = ImageBatches(split.val, [index[s.label] for s in split.val], prep, config.batch_size,
+    val = ImageBatches(split.val, [index[s.label] for s in split.val], prep, per_rank,
                        threads=config.decode_threads)
+    if d.enabled:
+        train.shard = lambda order: d.shard(order, pad=True)  # the same step count on every rank
+        val.shard = lambda order: d.shard(order, pad=False)  # each image scored once; reduce_eval gathers
     return train, val
 
 
@@ -439,13 +463,17 @@ def fit(
     control: Control | None = None,
     device: torch.device | None = None,
     resume: dict | None = None,
+    dist: Dist | None = None,
 ) -> FitResult:
     """Train a head (fast) or the whole network (finetune) on `data.train`, validating on `data.val` after
-    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from.
+    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from. Under
+    torchrun (`dist`, see distributed.py) fine-tuning runs DistributedDataParallel; fast mode shares the
+    feature extraction across ranks and rank 0 trains the head.
 
     Raises `Stopped` when stopped before the first validation (during feature extraction).
     """
     control = control or Control()
+    d = dist or Dist()
     device = device or resolve_device(config.device)
     seed_everything(config.seed)
     classes = list(resume["classes"]) if resume else list(data.classes)
@@ -459,15 +487,25 @@ def fit(
         backbone = backbone.to(device)
         if device.type in ("cpu", "cuda"):
             backbone = backbone.to(memory_format=torch.channels_last)
-        train_batches, val_batches, skipped = _feature_batches(config, data, classes, backbone, prep, precision, control)
+        train_batches, val_batches, skipped = _feature_batches(config, data, classes, backbone, prep, precision,
+                                                               control, d)
         model: nn.Module = FeatureHead(head)
+        if not d.main:  # a linear head on cached features takes seconds: it trains once, on rank 0
+            return FitResult("finished", "features extracted; rank 0 trains the head", classes, prep, head, backbone,
+                             False, [], None, None, head_init, skipped, device)
+        d = Dist()
     else:
-        train_batches, val_batches = _image_batches(config, data, classes, prep)
+        train_batches, val_batches = _image_batches(config, data, classes, prep, d)
         skipped = {}
         model = BreedNet(backbone, head)
+        if d.enabled:
+            model.backbone.imagenet_fc.requires_grad_(False)  # not in the forward pass: DDP would wait for it
         if precision.channels_last:
             model = model.to(memory_format=torch.channels_last)
+    if d.enabled:
+        seed_everything(d.seed(config.seed))  # each rank its own augmentation; the weights start equal
     model = model.to(device)
+    train_model = d.wrap(model, device)
     optimizer = _optimizer(config, model)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs, eta_min=config.lr * 0.01)
     callbacks = sorted(callbacks, key=lambda c: c.order)
@@ -488,6 +526,9 @@ def fit(
         control.progress(units, total_units, "training")
 
     status, reason = "finished", ""
+    # under torchrun the loop reads a stop flag the ranks agree on at each step; evaluation is not interrupted
+    sync = StopSync(_ticking(train_batches, tick), control, d, device) if d.enabled else None
+    loop_control, eval_control = (sync.control, None) if sync else (control, control)
     threads = torch.get_num_threads()
     if fast and device.type == "cpu":
         # A linear head's ops are tiny: more threads only spin, and on a busy machine they make an epoch
@@ -496,9 +537,10 @@ def fit(
     try:
         if not state.history:  # epoch 0: the starting point, before any training
             start = time.perf_counter()
-            ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
+            ev = evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick)
             if ev["stopped"]:
                 raise Stopped("stopped before training began")
+            ev = reduce_eval(ev, d, device, len(classes))
             _end_epoch(state, 0, {"train_loss": math.nan, "seconds": time.perf_counter() - start}, ev)
         for epoch in range(state.epoch + 1, config.epochs + 1):
             train_batches.set_epoch(epoch)
@@ -509,16 +551,18 @@ def fit(
                 for cb in callbacks:
                     cb.on_batch_end(state, b)
 
-            tr = train_one_epoch(model, _ticking(train_batches, tick), optimizer, loss_fn=loss_fn, precision=precision,
-                                 scaler=state.scaler, control=control, on_batch=on_batch,
+            tr = train_one_epoch(train_model, sync or _ticking(train_batches, tick), optimizer, loss_fn=loss_fn,
+                                 precision=precision, scaler=state.scaler, control=loop_control, on_batch=on_batch,
                                  report_every=max(1, len(train_batches) // 20))
             if tr["stopped"]:
                 status, reason = "stopped", f"stopped by request during epoch {epoch}"
                 break
-            ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
+            tr["train_loss"] = d.mean(tr["train_loss"], device)
+            ev = evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick)
             if ev["stopped"]:
                 status, reason = "stopped", f"stopped by request during epoch {epoch}"
                 break
+            ev = reduce_eval(ev, d, device, len(classes))
             scheduler.step()
             _end_epoch(state, epoch, {**tr, "lr": lr}, ev)
             if state.stop_reason:

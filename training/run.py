@@ -27,6 +27,7 @@ from dogbreed_desktop.core.metrics import fit_temperature, report
 
 from .callbacks import Callback, Checkpointer, EarlyStopping, MetricsLogger, load_checkpoint
 from .config import TrainConfig, with_lr
+from .distributed import Dist
 from .features import Stopped
 from .loop import FitResult, fit, head_start
 from .preflight import PreflightReport, preflight
@@ -101,15 +102,39 @@ def start_run(
     callbacks: Sequence[Callback] = (),
     report: PreflightReport | None = None,
     device: torch.device | None = None,
+    dist: Dist | None = None,
 ) -> RunResult:
     """Check the data, split it, write the run folder and train. `device` is resolved from the config when
-    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable."""
+    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable.
+
+    Under torchrun (`dist`) rank 0 writes the folder and hands the config and split to the other ranks."""
     run_dir = Path(run_dir)
+    d = dist or Dist()
+    control = control or Control()
+    device = device or resolve_device(config.device)
+    prepared = None
+    if d.main:
+        try:
+            prepared = _prepare(config, run_dir, control, report, device)
+        except Exception as e:
+            d.broadcast(e)  # the other ranks raise it too instead of waiting
+            raise
+    config, split = _from_main(d, prepared)
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, dist=d)
+
+
+def _from_main(d: Dist, prepared):
+    """What rank 0 prepared (or the error it met), on every rank."""
+    prepared = d.broadcast(prepared)
+    if isinstance(prepared, BaseException):
+        raise prepared
+    return prepared
+
+
+def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device) -> tuple[TrainConfig, Split]:
     if (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} already holds a run; resume it, or choose a new folder")
     run_dir.mkdir(parents=True, exist_ok=True)
-    control = control or Control()
-    device = device or resolve_device(config.device)
     write_status(run_dir, "running", "checking the data", started=_now())
     try:
         if report is None:
@@ -129,7 +154,7 @@ def start_run(
     except BaseException as e:
         write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
         raise
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device)
+    return config, split
 
 
 def resume_run(
@@ -139,9 +164,29 @@ def resume_run(
     callbacks: Sequence[Callback] = (),
     epochs: int | None = None,
     device: torch.device | None = None,
+    dist: Dist | None = None,
 ) -> RunResult:
-    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs)."""
+    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs). Under torchrun rank 0
+    reads the folder and hands config, split and checkpoint to the other ranks (no shared disk needed)."""
     run_dir = Path(run_dir)
+    d = dist or Dist()
+    control = control or Control()
+    prepared = None
+    if d.main:
+        try:
+            prepared = _prepare_resume(run_dir, epochs)
+        except Exception as e:
+            d.broadcast(e)
+            raise
+    config, split, ckpt = _from_main(d, prepared)
+    device = device or resolve_device(config.device)
+    if d.main:
+        _write_json(run_dir / "environment.json", environment(device))
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt,
+                    dist=d)
+
+
+def _prepare_resume(run_dir: Path, epochs: int | None):
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} is not a training run folder (no config.json)")
     if read_status(run_dir).get("status") == "running":
@@ -153,8 +198,6 @@ def resume_run(
     split = read_split(run_dir / SPLIT_FILENAME)
     ckpt_path = run_dir / Checkpointer.FILENAME
     ckpt = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    control = control or Control()
-    device = device or resolve_device(config.device)
     if ckpt is not None:
         done = int(ckpt["epoch"])
         previous = read_status(run_dir).get("status")
@@ -165,26 +208,34 @@ def resume_run(
             es = ckpt.get("callbacks", {}).get("EarlyStopping")
             if es:
                 es.update(wait=0, stopped_epoch=None, reason="")
-    env = environment(device)
-    _write_json(run_dir / "environment.json", env)
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt)
+    return config, split, ckpt
 
 
-def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None) -> RunResult:
-    write_status(run_dir, "running", "training", started=_now(), device=describe_device(device))
+def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None, dist=None) -> RunResult:
+    d = dist or Dist()
+    main = d.main  # only rank 0 writes the folder; every rank runs early stopping (same metrics, same decision)
+    if main:
+        write_status(run_dir, "running", "training", started=_now(), device=describe_device(device),
+                     world_size=d.world_size)
     own = [
         MetricsLogger(run_dir / "metrics.csv"),
         EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta),
         Checkpointer(run_dir / Checkpointer.FILENAME),
     ]
+    own = own if main else [c for c in own if isinstance(c, EarlyStopping)]
     try:
-        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume)
+        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume,
+                     dist=d)
     except Stopped as e:
-        write_status(run_dir, "stopped", str(e))
+        if main:
+            write_status(run_dir, "stopped", str(e))
         return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
     except BaseException as e:
-        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        if main:
+            write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
         raise
+    if not main:
+        return RunResult(run_dir, result.status, result.reason, result.best_epoch, {}, None, result.skipped)
     if result.skipped:
         _write_json(run_dir / "skipped.json", result.skipped)
     model_path, metrics = None, {}
