@@ -121,8 +121,11 @@ def json_events(control: JsonControl):
                 control.out.emit("batch", epoch=float(b["epoch"]), loss=float(b["recent_loss"]))
 
         def on_epoch_end(self, state, row):
-            es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-            control.out.emit("epoch", metrics=dict(row), best_epoch=es.best_epoch if es else None)
+            best = getattr(state, "best_epoch", None)
+            if best is None:
+                es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
+                best = getattr(es, "best_epoch", None)
+            control.out.emit("epoch", metrics=dict(row), best_epoch=best)
 
     return JsonEvents()
 
