@@ -21,18 +21,20 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from dogbreed_desktop.core.backbones import build_backbone  # noqa: E402
-from dogbreed_desktop.core.classifier import BreedNet  # noqa: E402
-from dogbreed_desktop.core.control import Control  # noqa: E402
-from dogbreed_desktop.core.devices import describe_device, resolve_device  # noqa: E402
-from training.config import make_config  # noqa: E402
-from training.features import FeatureCache, extract_features  # noqa: E402
-from training.loop import ImageBatches, Precision, initial_head, preprocessing_for, train_one_epoch  # noqa: E402
-from training.preflight import preflight  # noqa: E402
-from training.run import start_run  # noqa: E402
-from training.split import stratified_split  # noqa: E402
+from dogbreed_desktop.core.backbones import build_backbone
+from dogbreed_desktop.core.classifier import BreedNet
+from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.devices import describe_device, resolve_device
+from dogbreed_desktop.core.heads import initial_head
+from dogbreed_desktop.core.precision import Precision
+from training.batches import ImageBatches
+from training.config import make_config, preprocessing_for
+from training.epochs import train_one_epoch
+from training.features import FeatureCache, extract_features
+from training.preflight import preflight
+from training.run import start_run
+from training.runfolder import read_metrics
+from training.split import stratified_split
 
 
 class Bar(Control):
@@ -48,13 +50,12 @@ class Bar(Control):
 
 
 def extraction_speed(samples, backbone_name, prep, device, n: int) -> float:
-    backbone = build_backbone(backbone_name).to(device)
-    if device.type in ("cpu", "cuda"):
-        backbone = backbone.to(memory_format=torch.channels_last)
+    precision = Precision.resolve(device)
+    backbone = precision.place(build_backbone(backbone_name))
     subset = samples[:n]
-    extract_features(subset[:32], backbone, prep, device=device)  # warm-up
+    extract_features(subset[:32], backbone, prep, precision=precision)  # warm-up
     start = time.perf_counter()
-    extract_features(subset, backbone, prep, device=device)  # no cache: everything decoded and computed
+    extract_features(subset, backbone, prep, precision=precision)  # no cache: everything decoded and computed
     return len(subset) / (time.perf_counter() - start)
 
 
@@ -64,9 +65,7 @@ def finetune_step(split, classes, backbone_name, prep, device, batches: int, bat
     backbone = build_backbone(backbone_name)
     head, _ = initial_head(backbone, classes)
     precision = Precision.resolve(device, amp=True, images=True)
-    model = BreedNet(backbone, head).to(device)
-    if precision.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = precision.place(BreedNet(backbone, head))
     index = {c: i for i, c in enumerate(classes)}
     samples = split.train[: batches * batch_size]
     data = ImageBatches(samples, [index[s.label] for s in samples], prep, batch_size, transform=train_transform(prep),
@@ -141,8 +140,6 @@ def _cache() -> Path:
 
 
 def result_history(run_dir: Path) -> list[dict]:
-    from training.runfolder import read_metrics
-
     return read_metrics(run_dir / "metrics.csv")
 
 

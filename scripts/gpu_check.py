@@ -90,8 +90,8 @@ def train(label: str, options: list[str], out: Path, timeout_s: float) -> dict:
     finally:
         if proc.poll() is None:
             proc.kill()
-    return {"label": label, "epochs": epochs, "batches": batches, "result": result, "error": error, "wall": time.monotonic() - start,
-            "code": proc.returncode, "train_images": _train_images(out)}
+    return {"label": label, "epochs": epochs, "batches": batches, "result": result, "error": error,
+            "wall": time.monotonic() - start, "code": proc.returncode, "train_images": _train_images(out)}
 
 
 def _train_images(run_dir: Path) -> int:

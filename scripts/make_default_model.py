@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from dogbreed_desktop import __version__  # noqa: E402
-from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact  # noqa: E402
-from dogbreed_desktop.core.backbones import backbone_spec, build_backbone  # noqa: E402
-from dogbreed_desktop.core.breeds import BREED_IDS  # noqa: E402
-from dogbreed_desktop.paths import default_model_path  # noqa: E402
-from training.loop import initial_head  # noqa: E402
+from dogbreed_desktop import __version__
+from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact
+from dogbreed_desktop.core.backbones import backbone_spec, build_backbone
+from dogbreed_desktop.core.breeds import BREED_IDS
+from dogbreed_desktop.core.heads import initial_head
+from dogbreed_desktop.paths import default_model_path
 
 
 def main() -> None:

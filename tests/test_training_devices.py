@@ -10,8 +10,8 @@ import textwrap
 import pytest
 import torch
 
+from dogbreed_desktop.core.precision import Precision
 from training.config import ConfigError, TrainConfig, make_config, resolve_mode, with_lr
-from training.loop import Precision
 
 
 def test_auto_mode_follows_the_device():

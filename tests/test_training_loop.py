@@ -8,16 +8,18 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dogbreed_desktop.core.artifact import load_artifact
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.control import Control
-from training.callbacks import Callback, EarlyStopping, load_checkpoint, read_metrics
-from training.config import TrainConfig, make_config
+from training.callbacks import BestWeights, Callback, EarlyStopping, load_checkpoint
+from training.config import TrainConfig, make_config, preprocessing_for
 from training.features import FeatureCache
-from training.loop import fit, preprocessing_for
+from training.loop import fit
 from training.preflight import preflight
-from training.run import list_runs, read_run, resume_run, start_run
+from training.run import resume_run, start_run
+from training.runfolder import list_runs, read_metrics, read_run
 from training.split import stratified_split
 from training.synthetic import make_shapes
 
@@ -34,10 +36,12 @@ def cache(tmp_path_factory):
     return str(tmp_path_factory.mktemp("cache"))
 
 
+def _settings(cache) -> dict:
+    return dict(image_size=SIZE, epochs=12, lr=1e-2, patience=3, cache_dir=cache, decode_threads=2)
+
+
 def config(shapes, cache, **kw) -> TrainConfig:
-    settings = dict(image_size=SIZE, epochs=12, lr=1e-2, patience=3, cache_dir=cache, decode_threads=2)
-    settings.update(kw)
-    return make_config(shapes, device="cpu", **settings)
+    return make_config(shapes, device="cpu", **{**_settings(cache), **kw})
 
 
 class StopAt(Callback):
@@ -83,7 +87,7 @@ def test_run_folder_contents(shapes, cache, tmp_path):
     assert env["device"] == "cpu" and env["torch"] == torch.__version__
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pt")  # weights_only: plain data and tensors
     assert ckpt["epoch"] == 2 and ckpt["config"]["mode"] == "fast"
-    assert set(ckpt["callbacks"]) == {"EarlyStopping", "MetricsLogger", "Checkpointer"}
+    assert set(ckpt["callbacks"]) == {"BestWeights", "EarlyStopping", "MetricsLogger", "Checkpointer"}
     info = read_run(tmp_path / "run")
     assert info.has_model and info.status == "finished" and [r["epoch"] for r in info.history] == [0, 1, 2]
     assert [r.path for r in list_runs(tmp_path)] == [tmp_path / "run"]
@@ -116,22 +120,35 @@ def test_early_stopping_on_a_plateau(shapes, cache, tmp_path):
     assert result.best_epoch == 0
 
 
+class FakeState:
+    def __init__(self):
+        self.model = torch.nn.Linear(2, 2)
+        self.val_outputs = None
+        self.stop_reason, self.best_epoch, self.best_outputs = "", None, None
+
+    def request_stop(self, reason):
+        self.stop_reason = reason
+
+
 def test_early_stopping_callback_unit():
-    class State:
-        model = torch.nn.Linear(2, 2)
-        val_outputs = None
-        stop = ""
-
-        def request_stop(self, reason):
-            self.stop = reason
-
-    es, state = EarlyStopping(patience=2, min_delta=0.01), State()
+    es, state = EarlyStopping(patience=2, min_delta=0.01), FakeState()
     for epoch, loss in enumerate([1.0, 0.8, 0.795, 0.81]):
         es.on_epoch_end(state, {"epoch": epoch, "val_loss": loss})
-    assert es.best_epoch == 1 and es.wait == 2 and state.stop  # 0.795 is not better by min_delta
+    assert es.best_epoch == 1 and es.wait == 2 and state.stop_reason  # 0.795 is not better by min_delta
     restored = EarlyStopping()
     restored.load_state_dict(es.state_dict())
     assert (restored.best, restored.best_epoch, restored.wait) == (0.8, 1, 2)
+
+
+def test_best_weights_tracks_and_restores_the_best_epoch():
+    bw, state = BestWeights(monitor="val_top1", mode="max"), FakeState()
+    for epoch, (top1, w) in enumerate([(0.2, 1.0), (0.9, 2.0), (0.5, 3.0)]):
+        torch.nn.init.constant_(state.model.weight, w)
+        state.val_outputs = {"logits": torch.full((1, 2), w)}
+        bw.on_epoch_end(state, {"epoch": epoch, "val_top1": top1})
+    assert state.best_epoch == 1 and state.best_outputs["logits"][0, 0] == 2.0 and not state.stop_reason
+    bw.on_fit_end(state)
+    assert torch.all(state.model.weight == 2.0)  # the best epoch's weights are back in the model
 
 
 def test_stop_request_keeps_the_best_model(shapes, cache, tmp_path):
@@ -207,6 +224,15 @@ def test_finetune_mode_runs_end_to_end_on_cpu(shapes, cache, tmp_path):
 def test_fit_without_a_run_folder(shapes, cache):
     cfg = config(shapes, cache, epochs=3, patience=0)
     split = stratified_split(preflight(shapes).samples, cfg.val_fraction, cfg.seed)
-    result = fit(cfg, split, callbacks=[EarlyStopping(patience=0)], control=Control())
-    assert result.status == "finished" and len(result.history) == 4
+    # no callbacks at all: the result is the last epoch
+    result = fit(cfg, split, control=Control())
+    assert result.status == "finished" and len(result.history) == 4 and result.best_epoch == 3
     assert result.head.weight.shape == (5, 1280)
+    assert result.best_outputs["logits"].shape == (len(split.val), 5)
+    # with BestWeights: the epoch with the lowest validation loss (a rate this high makes things worse)
+    too_fast = make_config(shapes, device="cpu", **{**_settings(cache), "epochs": 2, "lr": 20.0, "patience": 0})
+    result = fit(too_fast, split, callbacks=[BestWeights()], control=Control())
+    losses = [r["val_loss"] for r in result.history]
+    assert result.best_epoch == 0 and min(losses) == losses[0] < losses[-1]
+    outputs = result.best_outputs
+    assert F.cross_entropy(outputs["logits"], outputs["targets"]).item() == pytest.approx(losses[0], rel=1e-5)

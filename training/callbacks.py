@@ -1,4 +1,4 @@
-"""What happens around the loop: early stopping, the best weights, checkpoints, the metrics file.
+"""What happens around the loop: the best weights, early stopping, checkpoints, the metrics file.
 
 Each callback has hooks the loop calls (`on_fit_start`, `on_batch_end`, `on_epoch_end`, `on_fit_end`) and a
 `state_dict()` / `load_state_dict()` pair stored in the training checkpoint, so a resumed run continues where
@@ -17,11 +17,10 @@ import torch
 
 from dogbreed_desktop.core.artifact import atomic_write
 
-from .runfolder import CHECKPOINT_FILENAME, METRIC_FIELDS, read_metrics  # noqa: F401 (read_metrics re-exported)
+from .runfolder import CHECKPOINT_FILENAME, METRIC_FIELDS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .loop import FitState
-
+    from .state import FitState
 
 
 class Callback:
@@ -44,39 +43,56 @@ class Callback:
     def load_state_dict(self, state: dict) -> None: ...
 
 
-def _better(value: float, best: float | None, mode: str, min_delta: float) -> bool:
-    if value is None or math.isnan(value):
-        return False
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
+class Tracker(Callback):
+    """Follows one metric: `best` value and `best_epoch` so far (fastai's `TrackerCallback`). A value counts
+    as better when it beats `best` by more than `min_delta` in the direction of `mode` ("min" or "max")."""
 
+    _saved = ("best", "best_epoch")
 
-class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved by `min_delta` for `patience` epochs (0 = never stop early), and
-    keep the best epoch's weights and validation outputs; at the end the model gets the best weights back."""
-
-    order = 10
-
-    def __init__(self, monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0.0,
-                 restore_best: bool = True):
-        self.monitor, self.mode, self.patience, self.min_delta = monitor, mode, patience, min_delta
-        self.restore_best = restore_best
+    def __init__(self, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0):
+        if mode not in ("min", "max"):
+            raise ValueError("mode must be min or max")
+        self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
         self.best: float | None = None
         self.best_epoch: int | None = None
+
+    def improved(self, metrics: dict) -> bool:
+        """Whether this epoch is the best so far; if so it becomes `best`."""
+        value = metrics.get(self.monitor)
+        if value is None or math.isnan(value):
+            return False
+        if self.best is not None:
+            better = value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+            if not better:
+                return False
+        self.best, self.best_epoch = float(value), int(metrics["epoch"])
+        return True
+
+    def state_dict(self) -> dict:
+        return {"monitor": self.monitor, "mode": self.mode, "min_delta": self.min_delta,
+                **{key: getattr(self, key) for key in self._saved}}
+
+    def load_state_dict(self, state: dict) -> None:
+        for key in self._saved:
+            setattr(self, key, state.get(key))
+
+
+class EarlyStopping(Tracker):
+    """Ends the fit when `monitor` has not improved for `patience` epochs (0 = never)."""
+
+    order = 10
+    _saved = Tracker._saved + ("wait", "stopped_epoch", "reason")
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0.0):
+        super().__init__(monitor, mode, min_delta)
+        self.patience = patience
         self.wait = 0
         self.stopped_epoch: int | None = None
         self.reason = ""
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.best_outputs: dict[str, torch.Tensor] | None = None  # validation logits/targets of the best epoch
 
     def on_epoch_end(self, state: "FitState", metrics: dict) -> None:
-        value = metrics.get(self.monitor)
-        if _better(value, self.best, self.mode, self.min_delta):
-            self.best, self.best_epoch, self.wait = float(value), int(metrics["epoch"]), 0
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in state.model.state_dict().items()}
-            if state.val_outputs is not None:
-                self.best_outputs = {k: v.detach().cpu().clone() for k, v in state.val_outputs.items()}
+        if self.improved(metrics):
+            self.wait = 0
             return
         self.wait += 1
         if self.patience and self.wait >= self.patience:
@@ -85,27 +101,45 @@ class EarlyStopping(Callback):
                            f"(best {self.best:.4f} at epoch {self.best_epoch})")
             state.request_stop(self.reason)
 
-    def on_fit_end(self, state: "FitState") -> None:
-        if self.restore_best and self.best_state is not None:
-            state.model.load_state_dict(self.best_state)
-
-    def reset_patience(self) -> None:
-        """Give a resumed run that had stopped early its patience back (more epochs were asked for)."""
-        self.wait, self.stopped_epoch, self.reason = 0, None, ""
-
     def state_dict(self) -> dict:
-        return {
-            "monitor": self.monitor, "mode": self.mode, "patience": self.patience, "min_delta": self.min_delta,
-            "best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-            "stopped_epoch": self.stopped_epoch, "reason": self.reason,
-            "best_state": self.best_state, "best_outputs": self.best_outputs,
-        }
+        return {**super().state_dict(), "patience": self.patience}
 
     def load_state_dict(self, state: dict) -> None:
-        for key in ("best", "best_epoch", "wait", "stopped_epoch", "reason", "best_state", "best_outputs"):
-            setattr(self, key, state.get(key))
+        super().load_state_dict(state)
         self.wait = self.wait or 0
         self.reason = self.reason or ""
+
+
+class BestWeights(Tracker):
+    """Keeps the weights and validation outputs of the best epoch by `monitor`, tells the fit state which
+    epoch that is, and puts those weights back in the model at the end (fastai's `SaveModelCallback`)."""
+
+    order = 5  # before anyone reads state.best_epoch
+    _saved = Tracker._saved + ("best_state", "best_outputs")
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0, restore: bool = True):
+        super().__init__(monitor, mode, min_delta)
+        self.restore = restore
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_outputs: dict[str, torch.Tensor] | None = None
+
+    def on_fit_start(self, state: "FitState") -> None:
+        self._publish(state)  # a resumed fit: the best so far came from the checkpoint
+
+    def on_epoch_end(self, state: "FitState", metrics: dict) -> None:
+        if self.improved(metrics):
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in state.model.state_dict().items()}
+            if state.val_outputs is not None:
+                self.best_outputs = {k: v.detach().cpu().clone() for k, v in state.val_outputs.items()}
+        self._publish(state)
+
+    def on_fit_end(self, state: "FitState") -> None:
+        if self.restore and self.best_state is not None:
+            state.model.load_state_dict(self.best_state)
+
+    def _publish(self, state: "FitState") -> None:
+        if self.best_epoch is not None:
+            state.best_epoch, state.best_outputs = self.best_epoch, self.best_outputs
 
 
 class Checkpointer(Callback):

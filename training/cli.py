@@ -122,17 +122,16 @@ def _control(show_bars: bool):
 
 
 def _epoch_printer(control, epochs: int):
-    from .callbacks import Callback, EarlyStopping
+    from .callbacks import Callback
 
     def pct(v):
         return "  -  " if v is None or math.isnan(v) else f"{v:6.2%}"
 
     class PrintEpochs(Callback):
-        order = 50  # after early stopping has looked at the epoch
+        order = 50  # after the best epoch is known
 
         def on_epoch_end(self, state, m):
-            es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-            star = " *" if es is not None and es.best_epoch == m["epoch"] else ""
+            star = " *" if state.best_epoch == m["epoch"] else ""
             train = "   -   " if math.isnan(m["train_loss"]) else f"{m['train_loss']:.4f}"
             what = "start" if m["epoch"] == 0 else f"{m['epoch']:>3}/{epochs}"
             control.write(f"epoch {what}  train loss {train}  val loss {m['val_loss']:.4f}  "
@@ -189,13 +188,15 @@ def _reporting(args, main_rank: bool = True):
 
 def run_train(args) -> int:
     from dogbreed_desktop.core.backbones import BackboneUnavailable
+    from dogbreed_desktop.core.control import Stopped
     from dogbreed_desktop.core.datasets import DatasetError
     from dogbreed_desktop.core.devices import describe_device, resolve_device
     from dogbreed_desktop.paths import cache_dir, runs_dir
 
     from .augment import FinetuneUnavailable
     from .config import ConfigError, TrainConfig, make_config
-    from .run import RunError, new_run_dir, resume_run, start_run
+    from .run import RunError, resume_run, start_run
+    from .runfolder import new_run_dir
 
     from .distributed import from_env, init_distributed, shutdown_distributed, watch_parent
     from .launch import gpus_problem, launch, train_argv
@@ -246,9 +247,16 @@ def run_train(args) -> int:
         else:
             from .preflight import preflight
 
-            # rank 0 reads every file once; the others get its report
-            report = d.broadcast(preflight(config.data, control=control, per_class=config.per_class)
-                                 if d.main else None)
+            # rank 0 reads every file once; the others get its report (or its stop)
+            report = None
+            if d.main:
+                try:
+                    report = preflight(config.data, control=control, per_class=config.per_class)
+                except Stopped as e:
+                    report = e
+            report = d.broadcast(report)
+            if isinstance(report, Stopped):
+                return fail(str(report), EXIT_FAILED)
             control.close()
             say(report.summary())
             if events is not None:
@@ -275,7 +283,7 @@ def _peak_memory_mib(device) -> float | None:
 
 
 def _report_result(result, run_dir: Path, control, say, json_mode: bool, peak_mib: float | None = None) -> int:
-    from .run import STATUS_TEXT
+    from .runfolder import STATUS_TEXT
 
     if json_mode:
         control.out.emit("result", run_dir=str(run_dir), status=result.status, reason=result.reason,

@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from dogbreed_desktop.core.specs import BACKBONES, Preprocessing
+
 MODES = ("auto", "fast", "finetune")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -95,6 +97,16 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def preprocessing_for(config: TrainConfig) -> Preprocessing:
+    """The backbone's own eval transform, scaled to `config.image_size` when given (small inputs for tests).
+    It is stored in the model artifact, so the app rebuilds exactly this transform."""
+    prep = BACKBONES[config.backbone].preprocessing
+    if config.image_size is None or config.image_size == prep.crop:
+        return prep
+    size = int(config.image_size)
+    return Preprocessing(round(size * prep.resize / prep.crop), size, prep.mean, prep.std, prep.interpolation)
 
 
 def with_lr(config: TrainConfig, head_init: str) -> TrainConfig:

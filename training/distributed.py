@@ -125,18 +125,16 @@ class Dist:
 def reduce_eval(ev: dict, d: Dist, device: torch.device, classes: int) -> dict:
     """`evaluate`'s result over every rank's share of the validation split: logits and targets gathered, so
     the metrics (and the early-stopping decision) are the whole split's, the same on every rank."""
-    if not d.enabled or ev.get("stopped"):
+    if not d.enabled:
         return ev
+    from dogbreed_desktop.core.metrics import topk_accuracy
+
     out = ev.get("outputs") or {"logits": torch.zeros((0, classes)), "targets": torch.zeros(0, dtype=torch.long)}
     z, t = d.gather_rows(out["logits"].float(), device), d.gather_rows(out["targets"], device)
     if not len(t):
         return ev
-    k = min(5, z.shape[1])
-    top = z.topk(k, dim=1).indices
-    return {**ev, "val_loss": torch.nn.functional.cross_entropy(z, t).item(),
-            "val_top1": (top[:, 0] == t).float().mean().item(),
-            "val_top5": (top == t[:, None]).any(dim=1).float().mean().item(),
-            "outputs": {"logits": z, "targets": t}}
+    return {**ev, "val_loss": torch.nn.functional.cross_entropy(z, t).item(), "val_top1": topk_accuracy(z, t, 1),
+            "val_top5": topk_accuracy(z, t, 5), "outputs": {"logits": z, "targets": t}}
 
 
 def sharded_features(samples: list, extract, d: Dist, device: torch.device):
@@ -144,7 +142,9 @@ def sharded_features(samples: list, extract, d: Dist, device: torch.device):
     gathered so every rank holds every sample's features, in `samples` order."""
     if not d.enabled:
         return extract(samples)
-    from .features import FeatureSet, Stopped
+    from dogbreed_desktop.core.control import Stopped
+
+    from .features import FeatureSet
 
     mine = d.shard(list(range(len(samples))), pad=False)
     try:
@@ -160,6 +160,14 @@ def sharded_features(samples: list, extract, d: Dist, device: torch.device):
     errors = [e for part in d.gather_objects(fs.errors) for e in part]
     order = torch.argsort(index)
     return FeatureSet(feats[order], [samples[i] for i in index[order].tolist()], errors)
+
+
+def fill_cache(cache, features) -> None:
+    """Rank 0: the gathered features of every rank into the feature cache, saved once."""
+    for s, f in zip(features.samples, features.features):
+        if s.digest and s.digest not in cache:
+            cache.put(s.digest, f)
+    cache.save()
 
 
 class ReadOnlyCache:

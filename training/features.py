@@ -20,16 +20,13 @@ from torch import nn
 from dogbreed_desktop.core.artifact import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.precision import Precision
 from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normalize, prepare_ahead
 
 from .preflight import Sample
 
 CACHE_FORMAT = 1
 SAVE_EVERY_S = 60.0
-
-
-class Stopped(Exception):
-    """The user asked to stop while work was under way."""
 
 
 def cache_key(backbone: str, prep: Preprocessing) -> str:
@@ -110,11 +107,8 @@ def _decoded(samples: list[Sample], todo: list[int], prep: Preprocessing, batch_
 
 
 @torch.inference_mode()
-def _embed(backbone: nn.Module, batch: list[torch.Tensor], prep: Preprocessing, device: torch.device) -> torch.Tensor:
-    x = normalize(torch.stack(batch), prep)
-    if device.type == "cuda":
-        x = x.pin_memory()
-    x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+def _embed(backbone: nn.Module, batch: list[torch.Tensor], prep: Preprocessing, precision: Precision) -> torch.Tensor:
+    x = precision.to_device(normalize(torch.stack(batch), prep))
     return backbone.forward_features(x).float().cpu()
 
 
@@ -123,7 +117,7 @@ def extract_features(
     backbone: nn.Module,
     prep: Preprocessing,
     *,
-    device: torch.device,
+    precision: Precision,
     cache: FeatureCache | None = None,
     batch_size: int = 32,
     decode_threads: int = 4,
@@ -131,8 +125,8 @@ def extract_features(
 ) -> FeatureSet:
     """Features for `samples`, from the cache where present; the rest computed in batches and cached.
 
-    `backbone` must be in eval mode on `device` (channels_last helps on CPU and CUDA). Raises `Stopped`
-    (after saving the cache) when `control.should_stop()`.
+    `backbone` must be in eval mode, placed by `precision` (`Precision.place`). Raises core.control.Stopped
+    (after saving the cache) when `control` asks to stop.
     """
     total = len(samples)
     rows: dict[int, torch.Tensor] = {}
@@ -151,7 +145,7 @@ def extract_features(
 
     def flush(batch_idx: list[int], batch: list[torch.Tensor]) -> None:
         nonlocal last_save
-        feats = _embed(backbone, batch, prep, device)
+        feats = _embed(backbone, batch, prep, precision)
         for i, f in zip(batch_idx, feats):
             rows[i] = f
             if cache is not None and samples[i].digest:
@@ -170,8 +164,8 @@ def extract_features(
                 batch_idx.append(i)
                 batch.append(item)
             if len(batch) == batch_size or (n == len(todo) and batch):
-                if control and control.should_stop():
-                    raise Stopped("stopped during feature extraction")
+                if control:
+                    control.raise_if_stopped("stopped during feature extraction")
                 flush(batch_idx, batch)
                 batch_idx, batch = [], []
                 if control:

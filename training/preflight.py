@@ -137,7 +137,8 @@ def _check(item: LabelledImage) -> tuple[str | None, str | None]:
 
 def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
               per_class: int | None = None) -> PreflightReport:
-    """Scan `root` (raises core.datasets.DatasetError when it holds no labelled set)."""
+    """Scan `root` (raises core.datasets.DatasetError when it holds no labelled set, core.control.Stopped when
+    `control` asks to stop)."""
     data = root if isinstance(root, LabelledSet) else load_labelled_set(root)
     items = sorted(data.items, key=lambda i: (i.label, str(i.path)))
     if per_class:
@@ -168,8 +169,7 @@ def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
             if control:
                 if n % 256 == 0 or n == len(items):
                     control.progress(n, len(items), "checking images")
-                if control.should_stop():
-                    break
+                control.raise_if_stopped("stopped while checking images")
     usable: list[Sample] = []
     for digest, group in by_digest.items():
         if len({i.label for i in group}) > 1:

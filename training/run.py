@@ -21,19 +21,19 @@ import torch
 
 from dogbreed_desktop.core.artifact import MODEL_FILENAME, ModelArtifact, atomic_write, save_artifact
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
-from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
+from dogbreed_desktop.core.heads import head_start
 from dogbreed_desktop.core.metrics import fit_temperature, report
 
-from .callbacks import Callback, Checkpointer, EarlyStopping, MetricsLogger, load_checkpoint
+from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger, load_checkpoint
 from .config import TrainConfig, with_lr
 from .distributed import Dist
-from .features import Stopped
-from .loop import FitResult, fit, head_start
+from .loop import fit
 from .preflight import PreflightReport, preflight
-from .runfolder import STATUS_TEXT, list_runs, new_run_dir, read_run, read_status  # noqa: F401 (re-exported)
+from .runfolder import STATUS_TEXT, read_status
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
-
+from .state import FitResult
 
 
 class RunError(Exception):
@@ -119,7 +119,10 @@ def start_run(
         except Exception as e:
             d.broadcast(e)  # the other ranks raise it too instead of waiting
             raise
-    config, split = _from_main(d, prepared)
+    prepared = _from_main(d, prepared)
+    if isinstance(prepared, RunResult):  # stopped while checking the data
+        return prepared
+    config, split = prepared
     return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, dist=d)
 
 
@@ -131,7 +134,8 @@ def _from_main(d: Dist, prepared):
     return prepared
 
 
-def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device) -> tuple[TrainConfig, Split]:
+def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device):
+    """Write the run folder: (config with its learning rate decided, split), or a stopped RunResult."""
     if (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} already holds a run; resume it, or choose a new folder")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -151,6 +155,9 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
             organise(split, run_dir / "organised", config.organise)
         config.save(run_dir / "config.json")
         _write_json(run_dir / "environment.json", environment(device))
+    except Stopped as e:
+        write_status(run_dir, "stopped", str(e))
+        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
     except BaseException as e:
         write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
         raise
@@ -218,18 +225,15 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
         write_status(run_dir, "running", "training", started=_now(), device=describe_device(device),
                      world_size=d.world_size)
     own = [
+        BestWeights("val_loss", "min", min_delta=config.min_delta),
         MetricsLogger(run_dir / "metrics.csv"),
         EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta),
         Checkpointer(run_dir / Checkpointer.FILENAME),
     ]
-    own = own if main else [c for c in own if isinstance(c, EarlyStopping)]
+    own = own if main else [c for c in own if isinstance(c, (BestWeights, EarlyStopping))]
     try:
         result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume,
                      dist=d)
-    except Stopped as e:
-        if main:
-            write_status(run_dir, "stopped", str(e))
-        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
     except BaseException as e:
         if main:
             write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")

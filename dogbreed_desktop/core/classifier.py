@@ -16,6 +16,8 @@ from .artifact import ArtifactError, ModelArtifact, load_artifact
 from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
+from .heads import linear_head
+from .precision import Precision
 from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
 
 
@@ -88,11 +90,7 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
         backbone = backbones.build_backbone(artifact.backbone, pretrained=True)
     else:
         raise ArtifactError(f"unknown backbone weight source {source!r}")
-    head = nn.Linear(artifact.head_weight.shape[1], artifact.head_weight.shape[0])
-    with torch.no_grad():
-        head.weight.copy_(artifact.head_weight)
-        head.bias.copy_(artifact.head_bias)
-    return BreedNet(backbone, head).eval()
+    return BreedNet(backbone, linear_head(artifact.head_weight, artifact.head_bias)).eval()
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
@@ -121,10 +119,9 @@ class Classifier:
         self.class_names = [readable_name(c) for c in self.classes]
         self.preprocessing = artifact.preprocessing
         self.temperature = float(artifact.temperature) or 1.0
-        net = build_network(artifact).to(self.device)
-        if self.device.type == "cpu":
-            net = net.to(memory_format=torch.channels_last)  # faster depthwise convs on CPU
-        self.net = net
+        # channels_last on the CPU only: faster depthwise convolutions there
+        self.precision = Precision(self.device, channels_last=self.device.type == "cpu")
+        self.net = self.precision.place(build_network(artifact))
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "cpu") -> "Classifier":
@@ -146,9 +143,7 @@ class Classifier:
     @torch.inference_mode()
     def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 NCHW batch -> (N, classes) probabilities on the CPU."""
-        x = normalize(batch, self.preprocessing).to(self.device)
-        if self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.precision.to_device(normalize(batch, self.preprocessing))
         logits = self.net(x).float() / self.temperature
         return torch.softmax(logits, dim=1).cpu()
 

@@ -2,11 +2,18 @@
 
 The CLI passes a tqdm-backed one, the GUI a signal-backed one, tests a plain one. `stop()` may be called from
 any thread (a button, a signal handler); the work reads `should_stop()` at every batch.
+
+Training has one way of stopping: the work calls `raise_if_stopped()`, which raises `Stopped`, and `fit` turns
+that into a result with status "stopped". (Prediction yields results as it goes, so it simply ends early.)
 """
 
 from __future__ import annotations
 
 import threading
+
+
+class Stopped(Exception):
+    """The user asked to stop while work was under way."""
 
 
 class Control:
@@ -18,6 +25,10 @@ class Control:
 
     def should_stop(self) -> bool:
         return self._stop.is_set()
+
+    def raise_if_stopped(self, message: str = "stopped by request") -> None:
+        if self._stop.is_set():
+            raise Stopped(message)
 
     def progress(self, done: int, total: int, message: str = "") -> None:
         """Called after each unit of work; override to show it."""

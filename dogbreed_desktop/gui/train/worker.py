@@ -90,12 +90,12 @@ class TrainJob(_Job):
         self.run_dir, self.settings, self.report, self.epochs = run_dir, settings, report, epochs
 
     def _callback(self):
-        from training.callbacks import Callback, EarlyStopping
+        from training.callbacks import Callback
 
         job = self
 
         class Relay(Callback):
-            order = 50  # after early stopping has seen the epoch
+            order = 50  # after the best epoch is known
             last = 0.0
 
             def on_batch_end(self, state, b):
@@ -105,8 +105,7 @@ class TrainJob(_Job):
                     job.batch.emit(job.id, float(b["epoch"]), float(b["recent_loss"]))
 
             def on_epoch_end(self, state, row):
-                es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-                job.epoch.emit(job.id, dict(row), es.best_epoch if es else None)
+                job.epoch.emit(job.id, dict(row), state.best_epoch)
 
         return Relay()
 
