@@ -56,7 +56,7 @@ def test_train_watch_curves_early_stop_and_use_the_model(qtbot, tab, shapes, tmp
     check(qtbot, tab, shapes)
     # many epochs, never stopping by itself: only the Early stop button ends it
     tab.settings.set_values(epochs=400, lr=0.02, patience=0, mode="fast")
-    with qtbot.waitSignal(tab.controls.bar.valueChanged, timeout=30_000):
+    with qtbot.waitSignal(tab.controls.bar.valueChanged, timeout=90_000):  # a fresh child process: torch loads
         qtbot.mouseClick(tab.controls.start_button, qtbot_button())
     assert tab.training and tab.controls.stop_button.isEnabled() and not tab.controls.start_button.isEnabled()
     qtbot.waitUntil(lambda: tab.curves.points() >= 6, timeout=60_000)  # epoch points appear as it trains

@@ -104,6 +104,7 @@ class TrainChild(QObject):
         """Early stop: the child stops at the next batch and keeps the best model."""
         if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
             self.process.write(b"stop\n")
+            self.process.waitForBytesWritten(1_000)  # now, not when the event loop next runs (shutdown blocks it)
 
     def shutdown(self, wait_ms: int = STOP_WAIT_MS) -> None:
         """Stop the child and wait for it (the window is closing); kill it if it does not end in time."""
