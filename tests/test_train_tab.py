@@ -67,7 +67,7 @@ def test_train_watch_curves_early_stop_and_use_the_model(qtbot, tab, shapes, tmp
     assert result["model_path"] and result["best_epoch"] is not None
     assert result["metrics"]["val_top1"] > result["metrics"]["start_val_top1"]  # it learned before the stop
     assert tab.curves.best_epoch == result["best_epoch"] and tab.curves.best_lines[0].isVisible()
-    qtbot.waitUntil(lambda: not tab.training, timeout=10_000)
+    qtbot.waitUntil(lambda: not tab.training, timeout=30_000)  # the child process exits
     assert tab.controls.use_button.isEnabled() and tab.controls.start_button.isEnabled()
 
     from dogbreed_desktop.core.classifier import Classifier
@@ -100,7 +100,7 @@ def test_resume_from_the_runs_list(qtbot, tab, shapes, tmp_path):
     qtbot.waitUntil(lambda: tab.curves.points() >= 3, timeout=60_000)
     with qtbot.waitSignal(tab.run_finished, timeout=30_000):
         tab.stop()
-    qtbot.waitUntil(lambda: not tab.training, timeout=10_000)
+    qtbot.waitUntil(lambda: not tab.training, timeout=30_000)  # the child process exits
     info = tab.runs.current()
     assert info.status == "stopped" and info.can_resume and tab.runs.resume_button.isEnabled()
     stopped_at = info.history[-1]["epoch"]
