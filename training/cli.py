@@ -195,11 +195,10 @@ def run_train(args) -> int:
 
     from .augment import FinetuneUnavailable
     from .config import ConfigError, TrainConfig, make_config
-    from .run import RunError, resume_run, start_run
-    from .runfolder import new_run_dir
-
     from .distributed import from_env, init_distributed, shutdown_distributed, watch_parent
     from .launch import gpus_problem, launch, train_argv
+    from .run import RunError, resume_run, start_run
+    from .runfolder import new_run_dir
 
     under_torchrun = from_env().enabled
     control, say, events, fail = _reporting(args, main_rank=from_env().main)
