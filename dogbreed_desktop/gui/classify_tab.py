@@ -41,6 +41,7 @@ class ClassifyTab(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([285, 615])
+        splitter.setObjectName("classify")  # its settings key (window_state)
         self.splitter = splitter
         splitter.hide()
         layout = QVBoxLayout(self)
@@ -85,6 +86,28 @@ class ClassifyTab(QWidget):
         table = self.table(selected_only=len(self.list.selected_paths()) > 1)
         QGuiApplication.clipboard().setText(export.to_tsv(table))
         self.status.emit(f"Copied {len(table) - 1} result(s) to the clipboard.")
+
+    def copy_selection(self) -> None:
+        """Edit ▸ Copy: the selected rows (all when none is selected) as tab-separated text."""
+        table = self.table(selected_only=bool(self.list.selected_paths()))
+        QGuiApplication.clipboard().setText(export.to_tsv(table))
+        self.status.emit(f"Copied {len(table) - 1} result(s) to the clipboard.")
+
+    def select_all(self) -> None:
+        self.list.setFocus()
+        self.list.selectAll()
+
+    def remove_selected(self) -> None:
+        """Edit ▸ Remove (Delete): the selected rows go; the row after them becomes current."""
+        rows = sorted({i.row() for i in self.list.selectionModel().selectedIndexes()})
+        if not rows:
+            return
+        if len(rows) == self.model.rowCount():
+            return self.clear()
+        self.model.remove_rows(rows)
+        self.list.select_row(min(rows[0], self.model.rowCount() - 1))
+        self._update_empty_state()
+        self._report_progress()
 
     def clear(self) -> None:
         self.client.cancel_all()

@@ -17,6 +17,7 @@ from .tasks import TaskRunner
 from .train.run_controls import RunControls, outcome_html
 from .train.runs_list import RunsList
 from .train.settings_panel import SettingsPanel
+from .theme import colors
 from .train.tasks import check, train
 
 
@@ -59,11 +60,13 @@ class TrainTab(QWidget):
         column.addWidget(self.settings)
         column.addWidget(self.controls)
         right = QSplitter(Qt.Orientation.Vertical, self)
+        right.setObjectName("train_curves")  # the names are settings keys (window_state)
         right.addWidget(self.curves)
         right.addWidget(self.runs)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
         split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.setObjectName("train")
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
@@ -143,7 +146,8 @@ class TrainTab(QWidget):
         self.run_finished.emit(result)
 
     def _failed(self, _, message: str) -> None:
-        self.controls.show_outcome(f"<span style='color:#c0392b'><b>Training failed:</b> {message}</span>", False)
+        color = colors(self.palette()).css("error_text")
+        self.controls.show_outcome(f"<span style='color:{color}'><b>Training failed:</b> {message}</span>", False)
 
     def _use_last(self) -> None:
         if self._last_run:
