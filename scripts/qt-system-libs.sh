@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Debian/Ubuntu libraries Qt 6 needs (offscreen and xcb platforms, fonts) and Xvfb, installed only if missing.
+# Packages given as arguments are installed with them.
 set -euo pipefail
 PKGS=(libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 fonts-dejavu-core libdbus-1-3
       libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
       libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-shm0
       libxcb-sync1 libxcb-render0 xvfb xauth)
+PKGS+=("$@")  # more packages from the caller (scripts/test-system-libs.sh)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

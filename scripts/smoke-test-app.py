@@ -14,7 +14,8 @@ Checks, each against the frozen binary started with `env -i PATH=/usr/bin:/bin H
   4. the window, offscreen, with a photo: still running after --gui-seconds, no traceback; with Xvfb and
      xwininfo at hand, also on X11, timing launch -> window shown (and launch -> first verdict when the window
      honours DOGBREED_SMOKE_EXIT_AFTER_VERDICT=1: quit with status 0 once the photo has its verdict);
-  5. nothing was written inside the bundle.
+  5. `serve --port 0`: the web API answers a photo upload on 127.0.0.1 and serves the upload page;
+  6. nothing was written inside the bundle.
 Timings (cold: the bundle's files are evicted from the page cache before each timed launch):
   launch -> first verdict (CLI predict of one photo), launch -> window shown (Xvfb), launch -> idle (the window
   has loaded the model and classified the photo: the process stops using CPU).
@@ -167,6 +168,48 @@ def check_predict(exe: Path, photos, home: Path, report: dict) -> None:
           "one JSON verdict per photo")
     if photos[0][1] is not None:
         check(right >= 2, f"breed right for {right} of {len(photos)} photos (need 2)")
+
+
+def check_serve(exe: Path, photo: Path, home: Path, report: dict) -> None:
+    import re
+    import select
+    import urllib.request
+
+    print("serve (web API)")
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(exe), "serve", "--port", "0"], env=clean_env(home), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 180)
+        found = re.search(r"at (http://127\.0\.0\.1:\d+)/", proc.stdout.readline() if ready else "")
+        if not check(found is not None, "serve prints where it listens"):
+            return
+        report["serve_ready_s"] = round(time.perf_counter() - start, 2)
+        url = found[1]
+        boundary = "smoke-boundary"
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{photo.name}"\r\n'
+                f"Content-Type: application/octet-stream\r\n\r\n").encode() + photo.read_bytes() + \
+            f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(f"{url}/predictImage", data=body, method="POST",
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(request, timeout=120) as r:
+            answer = json.loads(r.read())
+        prediction = answer["predictions"][0]
+        check(len(prediction["probabilities"]) == 120 and "breed" in prediction,
+              f"POST /predictImage: {prediction['name']} {prediction['probability']:.1%}, 120 probabilities")
+        with urllib.request.urlopen(url + "/", timeout=60) as r:
+            check(b"Dog Breed Studio" in r.read(), "GET / serves the upload page")
+    except (OSError, ValueError, KeyError) as e:
+        check(False, f"serve answers: {e}")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        err = proc.stderr.read()
+        check("Traceback" not in err, "serve stops on Ctrl+C without a traceback" + (f": {err[-500:]}" if err else ""))
 
 
 def check_train(exe: Path, home: Path, tmp: Path, report: dict) -> None:
@@ -322,6 +365,7 @@ def main() -> int:
         check_bundle(args.app, report)
         photos = pick_photos(data, tmp)
         check_predict(exe, photos, home, report)
+        check_serve(exe, photos[0][0], home, report)
         if not args.no_train:
             check_train(exe, home, tmp, report)
         print("window")

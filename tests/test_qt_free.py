@@ -1,4 +1,4 @@
-"""The core and the training package import with Qt unavailable (napari's "headless" check)."""
+"""The core, the training package and the web server import with Qt unavailable (napari's "headless" check)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ BLOCKED_QT = textwrap.dedent("""
             return None
 
     sys.meta_path.insert(0, NoQt())
-    import dogbreed_desktop.core, training
+    import dogbreed_desktop.core, dogbreed_desktop.server, training
     names = []
-    for package in (dogbreed_desktop.core, training):
+    for package in (dogbreed_desktop.core, training, dogbreed_desktop.server):
         names.append(package.__name__)
         names += [m.name for m in pkgutil.walk_packages(package.__path__, package.__name__ + ".")]
     for name in names:
@@ -36,3 +36,4 @@ def test_core_and_training_import_without_qt():
     r = subprocess.run([sys.executable, "-c", BLOCKED_QT], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "dogbreed_desktop.core.classifier" in r.stdout and "training" in r.stdout
+    assert "dogbreed_desktop.server.app" in r.stdout

@@ -22,7 +22,7 @@ def test_the_child_runs_the_same_entry_point(monkeypatch):
     args = train_arguments("/runs/r", {"data": "/d", "backbone": "efficientnet_lite0", "epochs": None, "lr": 0.01,
                                        "gpus": 1, "image_size": 32})
     assert args[:3] == ["train", "--progress", "json"]
-    assert args[3:] == ["--data", "/d", "--out", "/runs/r", "--backbone", "efficientnet_lite0", "--lr", "0.01",
+    assert args[3:] == ["--out", "/runs/r", "--data", "/d", "--backbone", "efficientnet_lite0", "--lr", "0.01",
                         "--image-size", "32"]
     assert "--gpus" in train_arguments("/r", {"data": "/d", "gpus": 2})
     assert train_arguments("/r", None, epochs=9) == ["train", "--progress", "json", "--resume", "/r", "--epochs", "9"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -120,10 +121,13 @@ def test_shutdown_stops_a_running_training(qtbot, tab, shapes):
     tab.start()
     qtbot.waitUntil(lambda: tab.curves.points() >= 1, timeout=60_000)
     pid = tab.child.pid
-    tab.shutdown()  # asks the child to stop and waits for it
+    assert tab.training
+    assert tab.shutdown(timeout_ms=120_000)  # the child stopped (generous: it saves its model as it stops)
     assert not tab.training
     with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # and exited
+    status = json.loads((tab.runs.root / Path(tab._last_run).name / "status.json").read_text())
+    assert status["status"] == "stopped"  # the child saw the request and ended the run properly
 
 
 def test_building_the_tab_does_not_import_torch():

@@ -63,6 +63,20 @@ class Dist:
         dist_.broadcast_object_list(box, src=0)
         return box[0]
 
+    def on_main(self, work):
+        """`work()` on rank 0; its result, or the error it raised, on every rank (none waits for a failed one)."""
+        result = None
+        if self.main:
+            try:
+                result = work()
+            except Exception as e:
+                self.broadcast(e)
+                raise
+        result = self.broadcast(result)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
     def any(self, flag: bool, device: torch.device) -> bool:
         """True on every rank when `flag` is True on any rank."""
         if not self.enabled:

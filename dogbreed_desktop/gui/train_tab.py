@@ -1,8 +1,8 @@
 """The Train tab: choose labelled photos, check them, train, watch the curves, stop early, use the model.
 
-It only composes and routes: the widgets live in `gui/train/`, the preflight thread in `gui/train/jobs.py`.
-Training itself runs as a child process (`gui/train/child.py`: `dogbreed-desktop train --progress json`), so
-it runs as fast as the CLI and a crash in it leaves the window and its photos alone.
+It only composes and routes: the widgets live in `gui/train/`, the preflight task in `gui/train/tasks.py` (on a
+`TaskRunner`). Training itself runs as a child process (`gui/train/child.py`: `dogbreed-desktop train
+--progress json`), so it runs as fast as the CLI and a crash in it leaves the window and its photos alone.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
-from .train.child import TrainChild
 from .train.curves import CurvesPanel
 from .train.data_panel import DataPanel
-from .train.jobs import TrainJobs
+from .tasks import TaskRunner
+from .train.child import TrainChild
 from .train.run_controls import RunControls, died_html, outcome_html
 from .train.runs_list import RunsList
 from .train.settings_panel import SettingsPanel
+from .theme import colors
+from .train.tasks import check
 
 
 class TrainTab(QWidget):
@@ -34,15 +36,12 @@ class TrainTab(QWidget):
         self.controls = RunControls(self)
         self.curves = CurvesPanel(self)
         self.runs = RunsList(self)
-        self.jobs = TrainJobs(self)  # the preflight
+        self.checker = TaskRunner("preflight", self)
         self.child = TrainChild(self)  # the training
         self._last_run: str | None = None
         self._layout()
 
         self.data.folder_chosen.connect(self.check_folder)
-        self.jobs.checking.connect(self.data.show_checking)
-        self.jobs.report.connect(self._report)
-        self.jobs.report_failed.connect(self.data.show_error)
         self.controls.start_clicked.connect(self.start)
         self.controls.stop_clicked.connect(self.stop)
         self.controls.use_clicked.connect(self._use_last)
@@ -71,11 +70,13 @@ class TrainTab(QWidget):
         column.addWidget(self.settings)
         column.addWidget(self.controls)
         right = QSplitter(Qt.Orientation.Vertical, self)
+        right.setObjectName("train_curves")  # the names are settings keys (window_state)
         right.addWidget(self.curves)
         right.addWidget(self.runs)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
         split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.setObjectName("train")
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
@@ -90,9 +91,11 @@ class TrainTab(QWidget):
         """Run the preflight on `folder` (a newer request supersedes an older one)."""
         self.controls.set_can_start(False)
         self.data.show_checking()
-        self.jobs.check(folder, self.settings.overrides.get("per_class"))
+        self.checker.submit(check, folder, self.settings.overrides.get("per_class"), supersede=True,
+                            on_progress=lambda _, done, total, __: self.data.show_checking(done, total),
+                            on_done=self._report, on_error=lambda _, message: self.data.show_error(message))
 
-    def _report(self, report) -> None:
+    def _report(self, _, report) -> None:
         self.data.show_report(report)
         self.controls.set_can_start(report.ok and not self.training)
 
@@ -146,7 +149,8 @@ class TrainTab(QWidget):
         self.run_finished.emit(result)
 
     def _failed(self, message: str) -> None:
-        self.controls.show_outcome(f"<span style='color:#c0392b'><b>Training failed:</b> {message}</span>", False)
+        color = colors(self.palette()).css("error_text")
+        self.controls.show_outcome(f"<span style='color:{color}'><b>Training failed:</b> {message}</span>", False)
 
     def _died(self, message: str) -> None:
         """The child was killed or crashed: say so, and offer Resume when the run has a checkpoint."""
@@ -154,7 +158,7 @@ class TrainTab(QWidget):
 
         info = read_run(Path(self._last_run)) if self._last_run else None
         resumable = info is not None and info.can_resume
-        self.controls.show_outcome(died_html(message, resumable), False)
+        self.controls.show_outcome(died_html(message, resumable, colors(self.palette()).css("error_text")), False)
         self.controls.offer_resume(resumable)
 
     def _resume_last(self) -> None:
@@ -171,7 +175,6 @@ class TrainTab(QWidget):
             self._last_run = str(info.path)
             self.controls.use_button.setEnabled(info.has_model)
 
-    def shutdown(self) -> None:
-        """Stop any running training and wait for it (called when the window closes)."""
-        self.child.shutdown()
-        self.jobs.shutdown()
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop any running training and preflight and wait for them (called when the window closes)."""
+        return all([self.child.shutdown(timeout_ms), self.checker.shutdown(timeout_ms)])

@@ -15,10 +15,6 @@ from collections import deque
 from PySide6.QtCore import QObject, QProcess, Signal
 
 STOP_WAIT_MS = 15_000  # how long shutdown() waits for a stopping child before killing it
-# make_config keywords that reach the child as options (the rest of the Train tab's settings are these too).
-OPTIONS = ("backbone", "mode", "device", "epochs", "batch_size", "lr", "val_fraction", "seed", "patience",
-           "image_size", "per_class", "cache_dir", "decode_threads", "head_init", "weight_decay",
-           "label_smoothing", "backbone_lr_scale", "organise", "gpus")
 
 
 def train_command(args: list[str]) -> tuple[str, list[str]]:
@@ -30,18 +26,19 @@ def train_command(args: list[str]) -> tuple[str, list[str]]:
 
 
 def train_arguments(run_dir: str, settings: dict | None = None, epochs: int | None = None) -> list[str]:
-    """`train` options for a new run (`settings`: make_config keywords, `data` included) or a resume."""
+    """`train` options for a new run (`settings`: make_config keywords, `data` included, and `gpus`) or a
+    resume. The options come from the config's own table (training.cli.options_for), torch-free."""
+    from training.cli import options_for
+
     args = ["train", "--progress", "json"]
     if settings is None:
         args += ["--resume", run_dir]
         if epochs is not None:
             args += ["--epochs", str(epochs)]
         return args
-    args += ["--data", str(settings["data"]), "--out", run_dir]
-    for key in OPTIONS:
-        value = settings.get(key)
-        if value is not None and not (key == "gpus" and int(value) <= 1):
-            args += [f"--{key.replace('_', '-')}", str(value)]
+    args += ["--out", run_dir, *options_for(settings)]
+    if int(settings.get("gpus") or 1) > 1:
+        args += ["--gpus", str(int(settings["gpus"]))]
     return args
 
 
@@ -106,15 +103,18 @@ class TrainChild(QObject):
             self.process.write(b"stop\n")
             self.process.waitForBytesWritten(1_000)  # now, not when the event loop next runs (shutdown blocks it)
 
-    def shutdown(self, wait_ms: int = STOP_WAIT_MS) -> None:
-        """Stop the child and wait for it (the window is closing); kill it if it does not end in time."""
+    def shutdown(self, wait_ms: int = STOP_WAIT_MS) -> bool:
+        """Stop the child and wait for it (the window is closing); kill it if it does not end in time.
+        True when it ended by itself."""
         p = self.process
         if p is None:
-            return
+            return True
         self.stop()
-        if not p.waitForFinished(wait_ms):
-            p.kill()
-            p.waitForFinished(5_000)
+        if p.waitForFinished(wait_ms):
+            return True
+        p.kill()
+        p.waitForFinished(5_000)
+        return False
 
     # -- the child's output --------------------------------------------------------------------------------
     def _read_stdout(self) -> None:

@@ -107,10 +107,10 @@ class RunControls(QWidget):
 
 def outcome_html(result: dict) -> str:
     """How a run ended, for the line under the progress bar."""
-    from training.runfolder import STATUS_TEXT  # torch-free
+    from training.runfolder import RunStatus  # torch-free
 
     m = result["metrics"]
-    text = f"<b>{STATUS_TEXT.get(result['status'], result['status']).capitalize()}</b>: {result['reason']}"
+    text = f"<b>{RunStatus.describe(result['status']).capitalize()}</b>: {result['reason']}"
     if result["model_path"]:
         start = m.get("start_val_top1")
         gain = f" (started at {start:.1%})" if start is not None else ""
@@ -123,8 +123,8 @@ def outcome_html(result: dict) -> str:
     return text
 
 
-def died_html(message: str, resumable: bool) -> str:
+def died_html(message: str, resumable: bool, color: str) -> str:
     """The outcome line when the training process died; the window itself is unaffected."""
     then = ("Everything up to its last checkpoint is kept: <b>Resume</b> continues from there."
             if resumable else "It had not saved a checkpoint yet: start it again.")
-    return f"<span style='color:#c0392b'><b>Training stopped unexpectedly.</b></span> {message}<br>{then}"
+    return f"<span style='color:{color}'><b>Training stopped unexpectedly.</b></span> {message}<br>{then}"

@@ -1,0 +1,92 @@
+"""`dogbreed-desktop serve`: the model as a local web API and upload page (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+
+from ..core.devices import DEVICES
+from .common import EXIT_OK, fail, load_classifier, positive_int
+
+HELP = "serve the model over HTTP: a web API and an upload page"
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def add_arguments(sv) -> None:
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes the API "
+                    "to the network, without authentication)")
+    sv.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    sv.add_argument("--model", help="model artifact (.safetensors) or training run folder (default: built-in)")
+    sv.add_argument("--device", default="cpu", choices=list(DEVICES))
+    sv.add_argument("--max-upload-mb", type=_positive_float, default=20.0,
+                    help="largest request body accepted, checked while it is read (default 20)")
+    sv.add_argument("--max-images", type=positive_int, default=32, help="photos per request (default 32)")
+    sv.add_argument("--max-queue", type=positive_int, default=64,
+                    help="photos waiting for the model before requests get 503 + Retry-After (default 64)")
+    sv.add_argument("--batch-size", type=positive_int, default=32, help="most photos per model call (default 32)")
+    sv.add_argument("--batch-wait-ms", type=float, default=5.0,
+                    help="how long an idle model waits for more requests to batch with (default 5)")
+    sv.add_argument("--top-k", type=positive_int, default=5, help="default breeds listed per photo (default 5)")
+
+
+def is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound, listening socket, so that a taken port is one clear line, not a uvicorn traceback."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run(args) -> int:
+    if not 0 <= args.port <= 65535:
+        return fail(f"--port must be 0-65535, not {args.port}")
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as e:
+        return fail(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
+    import uvicorn
+
+    from ..server import ServerSettings, create_app
+
+    with sock:
+        clf = load_classifier(args.model, args.device)
+        settings = ServerSettings(max_upload_mb=args.max_upload_mb, max_images=args.max_images,
+                                  max_queue=args.max_queue, max_batch=args.batch_size,
+                                  batch_wait_ms=args.batch_wait_ms, top_k=min(args.top_k, len(clf.classes)))
+        app = create_app(clf, settings)
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"Serving {clf.name} on {clf.device_description} at http://{shown}:{port}/  "
+              f"(API docs: /docs; Ctrl+C stops)", flush=True)
+        if not is_local(args.host):
+            print(f"warning: listening on {args.host}: anyone who can reach this machine can use the API and "
+                  "the upload page (no authentication, no TLS)", file=sys.stderr, flush=True)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                timeout_graceful_shutdown=10)
+        uvicorn.Server(config).run(sockets=[sock])
+    return EXIT_OK

@@ -1,0 +1,163 @@
+"""The FastAPI app: routes, the upload page, and the glue from uploads to the batching worker."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from .. import __version__
+from .batcher import Busy, MicroBatcher
+from .decode import prepare_upload
+from .errors import ApiError, install_handlers
+from .settings import ServerSettings
+from .uploads import read_uploads
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "image": {"type": "array", "items": {"type": "string", "format": "binary"},
+                      "description": "one or more photos (any field name with a filename also counts)"}}}},
+        "image/*": {"schema": {"type": "string", "format": "binary"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+_ERRORS = {s: {"description": d + ': `{"error": {"code", "message", "file"?}}`'} for s, d in {
+    400: "no image, an empty file, a malformed multipart body",
+    413: "upload over --max-upload-mb, too many images, or a picture too large to decode safely",
+    415: "a body that is neither multipart/form-data nor an image, or a file that is not an image",
+    422: "a truncated or corrupt image, or a bad query parameter",
+    503: "the queue is full: retry after the `Retry-After` header's seconds",
+}.items()}
+
+
+def _plain(value):
+    """Core result values -> JSON types (enums by value, dataclasses as objects)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def prediction_json(filename: str, p) -> dict:
+    """One prediction as JSON: every field of the core's `Prediction` (verdicts included once it has them),
+    `probabilities` last because it is long."""
+    fields = {f.name: _plain(getattr(p, f.name)) for f in dataclasses.fields(p) if f.name != "source"}
+    probabilities = fields.pop("probabilities")
+    return {"file": filename, "breed": p.breed, "name": p.name, "probability": p.probability, **fields,
+            "probabilities": probabilities}
+
+
+def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastAPI:
+    """The web API for one loaded `Classifier`. The app owns its worker thread; it stops at app shutdown
+    (or `app.state.close()`)."""
+    n_classes = len(classifier.classes)
+
+    def run(items, top_k):
+        return classifier.predict_prepared(items, top_k=top_k)
+
+    batcher = MicroBatcher(run, max_batch=settings.max_batch, wait_s=settings.batch_wait_ms / 1000,
+                           max_queue=settings.max_queue)
+    decoders = ThreadPoolExecutor(settings.decode_threads or max(1, (os.cpu_count() or 2) // 2),
+                                  thread_name_prefix="dogbreed-decode")
+
+    def close():
+        batcher.close()
+        decoders.shutdown(wait=False, cancel_futures=True)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        close()
+
+    app = FastAPI(title="Dog Breed Studio", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Dog breed from a photo, by the model loaded with `dogbreed-desktop serve`. "
+                  "The page at `/` uploads photos from a browser; `/docs` lists these endpoints offline.")
+    app.state.batcher, app.state.classifier, app.state.settings, app.state.close = batcher, classifier, settings, close
+    install_handlers(app)
+
+    def decode_all(uploads):
+        return [(u.filename, prepare_upload(u, classifier.preprocessing, settings.max_pixels)) for u in uploads]
+
+    def busy(retry_after: int) -> ApiError:
+        return ApiError(503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(retry_after)})
+
+    # Requests being read, decoded, queued or run. Uploads still streaming in hold memory too, so they count:
+    # past this many, 503 at once. Only touched on the event loop's thread: no lock.
+    in_flight = 0
+    max_in_flight = settings.max_queue + settings.max_batch
+
+    async def predict(request: Request, top_k: int) -> JSONResponse:
+        nonlocal in_flight
+        if in_flight >= max_in_flight:
+            raise busy(batcher.retry_after())
+        in_flight += 1
+        try:
+            uploads = await read_uploads(request, settings)
+            loop = asyncio.get_running_loop()
+            items = await loop.run_in_executor(decoders, decode_all, uploads)
+            try:
+                future = batcher.submit(items, top_k)
+            except Busy as e:
+                raise busy(e.retry_after) from None
+            results = await asyncio.wrap_future(future)
+        finally:
+            in_flight -= 1
+        predictions = []
+        for (name, _), r in zip(items, results):
+            if not r.ok:  # decoding succeeded, so this would be a bug; still an answer, not a traceback
+                raise ApiError(422, "corrupt_image", r.error, file=name)
+            predictions.append(prediction_json(name, r))
+        return JSONResponse({"model": classifier.name, "predictions": predictions, "classes": classifier.classes})
+
+    top_k_query = Query(settings.top_k, ge=1, le=n_classes, description="breeds to list in `top_k`, best first")
+    predict_doc = dict(openapi_extra={"requestBody": _UPLOAD_BODY}, responses=_ERRORS)
+
+    @app.post("/v1/predict", summary="Breed of each uploaded photo", **predict_doc)
+    async def v1_predict(request: Request, top_k: int = top_k_query):
+        """Per photo: `breed` (Kaggle id), `name`, `probability`, `top_k`, and `probabilities` of all classes
+        in the order of the response's `classes` (the model's order)."""
+        return await predict(request, top_k)
+
+    @app.post("/predictImage", summary="The original project's endpoint (same answer as /v1/predict)", **predict_doc)
+    async def predict_image(request: Request, top_k: int = top_k_query):
+        return await predict(request, top_k)
+
+    @app.get("/v1/model", summary="The loaded model: classes, preprocessing, metrics")
+    async def model_info():
+        a = classifier.artifact
+        return {"name": classifier.name, "backbone": a.backbone, "device": classifier.device_description,
+                "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
+                "preprocessing": classifier.preprocessing.to_dict(), "temperature": classifier.temperature,
+                "metrics": a.metrics,
+                "limits": {"max_upload_mb": settings.max_upload_mb, "max_images": settings.max_images,
+                           "max_pixels": settings.max_pixels, "max_queue_images": settings.max_queue}}
+
+    @app.get("/health", summary="Liveness and the worker's counters")
+    async def health():
+        return {"status": "ok", "model": classifier.name, "requests_in_flight": in_flight, **batcher.stats()}
+
+    page, docs = (STATIC / "index.html").read_text("utf-8"), (STATIC / "docs.html").read_text("utf-8")
+
+    @app.get("/", include_in_schema=False)
+    async def upload_page():
+        return HTMLResponse(page)
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs():
+        return HTMLResponse(docs)
+
+    return app

@@ -1,0 +1,64 @@
+"""`dogbreed-desktop serve` as a user runs it: a real process on 127.0.0.1, stopped with Ctrl+C."""
+
+from __future__ import annotations
+
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+from conftest import make_image
+
+from dogbreed_desktop.cli.serve import is_local
+
+
+def first_line(proc: subprocess.Popen, timeout: float) -> str:
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if sel.select(timeout=deadline - time.monotonic()):
+            return proc.stdout.readline()
+    raise AssertionError(f"serve printed nothing: {proc.poll()} {proc.stderr.read() if proc.poll() is not None else ''}")
+
+
+def test_serve_answers_curl_and_stops_on_ctrl_c(tmp_path):
+    photo = make_image(tmp_path / "dog.jpg", color=(160, 120, 80), size=(400, 300))
+    proc = subprocess.Popen([sys.executable, "-m", "dogbreed_desktop", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = first_line(proc, 120)
+        url = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)[1]
+        r = httpx.post(f"{url}/predictImage", files={"image": ("dog.jpg", photo.read_bytes(), "image/jpeg")},
+                       timeout=120)  # what `curl -F image=@dog.jpg URL/predictImage` sends
+        assert r.status_code == 200, r.text
+        prediction = r.json()["predictions"][0]
+        assert prediction["file"] == "dog.jpg" and len(prediction["probabilities"]) == 120
+        assert prediction["breed"] in r.json()["classes"]
+        assert httpx.get(url + "/").status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130  # after a graceful shutdown; 130 is the usual code for Ctrl+C
+    finally:
+        proc.kill()
+        proc.wait()
+    assert "Traceback" not in proc.stderr.read()
+
+
+def test_taken_port_is_one_line_and_exit_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "serve", "--port", str(port)],
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_local_hosts():
+    assert all(map(is_local, ["127.0.0.1", "localhost", "::1", "127.0.0.2"]))
+    assert not any(map(is_local, ["0.0.0.0", "::", "192.168.1.10", "example.org"]))
