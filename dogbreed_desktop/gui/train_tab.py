@@ -107,7 +107,7 @@ class TrainTab(QWidget):
 
         settings = {"data": str(report.root), **self.settings.values()}
         run_dir = new_run_dir(self.runs.root, settings["backbone"])
-        self._launch(str(run_dir), settings)
+        self._launch(str(run_dir), {**settings, "gpus": self.settings.gpus.value()})
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run; its curves so far stay and grow."""

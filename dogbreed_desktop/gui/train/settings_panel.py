@@ -85,9 +85,9 @@ class SettingsPanel(QGroupBox):
         self.overrides: dict = {}
 
     def values(self) -> dict:
-        """Keyword arguments for training.config.make_config (None = the mode's default), and `gpus`."""
-        return {**{name: _get(f, self.widgets[name]) for name, f in self.fields.items()}, "gpus": self.gpus.value(),
-                **self.overrides}
+        """Keyword arguments for training.config.make_config (None = the mode's default); the GPUs box is read
+        on its own (`gpus`)."""
+        return {**{name: _get(f, self.widgets[name]) for name, f in self.fields.items()}, **self.overrides}
 
     def set_values(self, **values) -> None:
         """For tests and restoring a run's settings."""
