@@ -17,16 +17,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..paths import MODEL_FILENAME
 from .artifact_schema import SchemaError, validate
 from .breeds import readable_name
+from .errors import UserError
 from .preprocess import Preprocessing
 
 FORMAT = "dogbreed-model"
 FORMAT_VERSION = 1
-MODEL_FILENAME = "model.safetensors"  # inside a training run folder
 
 
-class ArtifactError(Exception):
+class ArtifactError(UserError):
     """A model file that cannot be used, with a message fit to show the user."""
 
 
