@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.control import Control, Stopped
+from ..core.errors import UserError, describe
 
 MIN_INTERVAL_S = 0.1  # progress reaches the window ~10 times a second at most
 _ids = itertools.count(1)  # task ids, unique across runners

@@ -73,7 +73,7 @@ class SettingsPanel(QGroupBox):
                 grid.addWidget(self.widgets[name], r, 2 * c + 1, 1, 3 if len(row) == 1 else 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        fields = [widget for row in rows for _, widget in row]  # Tab moves row by row, as they read
+        fields = [self.widgets[name] for row in LAYOUT for name in row]  # Tab moves row by row, as they read
         for first, second in zip(fields, fields[1:]):
             QWidget.setTabOrder(first, second)
         # Settings the form does not show (tests and benchmarks: image_size, cache_dir, per_class...).
