@@ -19,7 +19,8 @@ from typing import Sequence
 
 import torch
 
-from dogbreed_desktop.core.artifact import ModelArtifact, atomic_write, save_artifact
+from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact
+from dogbreed_desktop.core.files import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
