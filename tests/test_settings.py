@@ -194,3 +194,30 @@ def test_reset_to_defaults(qtbot, tmp_path):
     assert w.classify_tab.panel.k == 5
     assert w.train_tab.settings.values()["seed"] == 0
     assert recent.items("photos") == [] and settings.dialog_dir("photos") == ""
+
+
+def test_each_file_dialog_opens_where_it_was_last(qtbot, tmp_path, monkeypatch):
+    """The real dialog methods are swapped for a recorder: what folder does each dialog start in?"""
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    from dogbreed_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(device="cpu")  # no model needed: only the dialogs are exercised
+    qtbot.addWidget(window)
+    chosen = tmp_path / "photos" / "more"
+    chosen.mkdir(parents=True)
+    asked = []
+
+    def pick_folder(parent, caption, start=""):
+        asked.append((caption, start))
+        return str(chosen)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(pick_folder))
+    monkeypatch.setattr(window, "_classify", lambda paths: None)
+    window.open_folder()
+    window.open_folder()
+    setup = next(w for w in window.evaluate_view.findChildren(QWidget) if type(w).__name__ == "SetupBar")
+    monkeypatch.setattr(setup, "set_data", lambda folder: None)
+    setup.choose_folder()
+    setup.choose_folder()
+    assert [start for _, start in asked] == ["", str(chosen.parent), "", str(chosen.parent)]
