@@ -1,19 +1,19 @@
 """Take docs/screenshot.png: the real window, offscreen, with real photos from the Kaggle set classified.
 
     DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_screenshot.py [--out docs/screenshot.png]
+        [--scheme light|dark]   # as if the system were switched to that colour scheme
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
+import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # where docs/ is; the package itself comes from the installed one
 
 # Kaggle ids: the first photo is the one shown large; the husky is one the model is unsure about.
 PHOTOS = [
@@ -32,13 +32,23 @@ def main() -> None:
     ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
     ap.add_argument("--select", type=int, default=0, help="which photo to show large (index into PHOTOS)")
+    ap.add_argument("--scheme", choices=("light", "dark"), help="force the system colour scheme")
     args = ap.parse_args()
     if not args.data:
         ap.error("set DOGBREED_DATA or pass --data")
     from dogbreed_desktop.gui.app import application
     from dogbreed_desktop.gui.main_window import MainWindow
 
+    os.environ.setdefault("DOGBREED_HOME", tempfile.mkdtemp(prefix="dogbreed-shot-"))  # default settings
     app = application()
+    if args.scheme:
+        from PySide6.QtCore import Qt
+
+        from dogbreed_desktop.gui import theme
+
+        scheme = Qt.ColorScheme.Dark if args.scheme == "dark" else Qt.ColorScheme.Light
+        app.styleHints().setColorScheme(scheme)  # honoured where the platform theme can (Qt 6.8+)
+        theme.follow_system(app).apply(scheme)  # offscreen cannot: what the app does on colorSchemeChanged
     window = MainWindow()
     window.resize(900, 600)
     window.show()

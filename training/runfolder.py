@@ -21,19 +21,113 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
-MODEL_FILENAME = "model.safetensors"  # = dogbreed_desktop.core.artifact.MODEL_FILENAME (checked by a test)
+from dogbreed_desktop.core.errors import UserError
+from dogbreed_desktop.paths import MODEL_FILENAME
+
 CHECKPOINT_FILENAME = "checkpoint.pt"
 METRIC_FIELDS = ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "lr", "seconds")
-STATUSES = ("running", "finished", "stopped_early", "stopped", "interrupted")
-STATUS_TEXT = {
-    "running": "running",
-    "finished": "finished",
-    "stopped_early": "stopped early (no more improvement)",
-    "stopped": "stopped by request",
-    "interrupted": "interrupted",
+
+
+class RunStatus(str, Enum):
+    """What status.json says about a run. The values are what the file holds; `text` is how people read it."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED_EARLY = "stopped_early"  # early stopping: no better validation loss for `patience` epochs
+    STOPPED = "stopped"  # a stop request (button, Ctrl-C, SIGTERM)
+    INTERRUPTED = "interrupted"  # the process ended without saying how (crash, kill, power)
+
+    __str__ = str.__str__  # "finished", in f-strings and JSON alike
+
+    @property
+    def text(self) -> str:
+        return _WORDING[self]
+
+    @classmethod
+    def describe(cls, value: str) -> str:
+        """The wording for a status value, also one written by another version of the app."""
+        try:
+            return cls(value).text
+        except ValueError:
+            return str(value)
+
+
+_WORDING = {
+    RunStatus.RUNNING: "running",
+    RunStatus.FINISHED: "finished",
+    RunStatus.STOPPED_EARLY: "stopped early (no more improvement)",
+    RunStatus.STOPPED: "stopped by request",
+    RunStatus.INTERRUPTED: "interrupted",
 }
+
+
+# Everything a run folder may hold; `out_dir_problem` accepts an existing folder only if it holds nothing else.
+RUN_ENTRIES = frozenset({
+    "config.json", "preflight.json", "split.csv", "environment.json", "metrics.csv", CHECKPOINT_FILENAME,
+    MODEL_FILENAME, "status.json", "skipped.json", "organised",
+})
+
+
+class RunError(UserError):
+    """A run that cannot start or resume, with a message fit to show the user."""
+
+
+def out_dir_problem(path: Path) -> str | None:
+    """Why a new run must not be written to `path`, or None when it is missing, empty, or a run folder of
+    ours that never got as far as its config (so nothing of the user's is ever overwritten)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder; give --out a new or empty folder"
+    if path.is_dir():
+        try:
+            names = {p.name for p in path.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))}
+        except OSError as e:
+            return f"cannot read the folder {path} ({e.strerror or e})"
+        if "config.json" in names:
+            return f"{path} already holds a run; continue it with --resume {path}, or choose a new folder"
+        foreign = sorted(names - RUN_ENTRIES)
+        if names and not foreign and not _our_status(path):
+            foreign = sorted(names)  # the names of our files, but not written by us (no status.json of ours)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            return (f"{path} is not empty and is not a run folder (it holds {shown}); "
+                    "give --out a new or empty folder, so none of your files is overwritten")
+        return writable_folder_problem(path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create {path}: {parent} is not writable"
+    return None
+
+
+def _our_status(run_dir: Path) -> bool:
+    try:
+        data = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("status") in STATUSES and "pid" in data
+
+
+def writable_folder_problem(path: Path) -> str | None:
+    """Why files cannot be written in folder `path` (created when missing), or None. Checked before long
+    work starts, so a read-only disk is found before an hour of feature extraction, not after."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        return f"cannot create the folder {path}: a file is in the way"
+    except OSError as e:
+        return f"cannot write to {path} ({e.strerror or e})"
+    return None
 
 
 def new_run_dir(root: Path, backbone: str) -> Path:
@@ -74,11 +168,12 @@ def read_status(run_dir: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"status": "interrupted", "reason": "no status file"}
-    if data.get("status") == "running" and data.get("host") == socket.gethostname():
+        return {"status": RunStatus.INTERRUPTED, "reason": "no status file"}
+    if data.get("status") == RunStatus.RUNNING and data.get("host") == socket.gethostname():
         pid = data.get("pid")
         if isinstance(pid, int) and pid != os.getpid() and not _pid_alive(pid):
-            data = {**data, "status": "interrupted", "reason": "the training process ended without finishing"}
+            data = {**data, "status": RunStatus.INTERRUPTED,
+                    "reason": "the training process ended without finishing"}
     return data
 
 
@@ -99,7 +194,7 @@ class RunInfo:
 
     @property
     def can_resume(self) -> bool:
-        return (self.path / CHECKPOINT_FILENAME).exists() and self.status in ("stopped", "interrupted")
+        return (self.path / CHECKPOINT_FILENAME).exists() and self.status in (RunStatus.STOPPED, RunStatus.INTERRUPTED)
 
     def best_top1(self) -> float | None:
         v = self.metrics.get("val_top1")
@@ -126,7 +221,7 @@ def read_run(run_dir: Path) -> RunInfo | None:
             history = []
     return RunInfo(
         path=run_dir,
-        status=status.get("status", "interrupted"),
+        status=status.get("status", RunStatus.INTERRUPTED),
         reason=status.get("reason", ""),
         config=config,
         history=history,

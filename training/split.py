@@ -13,7 +13,8 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dogbreed_desktop.core.artifact import atomic_write
+from dogbreed_desktop.core.files import atomic_write
+from dogbreed_desktop.core.safenames import safe_folder_names
 
 from .preflight import Sample
 
@@ -71,20 +72,22 @@ def _sorted(samples: list[Sample]) -> list[Sample]:
 
 
 def write_split(split: Split, path: Path) -> None:
-    """`split.csv`: path, label, subset (and the content hash, so a resumed run can find its features)."""
+    """`split.csv`: path, label, subset (and the content hash, so a resumed run can find its features).
+    Paths are absolute, so the run resumes from any working folder; file names that are not valid UTF-8
+    round-trip through surrogateescape."""
 
     def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
+        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
             w = csv.writer(f)
             w.writerow(["path", "label", "subset", "digest"])
             for s in split.train + split.val:
-                w.writerow([str(s.path), s.label, s.subset, s.digest])
+                w.writerow([str(Path(s.path).absolute()), s.label, s.subset, s.digest])
 
     atomic_write(Path(path), write)
 
 
 def read_split(path: Path) -> Split:
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
         rows = list(csv.DictReader(f))
     samples = [Sample(Path(r["path"]), r["label"], r["subset"], r.get("digest", "")) for r in rows]
     train = [s for s in samples if s.subset == "train"]
@@ -96,12 +99,18 @@ def organise(split: Split, dest: Path, how: str = "link") -> Path:
     """Write `dest/train/<class>/` and `dest/test/<class>/` as the original project's organiser did.
 
     `how="link"` makes symbolic links (falling back to copies where links are not allowed), `"copy"` copies.
+    Class folders are named by `safe_folder_names` (a label is never used as a path as given), and
+    `dest/classes.csv` maps each folder back to its label.
     """
-    dest = Path(dest)
+    dest = Path(dest).absolute()
+    names = safe_folder_names(s.label for s in split.train + split.val)
     for subset, samples in (("train", split.train), ("test", split.val)):
         for s in samples:
-            target = dest / subset / s.label / s.path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folder = dest / subset / names[s.label]
+            target = folder / Path(s.path.name).name
+            if not _inside(target, dest):
+                raise ValueError(f"refusing to write outside {dest}: {target}")
+            folder.mkdir(parents=True, exist_ok=True)
             if target.exists() or target.is_symlink():
                 target.unlink()
             if how == "link":
@@ -111,4 +120,19 @@ def organise(split: Split, dest: Path, how: str = "link") -> Path:
                 except OSError:  # Windows without developer mode, file systems without links
                     pass
             shutil.copy2(s.path, target)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["folder", "label"])
+            w.writerows((n, label) for label, n in sorted(names.items(), key=lambda kv: kv[1]))
+
+    atomic_write(dest / "classes.csv", write)
     return dest
+
+
+def _inside(path: Path, root: Path) -> bool:
+    # Checked on the real (link-resolved) parents: a folder swapped for a link cannot lead outside either.
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path.parent)
+    return os.path.commonpath([real_root, real]) == real_root

@@ -12,13 +12,14 @@ import importlib
 import sys
 
 from .. import __version__
-from .common import EXIT_USAGE
+from .common import EXIT_USAGE, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
     "predict": "predict",
     "evaluate": "evaluate",
     "train": "train",
+    "export": "export",
     "serve": "serve",
 }
 SUBCOMMANDS = tuple(COMMANDS)
@@ -56,9 +57,13 @@ def cmd_gui(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    setup_output()
     try:
         if argv and argv[0] in COMMANDS:
             args = _sub_parser(argv[0]).parse_args(argv)
+            from ..core import threads
+
+            threads.decide("cli")  # this process's thread counts, before any work (core/threads.py)
             return _command(argv[0]).run(args)
         return cmd_gui(_gui_parser().parse_args(argv))
     except SystemExit as e:  # argparse and load_classifier exit this way

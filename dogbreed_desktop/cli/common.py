@@ -3,9 +3,79 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
+import warnings
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+from ..core.control import Control  # threading only: cheap enough for `--help`
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
+
+
+def setup_output() -> None:
+    """Output that cannot crash or mislead, whatever the terminal: characters the stream cannot encode
+    (file names that are not UTF-8, any non-Latin name on cp1252) print as backslash escapes instead of
+    raising UnicodeEncodeError mid-table, and library warnings stay off stderr unless asked for with -W or
+    PYTHONWARNINGS (each problem is reported in our own words)."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control characters (escape codes in a crafted class name or file
+    name) and lone surrogates (bytes of a non-UTF-8 file name) shown as escapes, never interpreted."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return c.encode("unicode_escape").decode("ascii") if code < 0x10000 else f"\\U{code:08x}"
+
+
+def json_safe(value):
+    """`value` with NaN/inf as null and strings made valid Unicode, so `json.dumps(allow_nan=False)` always
+    gives JSON that strict readers accept (bare NaN and lone surrogates are not JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return _valid_unicode(value)
+    if isinstance(value, dict):
+        return {_valid_unicode(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _valid_unicode(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        # Bytes a file name held that were not UTF-8 become \xNN text; other lone surrogates \uDNNN.
+        raw = text.encode("utf-8", "surrogateescape") if _only_escaped_bytes(text) else None
+        if raw is not None:
+            return raw.decode("utf-8", "backslashreplace")
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _only_escaped_bytes(text: str) -> bool:
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
+
+
+def dumps(value, **kwargs) -> str:
+    return json.dumps(json_safe(value), allow_nan=False, **kwargs)
 
 
 def positive_int(text: str) -> int:
@@ -16,34 +86,57 @@ def positive_int(text: str) -> int:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"dogbreed-desktop: error: {message}", file=sys.stderr)
+    print(f"dogbreed-desktop: error: {printable(message)}", file=sys.stderr)
     return code
 
 
 def load_classifier(model: str | None, device: str):
     """The classifier for `--model`, or exit 2 with one line saying why it cannot be loaded."""
-    from ..core.artifact import ArtifactError
-    from ..core.backbones import BackboneUnavailable
     from ..core.classifier import Classifier
+    from ..core.errors import UserError
 
     try:
         return Classifier.load(model, device=device)
-    except (ArtifactError, BackboneUnavailable, RuntimeError) as e:
+    except UserError as e:
         raise SystemExit(fail(f"cannot load model: {e}"))
 
 
-def progress(total: int, enabled: bool):
+def progress(total: int, enabled: bool) -> "TqdmControl":
     """A Control that draws a tqdm bar on stderr (only on a terminal)."""
-    from tqdm import tqdm
+    return TqdmControl(enabled, total)
 
-    from ..core.control import Control
 
-    class TqdmControl(Control):
-        def __init__(self):
-            super().__init__()
-            self.bar = tqdm(total=total, unit="img", disable=not enabled, file=sys.stderr, leave=False)
+class TqdmControl(Control):
+    """One tqdm bar on stderr per phase (the `message` of progress: checking images, extracting features,
+    training...), with rate and ETA. `write` prints a line above the bar."""
 
-        def progress(self, done, total, message=""):
-            self.bar.update(done - self.bar.n)
+    def __init__(self, enabled: bool = True, total: int | None = None):
+        super().__init__()
+        self.enabled, self.bar, self.phase = enabled, None, None
+        if total is not None:
+            self._new_bar(total, "")
 
-    return TqdmControl()
+    def _new_bar(self, total: int, message: str) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        self.bar = tqdm(total=total, desc=message or None, unit="batch" if message == "training" else "img",
+                        disable=not self.enabled, file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.2)
+        self.phase = message
+
+    def progress(self, done, total, message=""):
+        if self.bar is None or message != self.phase or self.bar.total != total:
+            self._new_bar(total, message)
+        self.bar.update(done - self.bar.n)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+        print(line, flush=True)
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

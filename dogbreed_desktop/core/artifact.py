@@ -8,8 +8,6 @@ Everything else (classes, preprocessing, temperature, metrics, provenance) is JS
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +15,18 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..paths import MODEL_FILENAME
+from .artifact_schema import SchemaError, validate
 from .breeds import readable_name
+from .errors import UserError
+from .files import atomic_write
 from .preprocess import Preprocessing
 
 FORMAT = "dogbreed-model"
 FORMAT_VERSION = 1
-MODEL_FILENAME = "model.safetensors"  # inside a training run folder
 
 
-class ArtifactError(Exception):
+class ArtifactError(UserError):
     """A model file that cannot be used, with a message fit to show the user."""
 
 
@@ -65,21 +66,6 @@ class ModelArtifact:
         }
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path) then rename over `path`, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_artifact(artifact: ModelArtifact, path: Path) -> Path:
     tensors = {"head.weight": artifact.head_weight, "head.bias": artifact.head_bias}
     if artifact.backbone_state:
@@ -103,9 +89,21 @@ def resolve_model_path(path: Path | str) -> Path:
     return path
 
 
+def _not_a_plain_file(path: Path) -> str | None:
+    from .preprocess import not_a_regular_file
+
+    problem = not_a_regular_file(path)
+    return None if problem in (None, "empty file") else problem
+
+
 def _refuse_non_safetensors(path: Path) -> None:
+    problem = _not_a_plain_file(path)
+    if problem:
+        raise ArtifactError(f"{path.name}: {problem}")
     with open(path, "rb") as f:
         head = f.read(16)
+    if len(head) >= 9 and head[8:9] == b"{":
+        return  # safetensors: 8-byte header length, then the JSON header (the length may well start 0x80)
     if head[:2] == b"PK" or head[:1] == b"\x80":
         raise ArtifactError(
             f"{path.name} is a pickled PyTorch file. Dog Breed Studio never unpickles model files, because a "
@@ -130,25 +128,30 @@ def load_artifact(path: Path | str) -> ModelArtifact:
         raise ArtifactError(f"{path.name} is a safetensors file but not a Dog Breed Studio model")
     try:
         meta = json.loads(raw)
-        if meta.get("format") != FORMAT or int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            raise ArtifactError(f"{path.name} has an unknown model format; update Dog Breed Studio")
-        backbone_state = {k[len("backbone.") :]: v for k, v in tensors.items() if k.startswith("backbone.")}
-        artifact = ModelArtifact(
-            backbone=meta["backbone"],
-            classes=list(meta["classes"]),
-            preprocessing=Preprocessing.from_dict(meta["preprocessing"]),
-            head_weight=tensors["head.weight"],
-            head_bias=tensors["head.bias"],
-            backbone_weights=dict(meta["backbone_weights"]),
-            backbone_state=backbone_state or None,
-            temperature=float(meta.get("temperature", 1.0)),
-            name=meta.get("name") or path.stem,
-            metrics=meta.get("metrics", {}),
-            provenance=meta.get("provenance", {}),
-            path=path,
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise ArtifactError(f"{path.name} has incomplete model metadata ({e})") from None
-    if tuple(artifact.head_weight.shape) != (len(artifact.classes), artifact.head_weight.shape[1]):
-        raise ArtifactError(f"{path.name}: head has {artifact.head_weight.shape[0]} rows for {len(artifact.classes)} classes")
-    return artifact
+    except ValueError as e:
+        raise ArtifactError(f"{path.name} has damaged model metadata ({e})") from None
+    if isinstance(meta, dict) and meta.get("format") == FORMAT and _newer(meta.get("format_version")):
+        raise ArtifactError(f"{path.name} was made by a newer Dog Breed Studio; update the app to use it")
+    try:
+        validate(meta, tensors)  # every field and tensor, before anything is built from them
+    except SchemaError as e:
+        raise ArtifactError(f"{path.name} is not a usable model: {e}") from None
+    backbone_state = {k[len("backbone.") :]: v for k, v in tensors.items() if k.startswith("backbone.")}
+    return ModelArtifact(
+        backbone=meta["backbone"],
+        classes=list(meta["classes"]),
+        preprocessing=Preprocessing.from_dict(meta["preprocessing"]),
+        head_weight=tensors["head.weight"].float(),
+        head_bias=tensors["head.bias"].float(),
+        backbone_weights=dict(meta["backbone_weights"]),
+        backbone_state=backbone_state or None,
+        temperature=float(meta.get("temperature", 1.0)),
+        name=meta.get("name") or path.stem,
+        metrics=meta.get("metrics", {}),
+        provenance=meta.get("provenance", {}),
+        path=path,
+    )
+
+
+def _newer(version) -> bool:
+    return isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION

@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import UserError
 from .specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec  # noqa: F401 (re-exported)
 
-class BackboneUnavailable(RuntimeError):
+class BackboneUnavailable(UserError, RuntimeError):
     """The backbone's weights cannot be had here (offline, missing package, bad file)."""
 
 
@@ -79,8 +80,8 @@ _FC_PATHS = {"resnet152": "fc", "resnet50": "fc", "efficientnet_b0": "classifier
 
 
 def offline_mode() -> bool:
-    """DOGBREED_OFFLINE=1 forbids any download (tests and CI set it)."""
-    return os.environ.get("DOGBREED_OFFLINE", "") not in ("", "0")
+    """DOGBREED_OFFLINE=1 forbids any download (tests and CI set it); so does the common HF_HUB_OFFLINE=1."""
+    return any(os.environ.get(v, "") not in ("", "0") for v in ("DOGBREED_OFFLINE", "HF_HUB_OFFLINE"))
 
 
 def _torchvision_model(spec: BackboneSpec, pretrained: bool) -> nn.Module:

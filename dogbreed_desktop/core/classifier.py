@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence, Union
@@ -11,12 +10,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from . import backbones
+from . import backbones, threads
 from .artifact import ArtifactError, ModelArtifact, load_artifact
 from .breeds import readable_name
 from .control import Control
 from .devices import describe_device, resolve_device
 from .heads import linear_head
+from .imagetypes import walk_files
 from .precision import Precision
 from .preprocess import ImageError, ImageSource, is_image_path, normalize, prepare_ahead
 
@@ -94,12 +94,14 @@ def build_network(artifact: ModelArtifact) -> BreedNet:
 
 
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded recursively to their image files (sorted). Missing paths are kept so
-    that prediction reports them per file."""
+    """Files as given, folders expanded recursively to their image files (sorted). Missing paths, and
+    sub-folders that cannot be listed, are kept so that prediction reports them per path."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_image_path(f)))
+            files, unreadable = walk_files(p)
+            found.extend(f for f in files if is_image_path(f))
+            found.extend(folder for folder, _ in unreadable)
         else:
             found.append(p)
     return found
@@ -201,7 +203,5 @@ class Classifier:
             yield Prediction(label, tuple(row), scores)
 
     def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, torch.Tensor | ImageError]]:
-        # Half the cores at most decode: torch's own threads run the model on the rest at the same time.
-        workers = max(1, min(4, (os.cpu_count() or 2) // 2))
-        items = prepare_ahead(inputs, self.preprocessing, window=2 * batch_size, workers=workers)
+        items = prepare_ahead(inputs, self.preprocessing, window=2 * batch_size, workers=threads.current().decode)
         return zip((_describe(source, i) for i, source in enumerate(inputs)), items)

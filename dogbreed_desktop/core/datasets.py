@@ -10,16 +10,18 @@ Layouts:
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .preprocess import is_image_path
+from .artifact_schema import class_name_problem
+from .errors import UserError
+from .imagetypes import is_image_path, walk_files
 
-LAYOUTS = ("kaggle", "folders", "split")
 _EVAL_SUBSETS = ("test", "val", "valid", "validation")
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A folder that holds no labelled set we can read, with a message fit to show the user."""
 
 
@@ -38,6 +40,8 @@ class LabelledSet:
     labels_without_images: list[str] = field(default_factory=list)  # kaggle ids listed but not on disk
     images_without_labels: list[Path] = field(default_factory=list)
     non_images: list[Path] = field(default_factory=list)  # files that are not images by their suffix
+    unreadable_folders: list[tuple[Path, str]] = field(default_factory=list)  # could not be listed, and why
+    notes: list[str] = field(default_factory=list)  # how the folder was understood, when that was a guess
 
     @property
     def classes(self) -> list[str]:
@@ -56,12 +60,12 @@ def _class_folders(root: Path) -> list[Path]:
 
 def _scan_folders(root: Path, subset: str, out: LabelledSet) -> None:
     for d in _class_folders(root):
-        for f in sorted(d.rglob("*")):
-            if not f.is_file() or f.name.startswith("."):
-                continue
+        files, unreadable = walk_files(d)
+        out.unreadable_folders.extend(unreadable)
+        for f in files:
             if is_image_path(f):
                 out.items.append(LabelledImage(f, d.name, subset))
-            else:
+            elif f.is_file():
                 out.non_images.append(f)
 
 
@@ -69,35 +73,63 @@ def _read_kaggle(root: Path) -> LabelledSet:
     images_dir = root / "train"
     out = LabelledSet(root, "kaggle", [])
     on_disk = {}
-    for f in images_dir.iterdir():
-        if f.is_file() and not f.name.startswith("."):
-            if is_image_path(f):
-                on_disk[f.stem] = f
-            else:
-                out.non_images.append(f)
+    try:
+        entries = sorted(images_dir.iterdir())
+    except OSError as e:
+        raise DatasetError(f"cannot read the folder {images_dir}: {e.strerror or e}") from None
+    for f in entries:
+        if f.name.startswith(".") or f.is_dir():
+            continue
+        if is_image_path(f):
+            on_disk[f.stem] = f  # FIFOs and devices too: preflight names them
+        else:
+            out.non_images.append(f)
     try:
         with open(root / "labels.csv", newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            fields = [c.lower() for c in reader.fieldnames or []]
-            if len(fields) < 2:
-                raise DatasetError(f"{root / 'labels.csv'} needs two columns: id,breed")
-            id_col, label_col = reader.fieldnames[0], reader.fieldnames[1]
-            listed = set()
-            for row in reader:
-                key, label = (row.get(id_col) or "").strip(), (row.get(label_col) or "").strip()
-                if not key or not label:
-                    continue
-                key = Path(key).stem  # accept "abc.jpg" as well as "abc"
-                listed.add(key)
-                if key in on_disk:
-                    out.items.append(LabelledImage(on_disk[key], label))
-                else:
-                    out.labels_without_images.append(key)
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            rows = [r for r in reader if len(r) >= 2]
     except (OSError, csv.Error, UnicodeDecodeError) as e:
         raise DatasetError(f"cannot read {root / 'labels.csv'}: {e}") from None
+    if len(header) < 2:
+        raise DatasetError(f"{root / 'labels.csv'} needs two columns: id,breed")
+    id_col, label_col = _label_columns(header, rows, on_disk, out)
+    listed = set()
+    for row in rows:
+        key, label = row[id_col].strip(), row[label_col].strip()
+        if not key or not label:
+            continue
+        key = Path(key).stem  # accept "abc.jpg" as well as "abc"
+        listed.add(key)
+        if key in on_disk:
+            out.items.append(LabelledImage(on_disk[key], label))
+        else:
+            out.labels_without_images.append(key)
     out.images_without_labels = sorted(p for k, p in on_disk.items() if k not in listed)
     out.items.sort(key=lambda i: (i.label, i.path.name))
     return out
+
+
+_ID_NAMES = ("id", "image", "image_id", "file", "filename")
+_LABEL_NAMES = ("breed", "label", "class", "category")
+
+
+def _label_columns(header: list[str], rows: list[list[str]], on_disk: dict, out: LabelledSet) -> tuple[int, int]:
+    """(id column, label column): by header name when it says (id/breed in either order), else the first
+    two columns, swapped when only the second column names files on disk."""
+    names = [h.strip().lower() for h in header]
+    id_col = next((i for i, n in enumerate(names) if n in _ID_NAMES), None)
+    label_col = next((i for i, n in enumerate(names) if n in _LABEL_NAMES), None)
+    if id_col is not None and label_col is not None:
+        return id_col, label_col
+
+    def hits(col: int) -> int:
+        return sum(Path(r[col].strip()).stem in on_disk for r in rows[:1000])
+
+    if hits(0) == 0 and hits(1) > 0:
+        out.notes.append("labels.csv: the second column names the image files, so it is read as id")
+        return 1, 0
+    return 0, 1
 
 
 def find_layout(root: Path) -> str:
@@ -110,10 +142,16 @@ def find_layout(root: Path) -> str:
 
 
 def load_labelled_set(root: str | Path) -> LabelledSet:
-    root = Path(root).expanduser()
+    # Absolute: paths saved in a run folder must mean the same files from any working folder.
+    root = Path(root).expanduser().absolute()
     if not root.is_dir():
         raise DatasetError(f"not a folder: {root}")
-    layout = find_layout(root)
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DatasetError(f"cannot read the folder {root} (permission denied)")
+    try:
+        layout = find_layout(root)
+    except OSError as e:
+        raise DatasetError(f"cannot read the folder {root}: {e.strerror or e}") from None
     if layout == "kaggle":
         out = _read_kaggle(root)
     else:
@@ -127,12 +165,29 @@ def load_labelled_set(root: str | Path) -> LabelledSet:
                     _scan_folders(d, "val", out)
         else:
             _scan_folders(root, "", out)
+    _drop_bad_labels(out)
+    if not out.items and out.unreadable_folders:
+        folder, why = out.unreadable_folders[0]
+        raise DatasetError(f"no labelled images found in {root}; {len(out.unreadable_folders)} folder(s) "
+                           f"could not be read, e.g. {folder} ({why})")
     if not out.items:
         raise DatasetError(
             f"no labelled images found in {root}: expected labels.csv + train/, one folder per class, "
             "or train/ and test/ folders of class folders"
         )
     return out
+
+
+def _drop_bad_labels(out: LabelledSet) -> None:
+    """Labels become class names in the model file, which refuses empty, overlong or control-character names:
+    such rows are left out here, with a note, rather than training a model that cannot be loaded."""
+    bad = {i.label: class_name_problem(i.label) for i in out.items}
+    bad = {label: why for label, why in bad.items() if why}
+    if not bad:
+        return
+    out.items = [i for i in out.items if i.label not in bad]
+    label, why = next(iter(sorted(bad.items())))
+    out.notes.append(f"{len(bad)} label(s) left out because they cannot name a class, e.g. {label!a}: {why}")
 
 
 def take_per_class(items: list[LabelledImage], n: int) -> list[LabelledImage]:

@@ -6,40 +6,111 @@ transform from the same numbers.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import stat
+import threading
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar, Union
 
 import torch
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .errors import UserError
 from .imagetypes import IMAGE_SUFFIXES, is_image_path  # noqa: F401 (re-exported)
 from .specs import Preprocessing  # noqa: F401 (re-exported)
 
-# Past this many pixels a file is refused rather than decoded (Pillow's own bomb guard trips at 2x its limit,
-# and only warns below that). 16k x 16k covers any camera.
+# The pixel budget. Every decode and every resize is bounded by these, so no input file can make the app
+# allocate more than about 1 GB (Pillow holds 4 bytes per pixel):
+# - a file is refused rather than decoded past MAX_PIXELS (Pillow's own bomb guard trips only at 2x its
+#   limit, and only warns below that); 16k x 16k covers any camera;
+# - decodes running at once in different threads share DECODE_BUDGET pixels (one larger file runs alone);
+# - a resize is computed for the crop only when the whole resized picture would pass MAX_RESIZED_PIXELS
+#   (a 1x100000 strip would otherwise become 256 x 25,600,000).
 MAX_PIXELS = 16384 * 16384
+DECODE_BUDGET = 64 * 1024 * 1024
+MAX_RESIZED_PIXELS = 16 * 1024 * 1024
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error for that file, not a grey half-picture
 
 ImageSource = Union[str, Path, Image.Image, bytes]  # bytes: an uploaded file held in memory
 T = TypeVar("T")
 
 
-class ImageError(Exception):
+class ImageError(UserError):
     """A file that cannot be turned into a picture, with a message fit to show the user."""
 
 
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
 
 
-def _open(path: Path) -> Image.Image:
+class _PixelBudget:
+    """A count of decoded pixels held at once across threads; a request larger than the whole runs alone."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.used = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def reserve(self, pixels: int):
+        pixels = min(pixels, self.capacity)
+        with self._cond:
+            self._cond.wait_for(lambda: self.used + pixels <= self.capacity)
+            self.used += pixels
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= pixels
+                self._cond.notify_all()
+
+
+_BUDGET = _PixelBudget(DECODE_BUDGET)
+
+
+def reserve_pixels(pixels: int):
+    """Context manager holding `pixels` of the process-wide decode budget (for decodes outside `load_image`)."""
+    return _BUDGET.reserve(pixels)
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """Why `path` is not a plain file to read (a folder, FIFO, device, link loop...), or None when it is one."""
     try:
-        if path.is_dir():
-            raise ImageError("is a folder, not an image")
-        if path.stat().st_size == 0:
-            raise ImageError("empty file")
+        st = path.stat()
+    except FileNotFoundError:
+        return "file not found" if not path.is_symlink() else "broken symbolic link (its target is missing)"
+    except PermissionError:
+        return "permission denied"
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot read file ({e.strerror or e})"
+    if stat.S_ISDIR(st.st_mode):
+        if not os.access(path, os.R_OK | os.X_OK):
+            return "a folder that cannot be read (permission denied)"
+        return "is a folder, not an image"
+    if stat.S_ISFIFO(st.st_mode):
+        return "a named pipe (FIFO), not an image file"
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return "a device, not an image file"
+    if stat.S_ISSOCK(st.st_mode):
+        return "a socket, not an image file"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    if st.st_size == 0:
+        return "empty file"
+    return None
+
+
+def _open(path: Path) -> Image.Image:
+    problem = not_a_regular_file(path)
+    if problem:
+        raise ImageError(problem)
+    try:
         return Image.open(path)
     except FileNotFoundError:
         raise ImageError("file not found") from None
@@ -105,13 +176,38 @@ def load_image(source: ImageSource, draft: int | None = None) -> Image.Image:
         if draft and img.format == "JPEG" and not isinstance(source, Image.Image):
             # Decode straight at 1/2, 1/4 or 1/8 scale: much faster for camera photos, same result after resize.
             img.draft("RGB", _draft_size(w, h, draft))
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        return _to_rgb(img)
+        with _BUDGET.reserve(img.size[0] * img.size[1]):
+            img.load()
+            transpose = _EXIF_TRANSPOSE.get(img.getexif().get(0x0112)) if hasattr(img, "getexif") else None
+            img = _shrink(img, draft)
+            if transpose is not None:
+                img = img.transpose(transpose)
+            return _to_rgb(img)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ImageError(f"truncated or corrupt image ({e})") from None
+
+
+_EXIF_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _shrink(img: Image.Image, shorter: int | None) -> Image.Image:
+    """A decoded picture far larger than needed, box-averaged down by a whole factor (the shorter side stays
+    at least twice `shorter`), so the mode conversions and the resize that follow work on a small copy."""
+    if not shorter:
+        return img
+    factor = min(img.size) // (2 * shorter)
+    if factor < 2:
+        return img
+    try:
+        return img.reduce(factor)
+    except (ValueError, NotImplementedError):  # a mode reduce() does not support (e.g. I;16)
+        return img
 
 
 def _draft_size(w: int, h: int, shorter: int) -> tuple[int, int]:
@@ -121,14 +217,21 @@ def _draft_size(w: int, h: int, shorter: int) -> tuple[int, int]:
 
 
 def resize_and_crop(img: Image.Image, prep: Preprocessing) -> Image.Image:
+    """Shorter side to `prep.resize`, then the centre `prep.crop` square."""
     w, h = img.size
     if w <= h:
         size = (prep.resize, max(1, int(prep.resize * h / w)))
     else:
         size = (max(1, int(prep.resize * w / h)), prep.resize)
-    img = img.resize(size, _RESAMPLE[prep.interpolation])
     left = int(round((size[0] - prep.crop) / 2.0))
     top = int(round((size[1] - prep.crop) / 2.0))
+    resample = _RESAMPLE[prep.interpolation]
+    if size[0] * size[1] > MAX_RESIZED_PIXELS:
+        # Resample only the source region that lands in the crop: output-sized memory for any aspect ratio.
+        sx, sy = w / size[0], h / size[1]
+        box = (left * sx, top * sy, (left + prep.crop) * sx, (top + prep.crop) * sy)
+        return img.resize((prep.crop, prep.crop), resample, box=box)
+    img = img.resize(size, resample)
     return img.crop((left, top, left + prep.crop, top + prep.crop))
 
 

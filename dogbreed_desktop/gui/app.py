@@ -1,6 +1,7 @@
 """Starting the window: `dogbreed-desktop [--model M] [photos...]` lands in `run`.
 
-The window is shown before torch is imported; the model loads in the inference worker's thread.
+The window is shown before torch is imported; the model loads in the inference worker's thread. When a window
+is already running for this user, the photos go to it instead (single_instance) and this launch exits.
 """
 
 from __future__ import annotations
@@ -14,21 +15,36 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from ..core import threads
 from ..paths import resource
+from . import settings, theme
 from .main_window import MainWindow
 
 
 def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Dog Breed Studio")
+    settings.set_app_names(app)
     app.setDesktopFileName("dogbreed-studio")
     app.setWindowIcon(QIcon(str(resource("icon.png"))))
+    theme.follow_system(app)
     return app
 
 
 def run(image_paths: list[str], model: str | None = None) -> int:
+    try:
+        from . import single_instance
+    except ImportError:  # a bundle built without QtNetwork: every launch opens its own window
+        single_instance = None
+    # DOGBREED_NEW_INSTANCE=1 opens a window of its own even when one is running.
+    solo = single_instance is None or os.environ.get("DOGBREED_NEW_INSTANCE")
+    if not solo and single_instance.send_to_running(image_paths, model):
+        print("dogbreed-desktop: sent to the window that is already open", file=sys.stderr)
+        return 0
+    threads.decide("gui")  # one core left for the event loop; applied when the worker imports torch
     app = application()
     window = MainWindow()
+    if single_instance is not None:
+        single_instance.serve(window, app)
     window.show()
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, the workers stop first
     _close_on_signals(window)

@@ -7,10 +7,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from .theme import ACCENT, UNSURE, colors  # noqa: F401  (ACCENT, UNSURE: kept importable from here)
 from .verdict import UNSURE_BELOW, percent
-
-ACCENT = QColor("#e0782a")  # the icon's orange
-UNSURE = QColor("#c9a227")
 
 
 class BreedChart(QWidget):
@@ -49,9 +47,9 @@ class BreedChart(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         text, muted = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.PlaceholderText)
-        track = pal.color(QPalette.ColorRole.Mid)
-        track.setAlpha(60)
-        top_color = ACCENT if self._rows[0][1] >= UNSURE_BELOW else UNSURE
+        theme = colors(pal)
+        track = theme.track
+        top_color = theme.accent if self._rows[0][1] >= UNSURE_BELOW else theme.unsure
         other = QColor(top_color)
         other.setAlpha(110)
         base, bold = QFont(self.font()), QFont(self.font())

@@ -6,17 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from . import export
 from .drop_zone import DropHint, DropTarget, from_clipboard
 from .inference_client import InferenceClient
 from .messages import ModelInfo
-from .photo_loader import PhotoLoader
+from .images import preview
 from .photo_view import PhotoView
 from .results_list import ResultsList
 from .results_model import DONE, FAILED, PENDING, ResultsModel
+from .tasks import TaskRunner
 from .verdict_panel import VerdictPanel
 
 
@@ -30,7 +31,7 @@ class ClassifyTab(QWidget):
         self.client = client
         self.model = ResultsModel(self)
         self.list = ResultsList(self.model)
-        self.loader = PhotoLoader(self)
+        self.photos = TaskRunner("photo", self)  # decodes the large photo: latest click wins
         self.panel = VerdictPanel(PhotoView())
         self.hint = DropHint()
         self.drop = DropTarget(self)
@@ -40,6 +41,7 @@ class ClassifyTab(QWidget):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([285, 615])
+        splitter.setObjectName("classify")  # its settings key (window_state)
         self.splitter = splitter
         splitter.hide()
         layout = QVBoxLayout(self)
@@ -49,7 +51,6 @@ class ClassifyTab(QWidget):
         self.drop.active_changed.connect(self.hint.set_active)
         self.hint.paste_clicked.connect(self.paste)
         self.list.current_path_changed.connect(self._show_path)
-        self.loader.loaded.connect(lambda path, image, fitted, error: self.panel.set_photo(image, fitted, error))
         self.panel.top_k_changed.connect(lambda _: self.panel.refresh())
         client.model_loading.connect(lambda _: self.hint.set_status("Loading the model…"))
         client.model_loaded.connect(self._on_model_loaded)
@@ -86,17 +87,39 @@ class ClassifyTab(QWidget):
         QGuiApplication.clipboard().setText(export.to_tsv(table))
         self.status.emit(f"Copied {len(table) - 1} result(s) to the clipboard.")
 
+    def copy_selection(self) -> None:
+        """Edit ▸ Copy: the selected rows (all when none is selected) as tab-separated text."""
+        table = self.table(selected_only=bool(self.list.selected_paths()))
+        QGuiApplication.clipboard().setText(export.to_tsv(table))
+        self.status.emit(f"Copied {len(table) - 1} result(s) to the clipboard.")
+
+    def select_all(self) -> None:
+        self.list.setFocus()
+        self.list.selectAll()
+
+    def remove_selected(self) -> None:
+        """Edit ▸ Remove (Delete): the selected rows go; the row after them becomes current."""
+        rows = sorted({i.row() for i in self.list.selectionModel().selectedIndexes()})
+        if not rows:
+            return
+        if len(rows) == self.model.rowCount():
+            return self.clear()
+        self.model.remove_rows(rows)
+        self.list.select_row(min(rows[0], self.model.rowCount() - 1))
+        self._update_empty_state()
+        self._report_progress()
+
     def clear(self) -> None:
         self.client.cancel_all()
-        self.loader.cancel()
+        self.photos.cancel()
         self.model.clear()
         self._update_empty_state()
         self.panel.show_row(None, ())
         self.panel.photo.set_message("")
         self._report_progress()
 
-    def shutdown(self) -> None:
-        self.loader.shutdown()
+    def shutdown(self) -> bool:
+        return self.photos.shutdown()
 
     # -- routing --------------------------------------------------------------------------------------------
     def _on_model_loaded(self, info: ModelInfo | None) -> None:
@@ -140,7 +163,9 @@ class ClassifyTab(QWidget):
         row = self.model.row_of(path) if path else None
         self.panel.show_row(None if row is None else self.model.row(row), self.model.class_names)
         if path:
-            self.loader.request(path, self.panel.photo.device_size())
+            self.photos.submit(preview, path, self.panel.photo.device_size(), supersede=True,
+                               on_done=lambda _, images: self.panel.set_photo(*images),
+                               on_error=lambda _, message: self.panel.set_photo(QImage(), QImage(), message))
 
     def _update_empty_state(self) -> None:
         empty = self.model.rowCount() == 0

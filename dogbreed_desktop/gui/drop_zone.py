@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QIcon, QImage
+from PySide6.QtCore import QEvent, QMimeData, QObject, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.imagetypes import is_image_path
 from ..paths import resource
+from .theme import colors, on_palette_change
 
 
 def paths_from_mime(mime: QMimeData) -> list[Path]:
@@ -80,17 +81,19 @@ class DropHint(QFrame):
     open_clicked = Signal()
     paste_clicked = Signal()
     BIG = ("<div style='font-size:15pt; font-weight:600'>Drop dog photos or folders here</div>"
-           "<div style='color:#808080'>or open them, paste one, or pass them on the command line</div>")
+           "<div style='color:{muted}'>or open them, paste one, or pass them on the command line</div>")
     SLIM = "Drop more photos or folders anywhere here"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("DropHint")
+        self.setFrameShape(QFrame.Shape.NoFrame)
         self._paw = QLabel()
         self._paw.setPixmap(QIcon(str(resource("icon.png"))).pixmap(72, 72))
         self._title = QLabel()
         self._status = ""
         open_button, paste_button = QPushButton("Open photos…"), QPushButton("Paste")
+        self._active = False
         open_button.clicked.connect(self.open_clicked)
         paste_button.clicked.connect(self.paste_clicked)
         self._big_only = [self._paw, open_button, paste_button]
@@ -110,6 +113,7 @@ class DropHint(QFrame):
         self._compact = False
         self.set_compact(False)
         self.set_active(False)
+        on_palette_change(self, self._render)  # the rich text has its colours baked in
 
     def set_compact(self, compact: bool) -> None:
         self._compact = compact
@@ -125,14 +129,30 @@ class DropHint(QFrame):
         self._render()
 
     def _render(self) -> None:
-        status = f"<span style='color:#e0782a; font-weight:600'>{self._status}</span>" if self._status else ""
+        theme = colors(self.palette())
+        status = (f"<span style='color:{theme.css('sure_text')}; font-weight:600'>{self._status}</span>"
+                  if self._status else "")
         if self._compact:
             self._title.setText(self.SLIM + (f" &nbsp;·&nbsp; {status}" if status else ""))
         else:
-            self._title.setText(self.BIG + (f"<div>{status}</div>" if status else ""))
+            big = self.BIG.format(muted=theme.css("muted_text"))
+            self._title.setText(big + (f"<div>{status}</div>" if status else ""))
 
     def set_active(self, active: bool) -> None:
-        border = "#e0782a" if active else "palette(mid)"
-        fill = "rgba(224,120,42,40)" if active else "transparent"
-        style = "solid" if active else "dashed"
-        self.setStyleSheet(f"#DropHint {{ border: 2px {style} {border}; border-radius: 10px; background: {fill}; }}")
+        self._active = active
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        """A rounded frame, dashed in the palette's mid tone; solid accent over a tint while a drag hovers.
+        Painted (not a style sheet) so it follows the palette when the system turns dark or light."""
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        accent = colors(self.palette()).accent
+        pen = QPen(accent if self._active else self.palette().color(QPalette.ColorRole.Mid), 2)
+        pen.setStyle(Qt.PenStyle.SolidLine if self._active else Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        fill = QColor(accent)
+        fill.setAlpha(40)
+        p.setBrush(fill if self._active else Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 10, 10)
+        p.end()

@@ -45,6 +45,13 @@ def fit(image: QImage, box: QSize) -> QImage:
     return image.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
+def preview(path: str, box: QSize, *, control=None) -> tuple[QImage, QImage]:
+    """The large view's picture: upright, at most PREVIEW_SIZE, and the same fitted to `box` (device pixels)
+    so the view need not scale it. A task for the Classify tab's photo runner; raises ImageError."""
+    image = load_qimage(path, PREVIEW_SIZE)
+    return image, fit(image, box)
+
+
 def thumbnail(path: str | Path) -> QImage | None:
     """A small square-ish thumbnail, or None when the file cannot be decoded."""
     try:

@@ -1,19 +1,23 @@
-"""The window's handle on the inference worker: owns its QThread, numbers requests, drops stale results.
+"""The window's handle on inference: model loads and classifications as tasks on one `TaskRunner`, so they
+run in order on one thread, and their results reach the window only while their request is live.
 
-Every request gets an id. A result is passed on only while its request is live: cancelling, superseding or
-switching the model retires ids at once, so results already in flight are dropped here, in the GUI thread.
+A model load goes ahead of waiting photos and supersedes any earlier load, which is then never run or, if
+already running, neither becomes the active model nor reports anything: the model the window names is the
+model that classifies. Cancelling, superseding or switching the model retires requests at once.
 """
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from .inference_worker import ClassifyJob, InferenceWorker, LoadJob
+from .inference_tasks import Engine
 from .messages import ModelInfo
+from .tasks import Task, TaskRunner
+
+LOAD, CLASSIFY = "load", "classify"  # task groups
 
 
 class InferenceClient(QObject):
@@ -24,97 +28,61 @@ class InferenceClient(QObject):
     results = Signal(int, list)  # request id, [Verdict]
     finished = Signal(int)  # request id
     failed = Signal(int, str)  # request id, message
-    _wake = Signal()
 
     def __init__(self, device: str = "auto", parent: QObject | None = None):
         super().__init__(parent)
         self.model: ModelInfo | None = None
-        self._ids = itertools.count(1)
-        self._live: dict[int, ClassifyJob] = {}
-        self._load_id = 0
-        self._thread = QThread()
-        self._thread.setObjectName("inference")
-        self._worker = InferenceWorker(device)
-        self._worker.moveToThread(self._thread)
-        self._thread.finished.connect(self._worker.deleteLater)
-        self._wake.connect(self._worker.drain)
-        w = self._worker  # bound methods of this QObject: queued connections, run on the GUI thread
-        w.model_loaded.connect(self._on_model_loaded)
-        w.model_failed.connect(self._on_model_failed)
-        w.queued.connect(self._on_queued)
-        w.results.connect(self._on_results)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        self._thread.start()
+        self.runner = TaskRunner("inference", self)
+        self._engine = Engine(device)
+        self._load: Task | None = None  # the load the window waits for
 
     @property
     def busy(self) -> bool:
-        return bool(self._live)
+        return bool(self.runner.tasks(CLASSIFY))
 
     @property
     def loading(self) -> bool:
-        return self._load_id != 0
+        return self._load is not None
 
     def load_model(self, path: str | Path | None) -> int:
-        """Load a model (None: the built-in one) ahead of queued work; the running classification is stale."""
-        stale = self._worker.stop_current()
-        self._live.pop(stale, None)
-        self._load_id = next(self._ids)
-        self._worker.post(LoadJob(self._load_id, None if path is None else str(path)), front=True)
-        self.model_loading.emit("" if path is None else str(path))
-        self._wake.emit()
-        return self._load_id
+        """Load a model (None: the built-in one) ahead of queued photos. The classification under way is
+        dropped: the Classify tab queues its unfinished photos again once the model is in."""
+        running = self.runner.running()
+        if running is not None and running.group == CLASSIFY:
+            self.runner.cancel([running])
+        path = None if path is None else str(path)
+        self._load = self.runner.submit(self._engine.load, path, group=LOAD, supersede=True, urgent=True,
+                                        on_done=self._loaded, on_error=self._load_failed)
+        self.model_loading.emit(path or "")
+        return self._load.id
 
     def classify(self, items: list[Path | QImage], supersede: bool = False) -> int:
         """Queue photos, folders or pasted images. `supersede` first cancels every earlier request."""
-        if supersede:
-            self.cancel_all()
-        job = ClassifyJob(next(self._ids), list(items))
-        self._live[job.id] = job
-        self._worker.post(job)
-        self._wake.emit()
-        return job.id
+        task = self.runner.submit(self._engine.classify, list(items), group=CLASSIFY, supersede=supersede,
+                                  on_partial=self._partial, on_error=lambda t, text: self.failed.emit(t.id, text),
+                                  on_finished=lambda t: self.finished.emit(t.id))
+        return task.id
 
     def cancel_all(self) -> None:
-        for job in self._live.values():
-            job.control.stop()  # direct call: read by the worker at its next batch
-        self._worker.remove_pending(keep=lambda job: isinstance(job, LoadJob))
-        self._live.clear()
+        self.runner.cancel(self.runner.tasks(CLASSIFY))
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop everything and end the thread; False if it did not end within the timeout."""
-        self.cancel_all()
-        self._worker.remove_pending()
-        self._thread.quit()
-        return self._thread.wait(timeout_ms)
+        return self.runner.shutdown(timeout_ms)
 
-    @Slot(int, object)
-    def _on_model_loaded(self, job_id: int, info: ModelInfo | None) -> None:
-        if job_id == self._load_id:  # else a newer load is on its way
-            self._load_id = 0
-            self.model = info
-            self.model_loaded.emit(info)
+    def _loaded(self, task: Task, info: ModelInfo | None) -> None:
+        self._load, self.model = None, info
+        self.model_loaded.emit(info)
 
-    @Slot(int, str, str)
-    def _on_model_failed(self, job_id: int, path: str, message: str) -> None:
-        self.model_failed.emit(path, message)
+    def _load_failed(self, task: Task, message: str) -> None:
+        """Report it, then go on with the model already active, or the built-in one if there is none."""
+        path = task.args[0]
+        self.model_failed.emit(path or "", message)
+        if self._engine.info is None and path is not None:
+            self.load_model(None)
+        else:
+            self._loaded(task, self._engine.info)
 
-    @Slot(int, list)
-    def _on_queued(self, job_id: int, paths: list) -> None:
-        if job_id in self._live:
-            self.queued.emit(job_id, paths)
-
-    @Slot(int, list)
-    def _on_results(self, job_id: int, verdicts: list) -> None:
-        if job_id in self._live:
-            self.results.emit(job_id, verdicts)
-
-    @Slot(int)
-    def _on_finished(self, job_id: int) -> None:
-        if self._live.pop(job_id, None) is not None:
-            self.finished.emit(job_id)
-
-    @Slot(int, str)
-    def _on_failed(self, job_id: int, message: str) -> None:
-        if job_id in self._live:
-            self.failed.emit(job_id, message)
+    def _partial(self, task: Task, value: tuple) -> None:
+        kind, data = value
+        (self.queued if kind == "queued" else self.results).emit(task.id, data)

@@ -10,13 +10,20 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QPr
 
 from ..core.imagetypes import IMAGE_SUFFIXES
 from ..paths import resource
+from . import recent, settings
 from .about import show_about
+from .accessibility import name_widgets
 from .classify_tab import ClassifyTab
+from .evaluate import EvaluateView
+from .evaluate.exports import Exporter
 from .inference_client import InferenceClient
 from .messages import ModelInfo
+from .recent import RecentMenu
 from .train_tab import TrainTab
+from .window_state import WindowState
 
 TITLE = "Dog Breed Studio"
+FALLBACK_KEYS = {QKeySequence.StandardKey.Quit: "Ctrl+Q", QKeySequence.StandardKey.HelpContents: "F1"}
 IMAGE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES)))
 
 
@@ -28,9 +35,12 @@ class MainWindow(QMainWindow):
         self.client = InferenceClient(device, self)
         self.classify_tab = ClassifyTab(self.client)
         self.train_tab = TrainTab()
+        self.evaluate_view = EvaluateView("cpu" if device == "cpu" else "auto")
+        self.exporter = Exporter(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.classify_tab, "Classify")
         self.tabs.addTab(self.train_tab, "Train")
+        self.tabs.addTab(self.evaluate_view, "Evaluate")
         self.setCentralWidget(self.tabs)
         self.model_label, self.progress_bar, self.dialog = QLabel(), QProgressBar(), None
         self.progress_bar.setMaximumWidth(160)
@@ -45,19 +55,52 @@ class MainWindow(QMainWindow):
         self.classify_tab.progress.connect(self._on_progress)
         self.classify_tab.hint.open_clicked.connect(self.open_photos)
         self.train_tab.use_model.connect(self.open_model_path)
+        self.train_tab.runs.evaluate_run.connect(self.evaluate_model)
+        self.train_tab.run_finished.connect(self._run_finished)
+        self.evaluate_view.open_photo.connect(lambda path: self._classify([Path(path)]))
+        self.evaluate_view.status.connect(self.statusBar().showMessage)
+        self.exporter.status.connect(self.statusBar().showMessage)
         self.stopped_cleanly, self._shut_down = True, False
-        self.resize(980, 640)
+        # Desktop habits: remembered between runs, recent files, keyboard, accessible names.
+        self.state = WindowState(self)
+        self.client.model_loaded.connect(lambda info: info and self.state.remember_model(info.path))
+        self.classify_tab.drop.dropped.connect(recent.add_paths)
+        self.train_tab.data.folder_chosen.connect(self.state.remember_data_folder)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._on_tab_changed(self.tabs.currentIndex())
+        name_widgets(self)
 
     def start(self, model: str | None, photos: list[Path]) -> None:
-        """After the window is shown: load the model in the worker, then classify any command-line photos."""
+        """After the window is shown: load the model (the one given, else the one used last) in the worker,
+        then classify any command-line photos."""
+        if model is None:
+            model, message = self.state.startup_model()
+            if message:
+                self.statusBar().showMessage(message, 15_000)
         self.client.load_model(model)
         if photos:
+            recent.add_paths(photos)
             self.classify_tab.add_paths(photos)
+
+    def open_from_outside(self, paths: list[Path], model: str = "") -> None:
+        """Photos from a second launch or the OS (single_instance): bring the window up and classify them."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if model:
+            self.open_model_path(model)
+        if paths:
+            self._classify(list(paths))
 
     def _build_menus(self) -> None:
         def action(menu, text, slot, shortcut=None):
             a = QAction(text, self)
-            if shortcut is not None:
+            if isinstance(shortcut, QKeySequence.StandardKey):
+                # The platform's keys; some platforms have none for Quit or Help (then ours).
+                keys = QKeySequence.keyBindings(shortcut) or [QKeySequence(FALLBACK_KEYS.get(shortcut, ""))]
+                a.setShortcuts(keys)
+            elif shortcut is not None:
                 a.setShortcut(QKeySequence(shortcut))
             a.triggered.connect(slot)
             menu.addAction(a)
@@ -66,28 +109,47 @@ class MainWindow(QMainWindow):
         file = self.menuBar().addMenu("&File")
         action(file, "&Open Photos…", self.open_photos, QKeySequence.StandardKey.Open)
         action(file, "Open &Folder…", self.open_folder, "Ctrl+Shift+O")
+        self.recent_menu = RecentMenu(self)
+        self.recent_menu.open_paths.connect(self._classify)
+        self.recent_menu.open_model.connect(self.open_model_path)
+        file.addMenu(self.recent_menu)
         file.addSeparator()
         action(file, "Open &Model…", self.open_model, "Ctrl+M")
+        file.addSeparator()
+        action(file, "E&valuate Model on Photos…", lambda: self.evaluate_model(None), "Ctrl+Shift+E")
+        action(file, "Export Mo&del…", self.export_model, "Ctrl+Shift+M")
         file.addSeparator()
         action(file, "&Export Results as CSV…", self.export_csv, "Ctrl+E")
         file.addSeparator()
         action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = self.menuBar().addMenu("&Edit")
         action(edit, "&Paste Photo", self.paste, QKeySequence.StandardKey.Paste)
-        action(edit, "&Copy Results", self.classify_tab.copy_results, "Ctrl+Shift+C")
-        action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete")
+        # Copy, Select All and Remove act on the photo list; on the Train tab they are off, so the keys reach
+        # the focused field.
+        self.list_actions = [
+            action(edit, "&Copy", self.classify_tab.copy_selection, QKeySequence.StandardKey.Copy),
+            action(edit, "Copy &Results", self.classify_tab.copy_results, "Ctrl+Shift+C"),
+            action(edit, "Select &All", self.classify_tab.select_all, QKeySequence.StandardKey.SelectAll),
+            action(edit, "&Remove from List", self.classify_tab.remove_selected, QKeySequence.StandardKey.Delete),
+            action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete"),
+        ]
+        settings_menu = self.menuBar().addMenu("&Settings")
+        action(settings_menu, "&Reset to Defaults…", self.confirm_reset, "Ctrl+Alt+R")
         help_menu = self.menuBar().addMenu("&Help")
-        action(help_menu, "&About Dog Breed Studio", lambda: show_about(self, self.client.model))
+        action(help_menu, "&About Dog Breed Studio", lambda: show_about(self, self.client.model),
+               QKeySequence.StandardKey.HelpContents)
 
     # -- actions --------------------------------------------------------------------------------------------
     def open_photos(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open dog photos", "", IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self, "Open dog photos", settings.dialog_dir("photos"), IMAGE_FILTER)
         if files:
+            settings.remember_dialog("photos", files[0])
             self._classify([Path(f) for f in files])
 
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of dog photos")
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of dog photos", settings.dialog_dir("folder"))
         if folder:
+            settings.remember_dialog("folder", Path(folder).parent)
             self._classify([Path(folder)])
 
     def paste(self) -> None:
@@ -97,8 +159,9 @@ class MainWindow(QMainWindow):
     def open_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open a model (a .safetensors file, e.g. model.safetensors in a training run folder)",
-            "", "Dog Breed Studio models (*.safetensors);;All files (*)")
+            settings.dialog_dir("model"), "Dog Breed Studio models (*.safetensors);;All files (*)")
         if path:
+            settings.remember_dialog("model", path)
             self.open_model_path(path)
 
     def open_model_path(self, path: str) -> None:
@@ -107,16 +170,55 @@ class MainWindow(QMainWindow):
         self.client.load_model(path)
 
     def export_csv(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", "dog-breeds.csv", "CSV (*.csv)")
+        start = str(Path(settings.dialog_dir("export") or Path.home()) / "dog-breeds.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", start, "CSV (*.csv)")
         if path:
+            settings.remember_dialog("export", Path(path).parent)
             self.classify_tab.export_csv(path)
             self.statusBar().showMessage(f"Exported to {path}", 5000)
 
+    def evaluate_model(self, model: str | None = None) -> None:
+        """File ▸ Evaluate Model on Photos… (the active model) and the Train tab's runs (a run's model)."""
+        info = self.client.model
+        label = None
+        if model is None and info is not None:
+            model, label = info.path, f"Active model: {info.name}"
+        self.tabs.setCurrentWidget(self.evaluate_view)
+        self.evaluate_view.open_for(model, label)
+
+    def export_model(self) -> None:
+        info = self.client.model
+        self.exporter.ask_and_export(self, info.path if info else None, info.name if info else "")
+
+    def _run_finished(self, result: dict) -> None:
+        """A run that wrote a model is evaluated on its validation photos, ready in the Evaluate tab."""
+        if result.get("model_path") and not self.evaluate_view.running:
+            self.evaluate_view.evaluate(result["model_path"], None)
+            self.statusBar().showMessage("Evaluating the new model on its validation photos (Evaluate tab)", 8000)
+
     def _classify(self, paths: list[Path]) -> None:
         self.tabs.setCurrentWidget(self.classify_tab)
+        recent.add_paths(paths)
         self.classify_tab.add_paths(paths)
 
+    def confirm_reset(self) -> None:
+        self.dialog = QMessageBox(QMessageBox.Icon.Question, TITLE, "Reset every setting to its default?",
+                                  QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel, self)
+        self.dialog.setInformativeText("Window layout, top-k, training settings, recent files and dialog folders "
+                                       "are forgotten. The model and photos open now stay open.")
+        self.dialog.button(QMessageBox.StandardButton.Reset).clicked.connect(self.state.reset)
+        self.dialog.open()
+
     # -- routing --------------------------------------------------------------------------------------------
+    def _on_tab_changed(self, index: int) -> None:
+        on_list = self.tabs.widget(index) is self.classify_tab
+        for a in self.list_actions:
+            a.setEnabled(on_list)
+        pending = self.state.pending_data_folder  # remembered from last time: checked once the tab shows
+        if pending and self.tabs.widget(index) is self.train_tab:
+            self.state.pending_data_folder = ""
+            self.train_tab.data.set_folder(pending)
+
     def _on_model_loading(self, path: str) -> None:
         self.model_label.setText(f"Loading model {Path(path).name if path else '(built-in)'}…")
 
@@ -135,14 +237,17 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(done)
 
     def closeEvent(self, event) -> None:
+        if not self._shut_down:
+            self.state.save()
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop training, the photo loader and inference, each waiting with a timeout. Safe to call twice."""
+        """Stop every task runner (training, preflight, photo, inference), each waiting with a timeout. Safe to
+        call twice."""
         if self._shut_down:
             return
         self._shut_down = True
-        self.train_tab.shutdown()
-        self.classify_tab.shutdown()
-        self.stopped_cleanly = self.client.shutdown()
+        stopped = [self.train_tab.shutdown(), self.evaluate_view.shutdown(), self.exporter.shutdown(),
+                   self.classify_tab.shutdown(), self.client.shutdown()]
+        self.stopped_cleanly = all(stopped)

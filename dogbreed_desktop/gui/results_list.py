@@ -4,14 +4,13 @@ name, one row per photo."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
-from .breed_chart import UNSURE
 from .images import THUMBNAIL_BOX
 from .results_model import FAILED, PENDING, HeadlineRole, ResultsModel, StateRole, SureRole
+from .theme import ERROR, colors  # noqa: F401  (ERROR: kept importable from here)
 
-ERROR = QColor("#c62828")
 THUMB = THUMBNAIL_BOX
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -36,12 +35,13 @@ class ResultDelegate(QStyledItemDelegate):
         top, bottom = area.adjusted(0, 0, 0, -area.height() // 2), area.adjusted(0, area.height() // 2, 0, 0)
         state = index.data(StateRole)
         color = text
+        theme = colors(pal)
         if not selected and state == FAILED:
-            color = ERROR
+            color = theme.error_text
         elif not selected and state == PENDING:
             color = muted
         elif not selected and not index.data(SureRole):
-            color = UNSURE.darker(135)
+            color = theme.unsure_text
         title, pct = index.data(HeadlineRole)
         bold = QFont(option.font)
         bold.setBold(state != FAILED)

@@ -81,6 +81,15 @@ class ResultsModel(QAbstractListModel):
     def set_class_names(self, names: tuple[str, ...]) -> None:
         self.class_names = tuple(names)
 
+    def remove_rows(self, rows: list[int]) -> None:
+        """Remove rows by index (from the bottom up, so the indices stay valid)."""
+        for i in sorted(set(rows), reverse=True):
+            if 0 <= i < len(self._rows):
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self._rows[i]
+                self.endRemoveRows()
+        self._by_path = {r.path: i for i, r in enumerate(self._rows)}
+
     def clear(self) -> None:
         self.beginResetModel()
         self._rows, self._by_path = [], {}

@@ -1,7 +1,7 @@
 """The Train tab: choose labelled photos, check them, train, watch the curves, stop early, use the model.
 
-It only composes and routes: the widgets live in `gui/train/`, the threads in `gui/train/jobs.py`, the work in
-the Qt-free `training` package (the same functions the `dogbreed-desktop train` command calls).
+It only composes and routes: the widgets live in `gui/train/`, the tasks in `gui/train/tasks.py` (run by two
+`TaskRunner`s, one for the preflight, one for training), the work in the Qt-free `training` package.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 
 from .train.curves import CurvesPanel
 from .train.data_panel import DataPanel
-from .train.jobs import TrainJobs
+from .tasks import TaskRunner
 from .train.run_controls import RunControls, outcome_html
 from .train.runs_list import RunsList
 from .train.settings_panel import SettingsPanel
-from .train.worker import TrainJob
+from .theme import colors
+from .train.tasks import check, train
 
 
 class TrainTab(QWidget):
@@ -33,23 +34,15 @@ class TrainTab(QWidget):
         self.controls = RunControls(self)
         self.curves = CurvesPanel(self)
         self.runs = RunsList(self)
-        self.jobs = TrainJobs(self)
+        self.checker = TaskRunner("preflight", self)
+        self.trainer = TaskRunner("training", self)
         self._last_run: str | None = None
         self._layout()
 
         self.data.folder_chosen.connect(self.check_folder)
-        self.jobs.checking.connect(self.data.show_checking)
-        self.jobs.report.connect(self._report)
-        self.jobs.report_failed.connect(self.data.show_error)
         self.controls.start_clicked.connect(self.start)
         self.controls.stop_clicked.connect(self.stop)
         self.controls.use_clicked.connect(self._use_last)
-        self.jobs.progress.connect(self.controls.show_progress)
-        self.jobs.batch.connect(self.curves.add_batch)
-        self.jobs.epoch.connect(self._epoch)
-        self.jobs.done.connect(self._done)
-        self.jobs.failed.connect(self._failed)
-        self.jobs.training_changed.connect(self._training_changed)
         self.runs.show_run.connect(self._show_run)
         self.runs.resume_run.connect(self.resume)
         self.runs.use_model.connect(self.use_model)
@@ -67,11 +60,13 @@ class TrainTab(QWidget):
         column.addWidget(self.settings)
         column.addWidget(self.controls)
         right = QSplitter(Qt.Orientation.Vertical, self)
+        right.setObjectName("train_curves")  # the names are settings keys (window_state)
         right.addWidget(self.curves)
         right.addWidget(self.runs)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
         split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.setObjectName("train")
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
@@ -80,15 +75,17 @@ class TrainTab(QWidget):
 
     @property
     def training(self) -> bool:
-        return self.jobs.training
+        return self.trainer.busy
 
     def check_folder(self, folder: str) -> None:
         """Run the preflight on `folder` (a newer request supersedes an older one)."""
         self.controls.set_can_start(False)
         self.data.show_checking()
-        self.jobs.check(folder, self.settings.overrides.get("per_class"))
+        self.checker.submit(check, folder, self.settings.overrides.get("per_class"), supersede=True,
+                            on_progress=lambda _, done, total, __: self.data.show_checking(done, total),
+                            on_done=self._report, on_error=lambda _, message: self.data.show_error(message))
 
-    def _report(self, report) -> None:
+    def _report(self, _, report) -> None:
         self.data.show_report(report)
         self.controls.set_can_start(report.ok and not self.training)
 
@@ -100,7 +97,7 @@ class TrainTab(QWidget):
 
         settings = {"data": str(report.root), **self.settings.values()}
         run_dir = new_run_dir(self.runs.root, settings["backbone"])
-        self._launch(TrainJob(str(run_dir), settings=settings, report=report))
+        self._launch(str(run_dir), settings=settings, report=report)
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run; its curves so far stay and grow."""
@@ -108,14 +105,21 @@ class TrainTab(QWidget):
             from training.runfolder import read_run  # torch-free
 
             info = read_run(Path(run_dir))
-            self._launch(TrainJob(run_dir))
+            self._launch(run_dir)
             if info is not None:
                 self.curves.show_history(info.history, info.metrics.get("best_epoch"))
 
-    def _launch(self, job: TrainJob) -> None:
+    def _launch(self, run_dir: str, **kwargs) -> None:
         self.curves.reset()
-        self._last_run = job.run_dir
-        self.jobs.train(job)
+        self._last_run = run_dir
+        self.trainer.submit(train, run_dir, **kwargs, on_partial=self._update, on_done=self._done,
+                            on_progress=lambda _, *progress: self.controls.show_progress(*progress),
+                            on_error=self._failed, on_finished=lambda _: self._training_changed(False))
+        self._training_changed(True)
+
+    def _update(self, _, update: tuple) -> None:
+        kind, *values = update
+        (self.curves.add_batch if kind == "batch" else self._epoch)(*values)
 
     def _epoch(self, row: dict, best_epoch) -> None:
         first = not self.curves.rows
@@ -126,7 +130,8 @@ class TrainTab(QWidget):
     def stop(self) -> None:
         """Early stop: ends at the next batch and keeps the best model so far."""
         if self.training:
-            self.jobs.stop_training()
+            for task in self.trainer.tasks():
+                task.stop()
             self.controls.show_stopping()
 
     def _training_changed(self, running: bool) -> None:
@@ -136,12 +141,13 @@ class TrainTab(QWidget):
             self.controls.set_can_start(self.data.report is not None and self.data.report.ok)
             self.runs.refresh(select=Path(self._last_run).name if self._last_run else None)
 
-    def _done(self, result: dict) -> None:
+    def _done(self, _, result: dict) -> None:
         self.controls.show_outcome(outcome_html(result), bool(result["model_path"]))
         self.run_finished.emit(result)
 
-    def _failed(self, message: str) -> None:
-        self.controls.show_outcome(f"<span style='color:#c0392b'><b>Training failed:</b> {message}</span>", False)
+    def _failed(self, _, message: str) -> None:
+        color = colors(self.palette()).css("error_text")
+        self.controls.show_outcome(f"<span style='color:{color}'><b>Training failed:</b> {message}</span>", False)
 
     def _use_last(self) -> None:
         if self._last_run:
@@ -153,6 +159,6 @@ class TrainTab(QWidget):
             self._last_run = str(info.path)
             self.controls.use_button.setEnabled(info.has_model)
 
-    def shutdown(self) -> None:
-        """Stop any running training and wait for it (called when the window closes)."""
-        self.jobs.shutdown()
+    def shutdown(self) -> bool:
+        """Stop any running training and preflight and wait for them (called when the window closes)."""
+        return all([self.trainer.shutdown(), self.checker.shutdown()])

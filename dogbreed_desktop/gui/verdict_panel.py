@@ -6,9 +6,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QImage
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from .breed_chart import ACCENT, UNSURE, BreedChart
-from .results_list import ERROR
+from .breed_chart import BreedChart
 from .results_model import DONE, FAILED, Row
+from .theme import colors, on_palette_change
 from .verdict import is_sure, ranked, verdict_line
 
 TOP_K_CHOICES = (3, 5, 10, 0)  # 0: all classes
@@ -32,6 +32,7 @@ class VerdictPanel(QWidget):
         for k in TOP_K_CHOICES:
             self.top_k.addItem(f"Top {k}" if k else "All breeds", k)
         self.top_k.setCurrentIndex(1)
+        self.top_k.setAccessibleName("How many breeds to show")
         self.top_k.currentIndexChanged.connect(lambda _: self.top_k_changed.emit(self.k))
         scroll = QScrollArea()
         scroll.setWidget(self.chart)
@@ -57,6 +58,8 @@ class VerdictPanel(QWidget):
         layout.addLayout(body, 1)
         self._row: Row | None = None
         self._names: tuple[str, ...] = ()
+        self._tone: str | None = None  # a theme.Colors field: resolved against the palette when shown
+        on_palette_change(self, self._paint_tone)
 
     @property
     def k(self) -> int:
@@ -74,12 +77,12 @@ class VerdictPanel(QWidget):
         if row is None:
             return self._say("", None, [])
         if row.state == FAILED:
-            return self._say(f"Could not read this file: {row.error}", ERROR, [])
+            return self._say(f"Could not read this file: {row.error}", "error_text", [])
         if row.state != DONE or not names:
             return self._say("Classifying…", None, [])
         p = row.probabilities
         scores = [(names[i], p[i]) for i in ranked(p, self.k)]
-        self._say(verdict_line(p, names), ACCENT.darker(125) if is_sure(p) else UNSURE.darker(135), scores)
+        self._say(verdict_line(p, names), "sure_text" if is_sure(p) else "unsure_text", scores)
 
     def refresh(self) -> None:
         self.show_row(self._row, self._names)
@@ -88,7 +91,18 @@ class VerdictPanel(QWidget):
         self._row = None
         self._say(text, None, [])
 
-    def _say(self, text: str, color, scores) -> None:
+    @property
+    def row(self) -> Row | None:
+        """The row shown (None: nothing selected)."""
+        return self._row
+
+    def _say(self, text: str, tone: str | None, scores) -> None:
         self.verdict.setText(text)
-        self.verdict.setStyleSheet(f"color: {color.name()}" if color is not None else "")
+        self._tone = tone
+        self._paint_tone()
         self.chart.set_scores(scores)
+
+    def _paint_tone(self) -> None:
+        sheet = f"color: {colors(self.palette()).css(self._tone)}" if self._tone else ""
+        if self.verdict.styleSheet() != sheet:
+            self.verdict.setStyleSheet(sheet)

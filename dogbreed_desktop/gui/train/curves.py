@@ -9,7 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from .plots import ACCENT, BEST, SECOND, TRAIN, plot_widget, titled
+from ..theme import colors, on_palette_change
+from .plots import plot_widget, titled
 
 
 def _finite(xs, ys):
@@ -23,31 +24,44 @@ class CurvesPanel(QWidget):
         self.loss_plot = plot_widget(self, "", "cross-entropy", "epoch")
         self.acc_plot = plot_widget(self, "", "%", "epoch")
         self.acc_plot.setXLink(self.loss_plot)
-        titled(self.loss_plot, "Loss", [("train", TRAIN), ("validation", ACCENT), ("best", BEST)])
-        titled(self.acc_plot, "Validation accuracy", [("top-1", ACCENT), ("top-5", SECOND), ("best", BEST)])
-        self.batch_curve = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN, width=1, alpha=0.4))
+        titled(self.loss_plot, "Loss", [("train", "train"), ("validation", "accent"), ("best", "best")])
+        titled(self.acc_plot, "Validation accuracy", [("top-1", "accent"), ("top-5", "second"), ("best", "best")])
+        # Items are made once; their colours come from the theme and change with it (_apply_colors).
+        self.batch_curve = self.loss_plot.plot([], [])
         self.batch_curve.setOpacity(0.45)
-        self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=5,
-                                               symbolBrush=TRAIN, symbolPen=None)
-        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), symbol="o", symbolSize=5,
-                                             symbolBrush=ACCENT, symbolPen=None)
-        self.top1_curve = self.acc_plot.plot([], [], pen=pg.mkPen(ACCENT, width=2), symbol="o", symbolSize=5,
-                                             symbolBrush=ACCENT, symbolPen=None)
-        self.top5_curve = self.acc_plot.plot([], [], pen=pg.mkPen(SECOND, width=2, style=Qt.PenStyle.DashLine))
-        star = dict(symbol="star", symbolSize=16, symbolBrush=BEST, symbolPen=pg.mkPen("w", width=0.5))
-        self.best_star = self.loss_plot.plot([], [], pen=None, **star)
-        self.best_star_acc = self.acc_plot.plot([], [], pen=None, **star)
+        self.train_curve = self.loss_plot.plot([], [], symbol="o", symbolSize=5)
+        self.val_curve = self.loss_plot.plot([], [], symbol="o", symbolSize=5)
+        self.top1_curve = self.acc_plot.plot([], [], symbol="o", symbolSize=5)
+        self.top5_curve = self.acc_plot.plot([], [])
+        self.best_star = self.loss_plot.plot([], [], pen=None, symbol="star", symbolSize=16)
+        self.best_star_acc = self.acc_plot.plot([], [], pen=None, symbol="star", symbolSize=16)
         self.best_lines = []
         for plot in (self.loss_plot, self.acc_plot):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(BEST, width=1, style=Qt.PenStyle.DotLine))
+            line = pg.InfiniteLine(angle=90, movable=False)
             line.setVisible(False)
             plot.addItem(line)
             self.best_lines.append(line)
+        self._apply_colors()
+        on_palette_change(self, self._apply_colors)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.acc_plot, 1)
         self.reset()
+
+    def _apply_colors(self) -> None:
+        c = colors(self.palette())
+        self.batch_curve.setPen(pg.mkPen(c.train, width=1))
+        for curve, color in ((self.train_curve, c.train), (self.val_curve, c.accent), (self.top1_curve, c.accent)):
+            curve.setPen(pg.mkPen(color, width=2))
+            curve.setSymbolBrush(color)
+            curve.setSymbolPen(None)
+        self.top5_curve.setPen(pg.mkPen(c.second, width=2, style=Qt.PenStyle.DashLine))
+        for star in (self.best_star, self.best_star_acc):
+            star.setSymbolBrush(c.best)
+            star.setSymbolPen(pg.mkPen(c.outline, width=0.5))
+        for line in self.best_lines:
+            line.setPen(pg.mkPen(c.best, width=1, style=Qt.PenStyle.DotLine))
 
     def reset(self) -> None:
         self.rows: list[dict] = []

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from .plots import ACCENT, plot_widget
+from .. import settings
+from ..theme import ACCENT, colors, on_palette_change
+from .plots import plot_widget
 
 
 class CountChart(QWidget):
@@ -48,6 +52,7 @@ class DataPanel(QGroupBox):
         super().__init__("Data", parent)
         self.path_edit = QLineEdit(self)
         self.path_edit.setPlaceholderText("labels.csv + train/, a folder per class, or train/ + test/")
+        self.path_edit.setAccessibleName("Folder of labelled photos")
         self.path_edit.returnPressed.connect(lambda: self.folder_chosen.emit(self.path_edit.text().strip()))
         browse = QPushButton("Choose…", self)
         browse.clicked.connect(self._browse)
@@ -63,10 +68,21 @@ class DataPanel(QGroupBox):
         layout.addWidget(self.summary)
         layout.addWidget(self.chart, 1)
         self.report = None
+        self._error = ""
+        on_palette_change(self, self._rerender)
+
+    def _rerender(self) -> None:
+        """Rich text has its colours baked in: render it again for the new palette."""
+        if self.report is not None:
+            self.show_report(self.report)
+        elif self._error:
+            self.show_error(self._error)
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of labelled photos", self.path_edit.text())
+        start = self.path_edit.text() or settings.dialog_dir("train-data")
+        folder = QFileDialog.getExistingDirectory(self, "Folder of labelled photos", start)
         if folder:
+            settings.remember_dialog("train-data", Path(folder).parent)
             self.set_folder(folder)
 
     def set_folder(self, folder: str) -> None:
@@ -74,20 +90,21 @@ class DataPanel(QGroupBox):
         self.folder_chosen.emit(folder)
 
     def show_checking(self, done: int = 0, total: int = 0) -> None:
-        self.report = None
+        self.report, self._error = None, ""
         self.summary.setText(f"Checking images… {done} / {total}" if total else "Checking images…")
 
     def show_report(self, report) -> None:
-        self.report = report
+        self.report, self._error = report, ""
         counts = report.counts()
         lo, hi = min(counts.values(), default=0), max(counts.values(), default=0)
         lines = [f"<b>{len(report.samples):,}</b> images in <b>{len(counts)}</b> classes "
                  f"({lo}–{hi} per class) · layout: {report.layout}"]
-        lines += [f"<span style='color:#b9770e'>⚠ {p}</span>" for p in report.problems()]
+        warn = colors(self.palette()).css("warning_text")
+        lines += [f"<span style='color:{warn}'>⚠ {p}</span>" for p in report.problems()]
         self.summary.setText("<br>".join(lines))
         self.chart.set_counts(counts)
 
     def show_error(self, message: str) -> None:
-        self.report = None
-        self.summary.setText(f"<span style='color:#c0392b'>{message}</span>")
+        self.report, self._error = None, message
+        self.summary.setText(f"<span style='color:{colors(self.palette()).css('error_text')}'>{message}</span>")
         self.chart.set_counts({})

@@ -1,0 +1,122 @@
+"""What the window remembers between runs, kept with QSettings.
+
+Native format (the registry on Windows, a plist on macOS, ~/.config/DogBreedStudio/Dog Breed Studio.conf on
+Linux). With DOGBREED_HOME set (tests, side-by-side installs) it is an INI file in that folder instead.
+
+Every read is defensive: a corrupt file, a value of the wrong type or one written by another program falls back
+to the default, so the settings can never stop the app from starting. Lists and dicts are stored as JSON text,
+which reads back the same in every format (QSettings turns a one-item list into a string in INI files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
+
+ORGANIZATION = "DogBreedStudio"
+APPLICATION = "Dog Breed Studio"
+VERSION = 1  # bump when a key changes meaning; older values are then ignored key by key
+
+
+def set_app_names(app: QCoreApplication) -> None:
+    """Once, at start: QSettings() and the platform's folders are named after these."""
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+
+
+def store() -> QSettings:
+    home = os.environ.get("DOGBREED_HOME")
+    if home:
+        return QSettings(str(Path(home) / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def location() -> str:
+    """Where the settings live, for the README and the About box."""
+    return store().fileName()
+
+
+def _raw(key: str) -> Any:
+    try:
+        return store().value(key)
+    except Exception:  # a value QSettings cannot turn into a Python object (foreign binary data)
+        return None
+
+
+def get(key: str, default):
+    """The stored value if it has the default's type (numbers and booleans parsed from text), else `default`."""
+    value = _raw(key)
+    if value is None:
+        return default
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            return {"true": True, "false": False}.get(str(value).strip().lower(), default)
+        if isinstance(default, int):
+            return int(str(value).strip())
+        if isinstance(default, float):
+            number = float(str(value).strip())
+            return number if number == number else default  # not NaN
+        if isinstance(default, str):
+            return value if isinstance(value, str) else default
+        if isinstance(default, (bytes, QByteArray)):
+            return bytes(value) if isinstance(value, (bytes, QByteArray)) else default
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return default
+
+
+def get_json(key: str, default, kind: type):
+    """A JSON value of type `kind` (list or dict), else `default`."""
+    text = get(key, "")
+    try:
+        value = json.loads(text) if text else default
+    except (ValueError, RecursionError):
+        return default
+    return value if isinstance(value, kind) else default
+
+
+def put(key: str, value) -> None:
+    s = store()
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value)
+    elif isinstance(value, bytes):
+        value = QByteArray(value)
+    s.setValue(key, value)
+    s.setValue("version", VERSION)
+
+
+def remove(key: str) -> None:
+    store().remove(key)
+
+
+def reset() -> None:
+    """Settings ▸ Reset to defaults: forget everything (the window then puts its defaults back)."""
+    s = store()
+    s.clear()
+    s.sync()
+
+
+def sync() -> bool:
+    """Write to disk now; False when the file cannot be written (read-only home, full disk)."""
+    s = store()
+    s.sync()
+    return s.status() == QSettings.Status.NoError
+
+
+# -- the last folder of each file dialog ------------------------------------------------------------------------
+def dialog_dir(name: str) -> str:
+    """Where the file dialog `name` opened last ("" when never, or when that folder is gone)."""
+    folder = get(f"dialogs/{name}", "")
+    return folder if folder and Path(folder).is_dir() else ""
+
+
+def remember_dialog(name: str, chosen: str | Path) -> None:
+    """After a dialog returns `chosen` (a file or a folder), it opens in that folder next time."""
+    p = Path(chosen)
+    put(f"dialogs/{name}", str(p if p.is_dir() else p.parent))
