@@ -159,6 +159,6 @@ class TrainTab(QWidget):
             self._last_run = str(info.path)
             self.controls.use_button.setEnabled(info.has_model)
 
-    def shutdown(self) -> bool:
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop any running training and preflight and wait for them (called when the window closes)."""
-        return all([self.trainer.shutdown(), self.checker.shutdown()])
+        return all([self.trainer.shutdown(timeout_ms), self.checker.shutdown(timeout_ms)])
