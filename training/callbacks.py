@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from dogbreed_desktop.core.artifact import atomic_write
+from dogbreed_desktop.core.files import atomic_write
 
 from .runfolder import CHECKPOINT_FILENAME, METRIC_FIELDS
 

@@ -125,7 +125,7 @@ class TrainConfig:
         return replace(self, **changes)
 
     def save(self, path: Path) -> None:
-        from dogbreed_desktop.core.artifact import atomic_write
+        from dogbreed_desktop.core.files import atomic_write
 
         text = json.dumps(self.to_dict(), indent=2) + "\n"
         atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
