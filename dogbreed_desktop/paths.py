@@ -13,6 +13,8 @@ BUILTIN_MODELS = {
     "accurate": "models/accurate-ensemble.json",  # a manifest naming its member artifacts
 }
 DEFAULT_MODEL = BUILTIN_MODELS["fast"]
+# The model artifact inside a training run folder: `--model RUN` and File > Open model accept the folder.
+MODEL_FILENAME = "model.safetensors"
 
 
 def resources_dir() -> Path:
