@@ -32,13 +32,17 @@ class ExportError(UserError):
 class CalibratedNet(nn.Module):
     """softmax(logits / temperature): the same probabilities `Classifier.probabilities` gives."""
 
-    def __init__(self, net: nn.Module, temperature: float):
+    def __init__(self, net: nn.Module, temperature: float, mirror: bool = False):
         super().__init__()
         self.net = net
         self.temperature = float(temperature) or 1.0
+        self.mirror = mirror  # the artifact's test_time_mirror: average the logits of the image and its mirror
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(image).float() / self.temperature, dim=1)
+        logits = self.net(image).float()
+        if self.mirror:
+            logits = (logits + self.net(image.flip(3)).float()) / 2
+        return torch.softmax(logits / self.temperature, dim=1)
 
 
 def metadata(artifact: ModelArtifact) -> dict[str, str]:
@@ -85,7 +89,7 @@ def export_onnx(model: str | Path | ModelArtifact | None, out: str | Path, *, op
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
     out.parent.mkdir(parents=True, exist_ok=True)
-    wrapped = CalibratedNet(build_network(model).float(), model.temperature).eval()
+    wrapped = CalibratedNet(build_network(model).float(), model.temperature, model.test_time_mirror).eval()
     crop = model.preprocessing.crop
     example = torch.zeros(2, 3, crop, crop)
     batch = torch.export.Dim("batch", min=1, max=4096)
