@@ -11,12 +11,12 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ...core.report import analysis
-from .breed_table import BreedTable
-from .confusion_panel import ConfusionPanel
-from .gallery import Gallery
-from .exports import Exporter
 from ..tasks import TaskRunner
 from . import tasks
+from .breed_table import BreedTable
+from .confusion_panel import ConfusionPanel
+from .exports import Exporter
+from .gallery import Gallery
 from .reliability import ReliabilityPlot
 from .setup_bar import SetupBar
 from .summary import Summary
