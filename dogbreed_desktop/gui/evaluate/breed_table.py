@@ -67,6 +67,7 @@ class BreedTable(QWidget):
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.view = QTableView(self)
+        self.view.setAccessibleName("Per-breed metrics")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.setAlternatingRowColors(True)

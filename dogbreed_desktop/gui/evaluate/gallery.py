@@ -22,6 +22,7 @@ class Gallery(QWidget):
         self.title = QLabel(empty_text, self)
         self.title.setWordWrap(True)
         self.list = QListWidget(self)
+        self.list.setAccessibleName("Photos")
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setIconSize(QSize(ICON, ICON))
         self.list.setGridSize(QSize(ICON + 70, ICON + 62))
