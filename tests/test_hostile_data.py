@@ -107,3 +107,22 @@ def test_a_huge_file_is_hashed_in_bounded_memory(tmp_path):
     """, limit_mb=600)
     assert proc.returncode == 0, proc.stderr
     assert peak_mb(proc) < 300
+
+
+def test_an_unlistable_subfolder_is_reported_not_skipped(tmp_path, monkeypatch):
+    """As root every folder is readable, so the refusal is simulated where the OS would give it."""
+    data = make_shapes(tmp_path / "data", per_class=3, classes=["circle", "square", "cross"], size=24)
+    real_scandir = os.scandir
+
+    def scandir(path=".", *a):
+        if Path(path).name == "cross":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path, *a)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rep = preflight(data)
+    assert rep.counts() == {"circle": 3, "square": 3}
+    assert any("could not be read" in line and "cross" in line for line in rep.problems())
+    from dogbreed_desktop.core.classifier import collect_images
+
+    assert data / "cross" in collect_images([data])  # predict lists it, so it gets its own error line

@@ -41,7 +41,7 @@ def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
         for i in range(2):
             make_image(data / breed / f"{i}.jpg", color=(40 + 100 * b, 60 + 80 * i, 90))
     w1 = make_window(qtbot)
-    w1.resize(761, 533)  # inside the offscreen 800x600 screen: restoreGeometry keeps windows on screen
+    w1.resize(791, 533)  # inside the offscreen 800x600 screen: restoreGeometry keeps windows on screen
     w1.classify_tab.panel.top_k.setCurrentIndex(w1.classify_tab.panel.top_k.findData(10))
     w1.train_tab.settings.set_values(seed=7, epochs=3, mode="fast", lr=0.002)
     with qtbot.waitSignal(w1.client.model_loaded, timeout=60_000) as loaded:
@@ -57,7 +57,7 @@ def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
 
     w2 = make_window(qtbot)  # start(None, []): the remembered model, not the built-in one
     assert w2.client.model.path == str(model)
-    assert (w2.width(), w2.height()) == left and left[0] == 761
+    assert (w2.width(), w2.height()) == left and left[0] == 791
     assert w2.classify_tab.panel.k == 10
     assert w2.tabs.currentIndex() == 1
     values = w2.train_tab.settings.values()

@@ -11,6 +11,7 @@ result is the best epoch (epoch 0 included), so it is never worse on validation 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -26,12 +27,15 @@ from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import resolve_device
 from dogbreed_desktop.core.heads import FeatureHead, initial_head
 from dogbreed_desktop.core.precision import Precision
+from dogbreed_desktop.core.threads import Threads
+from dogbreed_desktop.core.threads import current as current_threads
 
 from .batches import feature_batches, image_batches
 from .callbacks import Callback
 from .config import TrainConfig, preprocessing_for, with_lr
 from .epochs import evaluate, train_one_epoch
 from .features import FeatureCache, extract_features
+from .runfolder import RunStatus
 from .split import Split
 from .state import FitResult, FitState
 
@@ -79,9 +83,11 @@ def fit(
     control: Control | None = None,
     device: torch.device | None = None,
     resume: dict | None = None,
+    threads: Threads | None = None,
 ) -> FitResult:
     """Train a head (fast) or the whole network (finetune) on `data.train`, validating on `data.val` after
-    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from.
+    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from. `threads`: the
+    process's thread counts (core.threads; by default what its entry point decided).
 
     A stop request ends it at the next batch with status "stopped"; before the first validation (during
     feature extraction) there is no best epoch and no outputs.
@@ -98,8 +104,8 @@ def fit(
     precision = Precision.resolve(device, config.amp, images=not fast)
     callbacks = sorted(callbacks, key=lambda c: c.order)
     state: FitState | None = None
-    status, reason = "stopped", ""
-    threads = torch.get_num_threads()
+    status, reason = RunStatus.STOPPED, ""
+    threads = threads or current_threads()
     try:
         if fast:
             # the frozen backbone runs on images: channels_last where that is faster
@@ -125,15 +131,12 @@ def fit(
             state.restore(resume)
         for cb in callbacks:
             cb.on_fit_start(state)
-        if fast and device.type == "cpu":
-            # A linear head's ops are tiny: more threads only spin, and on a busy machine they make an epoch
-            # 5-30x slower (measured: 0.25 s vs 1-7 s for 9,000 features on 2 shared cores).
-            torch.set_num_threads(1)
-        status, reason = _epochs(state, train_batches, val_batches, precision, control)
+        tiny = threads.for_tiny_ops() if fast and device.type == "cpu" else contextlib.nullcontext()
+        with tiny:  # a linear head on features: more threads only spin
+            status, reason = _epochs(state, train_batches, val_batches, precision, control)
     except Stopped as e:
         reason = str(e)
     finally:
-        torch.set_num_threads(threads)
         if state is not None:
             for cb in callbacks:
                 cb.on_fit_end(state)
@@ -147,7 +150,8 @@ def fit(
     )
 
 
-def _epochs(state: FitState, train_batches, val_batches, precision: Precision, control: Control) -> tuple[str, str]:
+def _epochs(state: FitState, train_batches, val_batches, precision: Precision,
+            control: Control) -> tuple[RunStatus, str]:
     """Epoch 0 (unless resumed), then epochs until the last, an early stop or a stop request: (status, reason)."""
     config, model, optimizer = state.config, state.model, state.optimizer
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
@@ -165,7 +169,7 @@ def _epochs(state: FitState, train_batches, val_batches, precision: Precision, c
         try:
             ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
         except Stopped:
-            return "stopped", "stopped before training began"
+            return RunStatus.STOPPED, "stopped before training began"
         state.end_epoch(_row(0, math.nan, ev, optimizer.param_groups[-1]["lr"], time.perf_counter() - start),
                         ev["outputs"])
     for epoch in range(state.epoch + 1, config.epochs + 1):
@@ -183,12 +187,12 @@ def _epochs(state: FitState, train_batches, val_batches, precision: Precision, c
                                  report_every=max(1, len(train_batches) // 20))
             ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
         except Stopped:
-            return "stopped", f"stopped by request during epoch {epoch}"
+            return RunStatus.STOPPED, f"stopped by request during epoch {epoch}"
         state.scheduler.step()
         state.end_epoch(_row(epoch, tr["train_loss"], ev, lr, tr["seconds"]), ev["outputs"])
         if state.stop_reason:
-            return "stopped_early", state.stop_reason
-    return "finished", f"all {config.epochs} epochs done"
+            return RunStatus.STOPPED_EARLY, state.stop_reason
+    return RunStatus.FINISHED, f"all {config.epochs} epochs done"
 
 
 def _row(epoch: int, train_loss: float, ev: dict, lr: float, seconds: float) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core.devices import DEVICES
 from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
 
 HELP = "measure a model on a labelled set"
@@ -17,7 +18,7 @@ def add_arguments(ev) -> None:
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
     ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
     ev.add_argument("--batch-size", type=positive_int, default=32)
-    ev.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    ev.add_argument("--device", default="cpu", choices=list(DEVICES))
     ev.add_argument("--report", metavar="DIR",
                     help="also write report.html (figures embedded), per_breed.csv, confusion.csv, "
                     "predictions.csv and PNG figures into DIR")

@@ -22,7 +22,7 @@ def class_index(classes: list[str]) -> dict[str, int]:
     for c, i in index.items():
         b = find_breed(c)
         if b:
-            for alias in (b.id, b.name, b.stanford, b.stanford.split("-", 1)[1]):
+            for alias in b.aliases:
                 out.setdefault(alias, i)
     return out
 

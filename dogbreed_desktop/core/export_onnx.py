@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .artifact import ModelArtifact, atomic_write, load_artifact
+from .artifact import ModelArtifact, load_artifact
+from .files import atomic_write
 
 OPSET = 18
 INPUT, OUTPUT = "image", "probabilities"

@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         action(file, "Open &Model…", self.open_model, "Ctrl+M")
         file.addSeparator()
         action(file, "E&valuate Model on Photos…", lambda: self.evaluate_model(None), "Ctrl+Shift+E")
-        action(file, "Export Mo&del…", self.export_model, "Ctrl+Shift+X")
+        action(file, "Export Mo&del…", self.export_model, "Ctrl+Shift+M")
         file.addSeparator()
         action(file, "&Export Results as CSV…", self.export_csv, "Ctrl+E")
         file.addSeparator()

@@ -11,7 +11,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..artifact import MODEL_FILENAME, atomic_write
+from ...paths import MODEL_FILENAME
+from ..files import atomic_write
 from ..datasets import LabelledImage
 from .records import Evaluation
 

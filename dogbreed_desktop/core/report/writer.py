@@ -12,7 +12,7 @@ import io
 import math
 from pathlib import Path
 
-from ..artifact import atomic_write
+from ..files import atomic_write
 from . import analysis, figures
 from .records import Evaluation
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from ..theme import HEATMAP_COLORMAP, colors
@@ -77,7 +77,8 @@ class Heatmap(QWidget):
         p.drawImage(self.rect(), self.image)
         if self._hover is not None:  # the hovered row and column, faintly
             r, c = self._hover
-            shade = QColor(255, 255, 255, 60)
+            shade = QColor(self.palette().color(QPalette.ColorRole.Highlight))
+            shade.setAlpha(60)
             p.fillRect(QRect(0, r * self.cell, self.width(), self.cell), shade)
             p.fillRect(QRect(c * self.cell, 0, self.cell, self.height()), shade)
         if self.selected is not None:

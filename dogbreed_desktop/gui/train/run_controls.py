@@ -97,10 +97,10 @@ class RunControls(QWidget):
 
 def outcome_html(result: dict) -> str:
     """How a run ended, for the line under the progress bar."""
-    from training.runfolder import STATUS_TEXT  # torch-free
+    from training.runfolder import RunStatus  # torch-free
 
     m = result["metrics"]
-    text = f"<b>{STATUS_TEXT.get(result['status'], result['status']).capitalize()}</b>: {result['reason']}"
+    text = f"<b>{RunStatus.describe(result['status']).capitalize()}</b>: {result['reason']}"
     if result["model_path"]:
         start = m.get("start_val_top1")
         gain = f" (started at {start:.1%})" if start is not None else ""

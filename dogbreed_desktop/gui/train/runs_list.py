@@ -9,17 +9,8 @@ from PySide6.QtWidgets import (
     QGroupBox, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
 )
 
-STATUS_TEXT = {
-    "running": "running",
-    "finished": "finished",
-    "stopped_early": "stopped early",
-    "stopped": "stopped",
-    "interrupted": "interrupted",
-}
-
-
 class RunsList(QGroupBox):
-    show_run = Signal(object)  # training.run.RunInfo
+    show_run = Signal(object)  # training.runfolder.RunInfo
     resume_run = Signal(str)  # run folder
     use_model = Signal(str)  # run folder
     evaluate_run = Signal(str)  # run folder: open it in the Evaluate view
@@ -58,7 +49,7 @@ class RunsList(QGroupBox):
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:
-        from training.runfolder import list_runs  # torch-free: reads JSON and CSV files
+        from training.runfolder import RunStatus, list_runs  # torch-free: reads JSON and CSV files
 
         current = select or (self.current().path.name if self.current() else None)
         self.list.clear()
@@ -67,7 +58,7 @@ class RunsList(QGroupBox):
             acc = f" · top-1 {top1:.1%}" if top1 is not None else ""
             mode = info.config.get("mode", "?")
             item = QListWidgetItem(f"{info.name}\n    {info.config.get('backbone', '?')} {mode} · "
-                                   f"{STATUS_TEXT.get(info.status, info.status)}{acc}")
+                                   f"{RunStatus.describe(info.status)}{acc}")
             item.setData(Qt.ItemDataRole.UserRole, info)
             item.setToolTip(f"{info.path}\n{info.reason}")
             self.list.addItem(item)
