@@ -73,8 +73,8 @@ class EvaluateView(QWidget):
         self.prepare(model, label=label)
         if not self.setup.ready():
             self.setup.choose_folder()
-        if self.setup.ready() and not self.running:
-            self.start()
+        if self.setup.ready():
+            self.start()  # asked for: it supersedes one still finishing (its end may not have arrived yet)
 
     def start(self) -> None:
         if not self.setup.ready():
