@@ -2,6 +2,9 @@
 
     dogbreed-desktop train --data DIR [--out RUN] [--backbone NAME] [--mode auto|fast|finetune] ...
     dogbreed-desktop train --resume RUN [--epochs N]
+    dogbreed-desktop train --gpus N ...                       (starts torchrun: one process per GPU)
+    torchrun --nproc-per-node N -m dogbreed_desktop train ... (the same, or across nodes)
+    dogbreed-desktop train --progress json ...                (JSON lines for programs: training/jsonlines.py)
 
 Ctrl-C or SIGTERM stops at the next batch and keeps the best model so far; a second Ctrl-C aborts.
 """
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from dogbreed_desktop.cli.common import EXIT_FAILED, EXIT_OK, TqdmControl, fail
+from dogbreed_desktop.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TqdmControl, fail, positive_int
 
 from .config import asked_default, check, describe_default, settings
 
@@ -28,6 +32,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="run folder to create (default: a new folder in the app's runs folder)")
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (with --epochs: to N)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
+    p.add_argument("--progress", default="bar", choices=("bar", "json"),
+                   help="bar: tqdm bars and epoch lines (default); json: one JSON object per line on stdout for "
+                        "other programs (schema in training/jsonlines.py and the README), `stop` on stdin stops")
+    p.add_argument("--gpus", type=positive_int, default=1,
+                   help="train on N GPUs of this machine with DistributedDataParallel (starts torchrun; with "
+                        "--device cpu, N CPU processes)")
     for name, f in settings().items():
         default = describe_default(f)
         options = {"default": None, "help": f.metadata["help"] + (f" (default: {default})" if default else "")}
@@ -95,21 +105,49 @@ def _epoch_printer(control, epochs: int):
     return PrintEpochs()
 
 
-def _install_stop_handlers(control) -> None:
-    """SIGINT/SIGTERM ask the loop to stop at the next batch; a second Ctrl-C aborts at once."""
+def _install_stop_handlers(control, say) -> None:
+    """SIGINT/SIGTERM ask the loop to stop at the next batch; a second Ctrl-C aborts at once (a repeated
+    SIGTERM, as torchrun sends when it shuts its workers down, does not)."""
     if threading.current_thread() is not threading.main_thread():
         return
 
     def handler(signum, frame):
         if control.should_stop():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         control.stop()
-        print("\nstopping after this batch and keeping the best model (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)
+        say("\nstopping after this batch and keeping the best model (Ctrl-C again to abort)")
 
     signal.signal(signal.SIGINT, handler)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, handler)
+
+
+def _reporting(args, main_rank: bool = True):
+    """(control, say, callback, fail) for the chosen --progress: tqdm bars and epoch lines, or JSON lines
+    (human-readable lines then go to stderr). Ranks other than 0 of a distributed run stay quiet."""
+    if not main_rank:
+        from dogbreed_desktop.core.control import Control
+
+        class Quiet(Control):
+            def close(self) -> None:
+                pass
+
+        return Quiet(), lambda line: None, None, fail
+    if args.progress == "json":
+        from .jsonlines import JsonControl, json_events, watch_stdin
+
+        control = JsonControl()
+        watch_stdin(control)
+
+        def fail_json(message: str, code: int = EXIT_USAGE) -> int:
+            control.out.emit("error", message=message, exit_code=code)
+            return fail(message, code)
+
+        return control, control.write, json_events(control), fail_json
+    control = TqdmControl(enabled=not args.quiet and sys.stderr.isatty())
+    return control, lambda line: print(line, flush=True), None, fail
 
 
 def _cache_note(folder: Path, config) -> str | None:
@@ -129,12 +167,19 @@ def run_train(args) -> int:
     from dogbreed_desktop.paths import cache_dir, runs_dir
 
     from .config import TrainConfig, make_config
+    from .distributed import from_env, init_distributed, shutdown_distributed, watch_parent
+    from .launch import gpus_problem, launch, train_argv
     from .preflight import preflight
     from .run import resume_run, start_run
-    from .runfolder import RunStatus, new_run_dir, out_dir_problem, writable_folder_problem
+    from .runfolder import new_run_dir, out_dir_problem, writable_folder_problem
 
+    under_torchrun = from_env().enabled
+    control, say, events, fail = _reporting(args, main_rank=from_env().main)
     if not args.resume and not args.data:
         return fail("give --data DIR to start a run, or --resume RUN to continue one")
+    if args.gpus > 1 and not under_torchrun:
+        problem = gpus_problem(args.gpus, args.device or "auto")
+        return fail(problem) if problem else launch(args.gpus, train_argv())
     # Absolute from here on: the run folder stores these and must mean the same from any working folder.
     values = config_values(args)
     for key in ("data", "cache_dir"):
@@ -152,51 +197,92 @@ def run_train(args) -> int:
         return fail(f"{args.resume} is not a training run folder (no config.json)")
     except (UserError, OSError, ValueError, TypeError) as e:
         return fail(str(e) if not args.resume else f"{args.resume}/config.json cannot be used ({e})")
-    run_dir = Path(args.resume or out or new_run_dir(runs_dir(), config.backbone))
+    d = init_distributed(device) if under_torchrun else from_env()
+    device = d.device(device)
+    if d.enabled:
+        watch_parent(control)
+    run_dir = Path(d.broadcast(args.resume or out or str(new_run_dir(runs_dir(), config.backbone))))
     # Checked before anything is read or computed: a bad --out or an unwritable cache found after an hour of
     # feature extraction loses that hour.
-    problem = None if args.resume else out_dir_problem(run_dir)
+    problem = None if args.resume or not d.main else out_dir_problem(run_dir)
     features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
     if not problem and config.mode == "fast":
         problem = writable_folder_problem(features)
         note = None if problem else _cache_note(features, config)
         if note:
-            print(f"note: {note}")
+            say(f"note: {note}")
     if problem:
         return fail(problem)
-    control = TqdmControl(enabled=not args.quiet and sys.stderr.isatty())
-    _install_stop_handlers(control)
-    print(f"{'resuming' if args.resume else 'run'}: {run_dir}")
-    print(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
+    _install_stop_handlers(control, say)
+    if events is not None:
+        control.out.emit("start", schema=1, run_dir=str(run_dir), resume=bool(args.resume), pid=os.getpid(),
+                         world_size=d.world_size)
+        control.out.emit("config", mode=config.mode, backbone=config.backbone, device=describe_device(device))
+    say(f"{'resuming' if args.resume else 'run'}: {run_dir}")
+    say(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
     if config.mode == "fast":
-        print(f"feature cache: {features}")
-    printer = _epoch_printer(control, args.epochs or config.epochs)
+        say(f"feature cache: {features}")
+    callbacks = [events or _epoch_printer(control, args.epochs or config.epochs)] if d.main else []
     try:
         if args.resume:
-            result = resume_run(run_dir, control=control, callbacks=[printer], epochs=args.epochs, device=device)
+            result = resume_run(run_dir, control=control, callbacks=callbacks, epochs=args.epochs, device=device,
+                                dist=d)
         else:
-            report = preflight(config.data, control=control, per_class=config.per_class)
+            # rank 0 reads every file once; the others get its report (or its stop)
+            report = None
+            if d.main:
+                try:
+                    report = preflight(config.data, control=control, per_class=config.per_class)
+                except Stopped as e:
+                    report = e
+            report = d.broadcast(report)
+            if isinstance(report, Stopped):
+                return fail(str(report), EXIT_FAILED)
             control.close()
             for line in report.summary().splitlines():
-                print(printable(line))  # file names may hold escape codes
+                say(printable(line))  # file names may hold escape codes
+            if events is not None:
+                control.out.emit("preflight", summary=report.summary(), images=len(report.samples),
+                                 classes=len(report.classes))
             if not report.ok:
                 return fail("; ".join(report.problems()), EXIT_FAILED)
-            result = start_run(config, run_dir, control=control, callbacks=[printer], report=report, device=device)
+            result = start_run(config, run_dir, control=control, callbacks=callbacks, report=report, device=device,
+                               dist=d)
     except (UserError, Stopped, OSError) as e:
         return fail(str(e), EXIT_FAILED)
     finally:
         control.close()
-    print(f"{RunStatus.describe(result.status)}: {result.reason}")
+        shutdown_distributed()
+    if not d.main:
+        return EXIT_OK
+    return _report_result(result, run_dir, control, say, events is not None, _peak_memory_mib(device))
+
+
+def _peak_memory_mib(device) -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def _report_result(result, run_dir: Path, control, say, json_mode: bool, peak_mib: float | None = None) -> int:
+    from .runfolder import RunStatus
+
+    if json_mode:
+        control.out.emit("result", run_dir=str(run_dir), status=str(result.status), reason=result.reason,
+                         best_epoch=result.best_epoch, metrics=result.metrics,
+                         model_path=str(result.model_path) if result.model_path else None, skipped=result.skipped,
+                         peak_device_memory_mib=peak_mib)
+    say(f"{RunStatus.describe(result.status)}: {result.reason}")
     if result.skipped:
-        print(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")
+        say(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")
     if result.model_path is None:
-        print("no model was written (stopped before the first validation)")
+        say("no model was written (stopped before the first validation)")
         return EXIT_FAILED
     m = result.metrics
     start = m.get("start_val_top1")
     gain = f" (start {start:.2%})" if start is not None else ""
-    print(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
-          f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
-    print(f"model: {result.model_path}")
-    print(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
+    say(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
+        f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
+    say(f"model: {result.model_path}")
+    say(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
     return EXIT_OK

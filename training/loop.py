@@ -33,6 +33,7 @@ from dogbreed_desktop.core.threads import current as current_threads
 from .batches import feature_batches, image_batches
 from .callbacks import Callback
 from .config import TrainConfig, preprocessing_for, with_lr
+from .distributed import Dist, ReadOnlyCache, StopSync, fill_cache, reduce_eval, sharded_features
 from .epochs import evaluate, train_one_epoch
 from .features import FeatureCache, extract_features
 from .runfolder import RunStatus
@@ -84,6 +85,7 @@ def fit(
     device: torch.device | None = None,
     resume: dict | None = None,
     threads: Threads | None = None,
+    dist: Dist | None = None,
 ) -> FitResult:
     """Train a head (fast) or the whole network (finetune) on `data.train`, validating on `data.val` after
     every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from. `threads`: the
@@ -91,8 +93,12 @@ def fit(
 
     A stop request ends it at the next batch with status "stopped"; before the first validation (during
     feature extraction) there is no best epoch and no outputs.
+
+    Under torchrun (`dist`, see distributed.py) fine-tuning runs DistributedDataParallel; in fast mode the
+    ranks share the feature extraction and rank 0 alone trains the head.
     """
     control = control or Control()
+    d = dist or Dist()
     device = device or resolve_device(config.device)
     seed_everything(config.seed)
     classes = list(resume["classes"]) if resume else list(data.classes)
@@ -111,17 +117,38 @@ def fit(
             # the frozen backbone runs on images: channels_last where that is faster
             extractor = Precision.resolve(device, amp=False, images=True)
             backbone = extractor.place(backbone)
-            features = extract_features(data.train + data.val, backbone, prep, precision=extractor,
-                                        cache=_feature_cache(config, prep),
+            cache = _feature_cache(config, prep)
+
+            def extract(samples):  # under torchrun, each rank its share; rank 0 alone writes the cache
+                return extract_features(samples, backbone, prep, precision=extractor,
+                                        cache=cache if d.main else ReadOnlyCache(cache),
                                         batch_size=64 if device.type != "cpu" else 32,
                                         decode_threads=config.decode_threads, control=control)
+
+            features = sharded_features(data.train + data.val, extract, d, device)
+            if d.enabled and d.main:
+                fill_cache(cache, features)
             train_batches, val_batches = feature_batches(features, classes, config.batch_size, config.seed)
             model: nn.Module = FeatureHead(head)
+            if not d.main:  # a linear head on cached features takes seconds: it trains once, on rank 0
+                return FitResult(RunStatus.FINISHED, "features extracted; rank 0 trains the head", classes, prep,
+                                 head, backbone, False, [], None, None, head_init, {}, device)
+            d = Dist()
         else:
-            train_batches, val_batches = image_batches(data, classes, prep, config.batch_size, config.seed,
+            # each rank takes batch_size / world_size of every step: the global batch stays `batch_size`
+            per_rank = math.ceil(config.batch_size / d.world_size)
+            train_batches, val_batches = image_batches(data, classes, prep, per_rank, config.seed,
                                                        config.decode_threads)
+            if d.enabled:
+                train_batches.shard = lambda order: d.shard(order, pad=True)  # equal step counts on every rank
+                val_batches.shard = lambda order: d.shard(order, pad=False)  # each photo scored once, gathered
             model = BreedNet(backbone, head)
+            if d.enabled:
+                model.backbone.imagenet_fc.requires_grad_(False)  # not in the forward pass: DDP would wait for it
+        if d.enabled:
+            seed_everything(d.seed(config.seed))  # each rank its own augmentation; the weights start equal
         model = precision.place(model)
+        train_model = d.wrap(model, device)
         optimizer = _optimizer(config, model)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs,
                                                                eta_min=config.lr * 0.01)
@@ -133,7 +160,7 @@ def fit(
             cb.on_fit_start(state)
         tiny = threads.for_tiny_ops() if fast and device.type == "cpu" else contextlib.nullcontext()
         with tiny:  # a linear head on features: more threads only spin
-            status, reason = _epochs(state, train_batches, val_batches, precision, control)
+            status, reason = _epochs(state, train_batches, val_batches, precision, control, d, train_model)
     except Stopped as e:
         reason = str(e)
     finally:
@@ -150,9 +177,10 @@ def fit(
     )
 
 
-def _epochs(state: FitState, train_batches, val_batches, precision: Precision,
-            control: Control) -> tuple[RunStatus, str]:
-    """Epoch 0 (unless resumed), then epochs until the last, an early stop or a stop request: (status, reason)."""
+def _epochs(state: FitState, train_batches, val_batches, precision: Precision, control: Control, d: Dist,
+            train_model: nn.Module) -> tuple[RunStatus, str]:
+    """Epoch 0 (unless resumed), then epochs until the last, an early stop or a stop request: (status, reason).
+    `train_model` is the model, or its DistributedDataParallel wrapper under torchrun."""
     config, model, optimizer = state.config, state.model, state.optimizer
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     per_epoch = len(train_batches) + len(val_batches)
@@ -164,10 +192,15 @@ def _epochs(state: FitState, train_batches, val_batches, precision: Precision,
         units += 1
         control.progress(units, total_units, "training")
 
+    # under torchrun the loop reads a stop flag the ranks agree on before each step; validation runs through
+    sync = StopSync(_ticking(train_batches, tick), control, d, precision.device) if d.enabled else None
+    loop_control, eval_control = (sync.control, None) if sync else (control, control)
+
     if not state.history:  # epoch 0: the starting point, before any training
         start = time.perf_counter()
         try:
-            ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
+            ev = reduce_eval(evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick),
+                             d, precision.device, len(state.classes))
         except Stopped:
             return RunStatus.STOPPED, "stopped before training began"
         state.end_epoch(_row(0, math.nan, ev, optimizer.param_groups[-1]["lr"], time.perf_counter() - start),
@@ -182,10 +215,12 @@ def _epochs(state: FitState, train_batches, val_batches, precision: Precision,
                 cb.on_batch_end(state, b)
 
         try:
-            tr = train_one_epoch(model, _ticking(train_batches, tick), optimizer, loss_fn=loss_fn,
-                                 precision=precision, scaler=state.scaler, control=control, on_batch=on_batch,
+            tr = train_one_epoch(train_model, sync or _ticking(train_batches, tick), optimizer, loss_fn=loss_fn,
+                                 precision=precision, scaler=state.scaler, control=loop_control, on_batch=on_batch,
                                  report_every=max(1, len(train_batches) // 20))
-            ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
+            tr["train_loss"] = d.mean(tr["train_loss"], precision.device)  # every rank's share
+            ev = reduce_eval(evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick),
+                             d, precision.device, len(state.classes))
         except Stopped:
             return RunStatus.STOPPED, f"stopped by request during epoch {epoch}"
         state.scheduler.step()

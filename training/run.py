@@ -31,6 +31,7 @@ from dogbreed_desktop.paths import MODEL_FILENAME
 
 from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
 from .config import TrainConfig, with_lr
+from .distributed import Dist
 from .loop import fit
 from .preflight import PreflightReport, preflight
 from .recover import check_images, read_checkpoint, result_from_checkpoint
@@ -101,16 +102,29 @@ def start_run(
     callbacks: Sequence[Callback] = (),
     report: PreflightReport | None = None,
     device: torch.device | None = None,
+    dist: Dist | None = None,
 ) -> RunResult:
     """Check the data, split it, write the run folder and train. `device` is resolved from the config when
-    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable."""
+    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable.
+
+    Under torchrun (`dist`) rank 0 writes the folder and hands the config and split to the other ranks."""
     run_dir = Path(run_dir).absolute()
+    d = dist or Dist()
+    control = control or Control()
+    device = device or resolve_device(config.device)
+    prepared = d.on_main(lambda: _prepare(config, run_dir, control, report, device))
+    if isinstance(prepared, RunResult):  # stopped while checking the data
+        return prepared
+    config, split = prepared
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, dist=d)
+
+
+def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device):
+    """Write the run folder: (config with its learning rate decided, split), or a stopped RunResult."""
     problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
     if problem:
         raise RunError(problem)
     run_dir.mkdir(parents=True, exist_ok=True)
-    control = control or Control()
-    device = device or resolve_device(config.device)
     write_status(run_dir, RunStatus.RUNNING, "checking the data", started=_now())
     try:
         if report is None:
@@ -133,7 +147,7 @@ def start_run(
     except BaseException as e:
         write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
         raise
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device)
+    return config, split
 
 
 def resume_run(
@@ -143,9 +157,24 @@ def resume_run(
     callbacks: Sequence[Callback] = (),
     epochs: int | None = None,
     device: torch.device | None = None,
+    dist: Dist | None = None,
 ) -> RunResult:
-    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs)."""
+    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs). Under torchrun rank 0
+    reads the folder and hands config, split and checkpoint to the others (no shared disk needed)."""
     run_dir = Path(run_dir)
+    d = dist or Dist()
+    control = control or Control()
+    prepared = d.on_main(lambda: _prepare_resume(run_dir, epochs, device))
+    if isinstance(prepared, RunResult):  # its epochs were all done: only its model was missing
+        return prepared
+    config, split, ckpt, previous = prepared
+    device = device or resolve_device(config.device)
+    # A run that had stopped early gets its patience back: more epochs were asked for.
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt,
+                    fresh_patience=previous == RunStatus.STOPPED_EARLY, dist=d)
+
+
+def _prepare_resume(run_dir: Path, epochs: int | None, device):
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} is not a training run folder (no config.json)")
     if read_status(run_dir).get("status") == RunStatus.RUNNING:
@@ -157,7 +186,6 @@ def resume_run(
     split = read_split(run_dir / SPLIT_FILENAME)
     ckpt_path = run_dir / Checkpointer.FILENAME
     ckpt = read_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    control = control or Control()
     device = device or resolve_device(config.device)
     previous = read_status(run_dir).get("status")
     if ckpt is not None:
@@ -169,11 +197,8 @@ def resume_run(
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
                            f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
     check_images(split, run_dir)
-    env = environment(device)
-    _write_json(run_dir / "environment.json", env)
-    # A run that had stopped early gets its patience back: more epochs were asked for.
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt,
-                    fresh_patience=previous == RunStatus.STOPPED_EARLY)
+    _write_json(run_dir / "environment.json", environment(device))
+    return config, split, ckpt, previous
 
 
 def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, device: torch.device) -> RunResult:
@@ -186,8 +211,12 @@ def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
 
 
 def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None,
-             fresh_patience=False) -> RunResult:
-    write_status(run_dir, RunStatus.RUNNING, "training", started=_now(), device=describe_device(device))
+             fresh_patience=False, dist=None) -> RunResult:
+    d = dist or Dist()
+    main = d.main  # only rank 0 writes the folder; every rank tracks the best epoch and early stopping alike
+    if main:
+        write_status(run_dir, RunStatus.RUNNING, "training", started=_now(), device=describe_device(device),
+                     world_size=d.world_size)
     own = [
         BestWeights("val_loss", "min", min_delta=config.min_delta),
         MetricsLogger(run_dir / "metrics.csv"),
@@ -195,11 +224,16 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
                       fresh_patience=fresh_patience),
         Checkpointer(run_dir / Checkpointer.FILENAME),
     ]
+    own = own if main else [c for c in own if isinstance(c, (BestWeights, EarlyStopping))]
     try:
-        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume)
+        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume,
+                     dist=d)
     except BaseException as e:
-        write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
+        if main:
+            write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
         raise
+    if not main:
+        return RunResult(run_dir, result.status, result.reason, result.best_epoch, {}, None, result.skipped)
     if result.skipped:
         _write_json(run_dir / "skipped.json", result.skipped)
     model_path, metrics = None, {}

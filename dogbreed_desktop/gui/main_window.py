@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
@@ -133,6 +134,16 @@ class MainWindow(QMainWindow):
             action(edit, "&Remove from List", self.classify_tab.remove_selected, QKeySequence.StandardKey.Delete),
             action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete"),
         ]
+        why = getattr(self.classify_tab.panel, "why", None)  # the "Why?" heatmap button (issue 10), if built
+        if why is not None:
+            # Space on the photo list toggles it; elsewhere Space keeps pressing the focused button.
+            toggle = QAction("Show &Why? Heatmap", self.classify_tab.list)
+            toggle.setShortcut(QKeySequence(Qt.Key.Key_Space))
+            toggle.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            toggle.triggered.connect(why.toggle)
+            self.classify_tab.list.addAction(toggle)
+            edit.addAction(toggle)
+            self.list_actions.append(toggle)
         settings_menu = self.menuBar().addMenu("&Settings")
         action(settings_menu, "&Reset to Defaults…", self.confirm_reset, "Ctrl+Alt+R")
         help_menu = self.menuBar().addMenu("&Help")

@@ -169,7 +169,11 @@ class _Worker(QObject):
             except Stopped:  # it was asked to stop and did: nothing to report, its end follows
                 pass
             except Exception as e:  # whatever it is, the user hears of it and the thread lives on
-                self.event.emit(task.id, "error", user_message(e))
+                try:
+                    message = user_message(e)
+                except Exception:  # wording the error must never end this thread: every later task would hang
+                    message = f"{type(e).__name__}: {e}"
+                self.event.emit(task.id, "error", message)
             self.event.emit(task.id, "finished", None)
         self.finished.emit()
 

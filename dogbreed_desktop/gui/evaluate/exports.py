@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from .. import settings
 from ..tasks import TaskRunner
 from . import tasks
 
@@ -24,9 +25,11 @@ class Exporter(QObject):
     def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
         stem = Path(model_path).parent.name if model_path and Path(model_path).name == "model.safetensors" else ""
         suggested = f"{stem or 'dog-breeds'}.onnx"
+        suggested = str(Path(settings.dialog_dir("onnx")) / suggested) if settings.dialog_dir("onnx") else suggested
         out, _ = QFileDialog.getSaveFileName(parent, f"Export {name or 'the model'} as ONNX", suggested,
                                              "ONNX models (*.onnx)")
         if out:
+            settings.remember_dialog("onnx", Path(out).parent)
             self.export(model_path, out)
 
     def export(self, model_path: str | None, out: str):
@@ -37,7 +40,11 @@ class Exporter(QObject):
                                   on_error=self._failed)
 
     def ask_and_write_report(self, parent: QWidget, ev, folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(parent, "Folder for the report (HTML, CSV, PNG)")
+        if not folder:
+            folder = QFileDialog.getExistingDirectory(parent, "Folder for the report (HTML, CSV, PNG)",
+                                                      settings.dialog_dir("report"))
+            if folder:
+                settings.remember_dialog("report", Path(folder).parent)
         if not folder:
             return
         from ...core.report import write_report

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
-from ..theme import HEATMAP_COLORMAP, colors
+from ..theme import HEATMAP_COLORMAP, colors, on_palette_change
 
 
 def _lut() -> np.ndarray:
@@ -46,6 +46,13 @@ class Heatmap(QWidget):
         self.cell = 5  # pixels per cell (the zoom)
         self.selected: tuple[int, int] | None = None
         self._hover: tuple[int, int] | None = None
+        on_palette_change(self, self._recolour)
+
+    def _recolour(self) -> None:
+        """Empty cells take the new palette's colour when the system turns light or dark."""
+        if self.counts.size:
+            self.image = render(self.counts, colors(self.palette()).empty_cell)
+            self.update()
 
     def set_data(self, counts: np.ndarray, names: list[str]) -> None:
         self.counts, self.names, self.selected = counts, list(names), None
@@ -77,8 +84,7 @@ class Heatmap(QWidget):
         p.drawImage(self.rect(), self.image)
         if self._hover is not None:  # the hovered row and column, faintly
             r, c = self._hover
-            shade = QColor(self.palette().color(QPalette.ColorRole.Highlight))
-            shade.setAlpha(60)
+            shade = colors(self.palette()).hover_shade
             p.fillRect(QRect(0, r * self.cell, self.width(), self.cell), shade)
             p.fillRect(QRect(c * self.cell, 0, self.cell, self.height()), shade)
         if self.selected is not None:

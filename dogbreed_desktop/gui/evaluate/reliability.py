@@ -10,7 +10,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ...core.report import analysis
-from ..theme import colors
+from ..theme import colors, on_palette_change
 from ..train.plots import plot_widget
 
 
@@ -22,17 +22,26 @@ class ReliabilityPlot(QWidget):
         self.plot = plot_widget(self, "Accuracy per confidence bin", "accuracy", "confidence (top probability)")
         self.plot.setXRange(0, 1, padding=0.02)
         self.plot.setYRange(0, 1.1, padding=0)
-        self.text = self.palette().color(QPalette.ColorRole.WindowText)
-        c = colors(self.palette())
-        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen(c.reference, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.09, brush=c.train)
+        self.diagonal = self.plot.plot([0, 1], [0, 1])
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.09)
         self.plot.addItem(self.bars)
+        self._apply_colors()
+        on_palette_change(self, self._apply_colors)
         self.labels: list[pg.TextItem] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
         layout.addWidget(self.plot, 1)
         self.bins: list = []
+
+    def _apply_colors(self) -> None:
+        """From the theme, again whenever the system turns light or dark."""
+        c = colors(self.palette())
+        self.text = self.palette().color(QPalette.ColorRole.WindowText)
+        self.diagonal.setPen(pg.mkPen(c.reference, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.bars.setOpts(brush=c.train)
+        for label in getattr(self, "labels", []):
+            label.setColor(self.text)
 
     def set_evaluation(self, ev) -> None:
         self.bins = analysis.reliability(ev)

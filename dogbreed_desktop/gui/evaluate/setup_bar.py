@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget,
 )
 
+from .. import settings
+
 OTHER = "__other__"
 
 
@@ -122,9 +124,10 @@ class SetupBar(QWidget):
 
     def _model_chosen(self, index: int) -> None:
         if self.models.itemData(index) == OTHER:
-            path, _ = QFileDialog.getOpenFileName(self, "Model to evaluate", "",
+            path, _ = QFileDialog.getOpenFileName(self, "Model to evaluate", settings.dialog_dir("model"),
                                                   "Dog Breed Studio models (*.safetensors);;All files (*)")
             if path:
+                settings.remember_dialog("model", path)  # the same folder as File ▸ Open Model
                 self.set_model(path)
             else:
                 self.models.setCurrentIndex(0)
@@ -139,6 +142,8 @@ class SetupBar(QWidget):
             self.set_data("")
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "A folder of labelled dog photos")
+        folder = QFileDialog.getExistingDirectory(self, "A folder of labelled dog photos",
+                                                  settings.dialog_dir("evaluate-data"))
         if folder:
+            settings.remember_dialog("evaluate-data", Path(folder).parent)
             self.set_data(folder)

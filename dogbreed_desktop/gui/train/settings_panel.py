@@ -1,6 +1,6 @@
 """The run's settings, made from `training.config.TrainConfig`: each field with a `form` entry in its metadata
 gets a widget here, with the field's label, choices, default and help text (as tooltip). Only the layout is
-decided here.
+decided here. The GPUs box is not part of the config: more than 1 starts torchrun (`train --gpus N`).
 
 A spin box at its lowest value reads "auto" (the mode's default) or what the field's `special` hint says."""
 
@@ -71,16 +71,22 @@ class SettingsPanel(QGroupBox):
             for c, name in enumerate(row):
                 grid.addWidget(QLabel(self.fields[name].metadata["label"], self), r, 2 * c)
                 grid.addWidget(self.widgets[name], r, 2 * c + 1, 1, 3 if len(row) == 1 else 1)
+        self.gpus = QSpinBox(self)
+        self.gpus.setRange(1, 64)
+        self.gpus.setToolTip("More than 1: one training process per CUDA GPU (torchrun, DistributedDataParallel)")
+        grid.addWidget(QLabel("GPUs", self), len(LAYOUT), 0)
+        grid.addWidget(self.gpus, len(LAYOUT), 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        fields = [self.widgets[name] for row in LAYOUT for name in row]  # Tab moves row by row, as they read
+        fields = [self.widgets[name] for row in LAYOUT for name in row] + [self.gpus]  # row by row, as they read
         for first, second in zip(fields, fields[1:]):
             QWidget.setTabOrder(first, second)
         # Settings the form does not show (tests and benchmarks: image_size, cache_dir, per_class...).
         self.overrides: dict = {}
 
     def values(self) -> dict:
-        """Keyword arguments for training.config.make_config (None = the mode's default)."""
+        """Keyword arguments for training.config.make_config (None = the mode's default); the GPUs box is read
+        on its own (`gpus`)."""
         return {**{name: _get(f, self.widgets[name]) for name, f in self.fields.items()}, **self.overrides}
 
     def set_values(self, **values) -> None:
@@ -88,5 +94,7 @@ class SettingsPanel(QGroupBox):
         for key, value in values.items():
             if key in self.widgets:
                 _set(self.fields[key], self.widgets[key], value)
+            elif key == "gpus":
+                self.gpus.setValue(int(value))
             else:
                 self.overrides[key] = value
