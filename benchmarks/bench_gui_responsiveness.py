@@ -77,12 +77,11 @@ def main() -> int:
     args = ap.parse_args()
     if not args.data:
         ap.error("set DOGBREED_DATA or pass --data")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from gui_support import drop_files
-
+    from dogbreed_desktop.core import threads
     from dogbreed_desktop.gui.app import application
     from dogbreed_desktop.gui.main_window import MainWindow
 
+    threads.decide("gui")  # as the app's start does
     app = application()
     window = MainWindow(device=args.device)
     window.resize(900, 600)
@@ -112,7 +111,7 @@ def main() -> int:
     clicker.timeout.connect(lambda: tab.model.rowCount() and tab.list.select_row(rng.randrange(tab.model.rowCount())))
     probe.start()
     t0 = time.perf_counter()
-    drop_files(tab, dropped)
+    tab.add_paths(dropped)  # what a drop on the tab does with the dropped paths
     clicker.start(250)
     wait_until(app, lambda: tab.model.rowCount() == len(files) and not window.client.busy, 600)
     total_s, gaps = time.perf_counter() - t0, probe.take()

@@ -37,7 +37,7 @@ def real_photos(root: Path, n: int) -> list[Path]:
 
 def predict_rate(clf: Classifier, photos: list[Path], images: int, in_thread: bool = True) -> float:
     """Images/s of `Classifier.predict` (the `predict` command's path) over `images` photos, batch 32, called
-    from a fresh thread as the server's worker calls the model (see the note printed under the table)."""
+    from a worker thread as the server calls the model (the main-thread figure is printed under the table)."""
 
     def timed() -> float:
         clf.predict(photos[:8])  # warm-up
@@ -129,8 +129,8 @@ def main() -> None:
     for clients, n, base, r in rows:
         print(f"| {clients} | {n} | {base:.1f} | {r['rate']:.1f} | {r['rate'] / base:.2f}x | "
               f"{1000 * r['p50']:.0f} ms | {1000 * r['p99']:.0f} ms | {r['per_call']:.1f} |")
-    print(f"\n`predict` called from the main thread instead (as the `predict` command does): {main_thread:.1f} "
-          "images/s. On a loaded machine torch's OpenMP threads can run far slower from the main thread.")
+    print(f"\n`predict` called from the main thread instead (as the `predict` command calls it): {main_thread:.1f} "
+          "images/s, once before the first level.")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from pathlib import Path
 APP_NAME = "DogBreedStudio"
 # The model the app starts with. Swapping the default is this one line.
 DEFAULT_MODEL = "models/default-efficientnet_lite0.safetensors"
+# The model artifact inside a training run folder: `--model RUN` and File > Open model accept the folder.
+MODEL_FILENAME = "model.safetensors"
 
 
 def resources_dir() -> Path:

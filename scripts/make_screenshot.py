@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # where docs/ is; the package itself comes from the installed one
 
 # Kaggle ids: the first photo is the one shown large; the husky is one the model is unsure about.
 PHOTOS = [

@@ -80,6 +80,6 @@ def test_the_empty_window_invites_a_drop(qtbot):
     tab = window.classify_tab
     assert window.windowTitle() == "Dog Breed Studio" and not window.windowIcon().isNull()
     assert tab.hint.isVisible() and not tab.splitter.isVisible()
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Classify", "Train"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Classify", "Train", "Evaluate"]
     menus = {a.text().replace("&", "") for m in window.menuBar().actions() for a in m.menu().actions()}
     assert {"Open Photos…", "Open Model…", "Paste Photo", "Export Results as CSV…", "Quit"} <= menus

@@ -105,6 +105,15 @@ def test_errors_reach_the_handler_as_words_and_the_worker_lives_on(qtbot, runner
     assert run_and_wait(qtbot, runner, lambda control: "still here")["done"] == ["still here"]
 
 
+def test_a_task_that_stops_when_asked_reports_no_error(qtbot, runner):
+    def stopped_at_once(control):
+        control.stop()  # as the Stop button would, from any thread
+        control.raise_if_stopped()  # how training and the preflight end early
+        return "not reached"
+
+    assert run_and_wait(qtbot, runner, stopped_at_once) == {"partial": [], "progress": [], "done": [], "error": []}
+
+
 def test_a_newer_photo_request_supersedes_the_older_ones(qtbot, runner, tmp_path):
     from PySide6.QtCore import QSize
 

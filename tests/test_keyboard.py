@@ -8,7 +8,7 @@ from conftest import make_image
 from gui_support import make_window
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from dogbreed_desktop.gui import recent
 from dogbreed_desktop.gui.results_model import DONE
@@ -114,7 +114,7 @@ def test_every_menu_action_has_its_own_shortcut(qtbot, tmp_path):
     assert [t[:3] for t in entries] == ["&1 ", "&2 ", "&3 "]
 
 
-@pytest.mark.parametrize("tab", [0, 1])
+@pytest.mark.parametrize("tab", [0, 1, 2])  # Classify, Train, Evaluate
 def test_tab_order_reaches_only_named_widgets(qtbot, window_with_photos, tab):
     w, _ = window_with_photos
     w.tabs.setCurrentIndex(tab)
@@ -130,10 +130,43 @@ def test_tab_order_reaches_only_named_widgets(qtbot, window_with_photos, tab):
         seen.append(widget)
     else:
         pytest.fail("Tab never came back to the tab bar")
-    assert len(seen) >= (3 if tab == 0 else 12)
+    assert len(seen) >= {0: 3, 1: 12, 2: 2}[tab]
     assert [type(x).__name__ for x in seen if not x.accessibleName()] == []
     if tab == 0:
         assert seen[0] is w.classify_tab.list  # the photo list first, then its verdict panel
-    else:
+    elif tab == 1:
         names = [x.accessibleName() for x in seen]
         assert names.index("Backbone") < names.index("Mode") < names.index("Epochs") < names.index("Learning rate")
+
+
+def test_space_on_the_list_toggles_the_why_heatmap(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QPushButton
+
+    from dogbreed_desktop.gui.verdict_panel import VerdictPanel
+
+    if not hasattr(VerdictPanel(QWidget()), "why"):  # a build before issue 10's button: give it a plain one
+        original = VerdictPanel.__init__
+
+        def with_button(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            self.why = QPushButton("Why?", self)
+            self.why.setCheckable(True)
+
+        monkeypatch.setattr(VerdictPanel, "__init__", with_button)
+    w = make_window(qtbot)
+    w.open_from_outside([make_image(tmp_path / "dog.png", format="PNG")])
+    qtbot.waitUntil(lambda: w.classify_tab.model.rowCount() == 1)
+    why, photos = w.classify_tab.panel.why, w.classify_tab.list
+    w.activateWindow()
+    photos.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is photos)
+    assert not why.isChecked()
+    qtbot.keyClick(photos, Qt.Key.Key_Space)
+    assert why.isChecked()
+    qtbot.keyClick(photos, Qt.Key.Key_Space)
+    assert not why.isChecked()
+    edit = w.train_tab.data.path_edit
+    w.tabs.setCurrentIndex(1)
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_Space)  # a space typed in a field stays a space
+    assert edit.text() == " " and not why.isChecked()

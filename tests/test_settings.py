@@ -21,6 +21,14 @@ def settings_file() -> Path:
     return Path(os.environ["DOGBREED_HOME"]) / "settings.ini"
 
 
+def default_size(window) -> tuple[int, int]:
+    """The window's default size, or its minimum where that is larger (Qt never makes it smaller)."""
+    from dogbreed_desktop.gui.window_state import DEFAULT_SIZE
+
+    least = window.minimumSizeHint()
+    return max(DEFAULT_SIZE[0], least.width()), max(DEFAULT_SIZE[1], least.height())
+
+
 def close(window) -> None:
     window.close()  # closeEvent saves, then stops the workers
 
@@ -41,7 +49,10 @@ def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
         for i in range(2):
             make_image(data / breed / f"{i}.jpg", color=(40 + 100 * b, 60 + 80 * i, 90))
     w1 = make_window(qtbot)
-    w1.resize(761, 533)  # inside the offscreen 800x600 screen: restoreGeometry keeps windows on screen
+    # Not the default size, inside the offscreen 800x600 screen (restoreGeometry keeps windows on screen) and
+    # no narrower than the window can be.
+    want = min(795, w1.minimumSizeHint().width() + 4)
+    w1.resize(want, 533)
     w1.classify_tab.panel.top_k.setCurrentIndex(w1.classify_tab.panel.top_k.findData(10))
     w1.train_tab.settings.set_values(seed=7, epochs=3, mode="fast", lr=0.002)
     with qtbot.waitSignal(w1.client.model_loaded, timeout=60_000) as loaded:
@@ -57,7 +68,7 @@ def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
 
     w2 = make_window(qtbot)  # start(None, []): the remembered model, not the built-in one
     assert w2.client.model.path == str(model)
-    assert (w2.width(), w2.height()) == left and left[0] == 761
+    assert (w2.width(), w2.height()) == left and left[0] == want
     assert w2.classify_tab.panel.k == 10
     assert w2.tabs.currentIndex() == 1
     values = w2.train_tab.settings.values()
@@ -111,7 +122,7 @@ def test_a_corrupt_or_foreign_settings_file_never_stops_the_window(qtbot, kind):
         path.write_bytes(bytes(range(256)) * 64)
     w = make_window(qtbot)  # shows and loads the built-in model
     assert w.isVisible() and w.client.model is not None
-    assert (w.width(), w.height()) == (980, 640)
+    assert (w.width(), w.height()) == default_size(w)
     assert w.classify_tab.panel.k == 5
     assert w.tabs.currentIndex() == 0
     assert w.train_tab.settings.overrides == {}  # nothing foreign reaches training
@@ -187,7 +198,34 @@ def test_reset_to_defaults(qtbot, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
     w.dialog.button(QMessageBox.StandardButton.Reset).click()
-    assert (w.width(), w.height()) == (980, 640)
+    assert (w.width(), w.height()) == default_size(w)
     assert w.classify_tab.panel.k == 5
     assert w.train_tab.settings.values()["seed"] == 0
     assert recent.items("photos") == [] and settings.dialog_dir("photos") == ""
+
+
+def test_each_file_dialog_opens_where_it_was_last(qtbot, tmp_path, monkeypatch):
+    """The real dialog methods are swapped for a recorder: what folder does each dialog start in?"""
+    from PySide6.QtWidgets import QFileDialog, QWidget
+
+    from dogbreed_desktop.gui.main_window import MainWindow
+
+    window = MainWindow(device="cpu")  # no model needed: only the dialogs are exercised
+    qtbot.addWidget(window)
+    chosen = tmp_path / "photos" / "more"
+    chosen.mkdir(parents=True)
+    asked = []
+
+    def pick_folder(parent, caption, start=""):
+        asked.append((caption, start))
+        return str(chosen)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(pick_folder))
+    monkeypatch.setattr(window, "_classify", lambda paths: None)
+    window.open_folder()
+    window.open_folder()
+    setup = next(w for w in window.evaluate_view.findChildren(QWidget) if type(w).__name__ == "SetupBar")
+    monkeypatch.setattr(setup, "set_data", lambda folder: None)
+    setup.choose_folder()
+    setup.choose_folder()
+    assert [start for _, start in asked] == ["", str(chosen.parent), "", str(chosen.parent)]

@@ -98,3 +98,22 @@ def test_a_platform_that_switches_the_palette_itself_is_left_alone(qapp):
         assert follower._original is None  # nothing of ours to take out again later
     finally:
         qapp.setPalette(before)
+
+
+def test_the_evaluate_heatmap_recolours_its_empty_cells(qtbot, qapp):
+    import numpy as np
+
+    from dogbreed_desktop.gui.evaluate.heatmap import Heatmap
+
+    theme.follow_system(qapp)
+    heatmap = Heatmap()
+    qtbot.addWidget(heatmap)
+    heatmap.set_data(np.array([[3, 0], [1, 5]]), ["pug", "beagle"])
+    light_empty = heatmap.image.pixelColor(1, 0)
+    try:
+        switch(qapp, Qt.ColorScheme.Dark)
+        qtbot.waitUntil(lambda: heatmap.image.pixelColor(1, 0) != light_empty)
+        assert heatmap.image.pixelColor(1, 0) == theme.colors(heatmap.palette()).empty_cell
+        assert heatmap.image.pixelColor(0, 0) != heatmap.image.pixelColor(1, 0)  # a count keeps its colour
+    finally:
+        switch(qapp, Qt.ColorScheme.Light)

@@ -4,6 +4,7 @@ usable model, "Use this model", and earlier runs."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_train_watch_curves_early_stop_and_use_the_model(qtbot, tab, shapes, tmp
     check(qtbot, tab, shapes)
     # many epochs, never stopping by itself: only the Early stop button ends it
     tab.settings.set_values(epochs=400, lr=0.02, patience=0, mode="fast")
-    with qtbot.waitSignal(tab.controls.bar.valueChanged, timeout=30_000):
+    with qtbot.waitSignal(tab.controls.bar.valueChanged, timeout=90_000):  # a fresh child process: torch loads
         qtbot.mouseClick(tab.controls.start_button, qtbot_button())
     assert tab.training and tab.controls.stop_button.isEnabled() and not tab.controls.start_button.isEnabled()
     qtbot.waitUntil(lambda: tab.curves.points() >= 6, timeout=60_000)  # epoch points appear as it trains
@@ -67,7 +68,7 @@ def test_train_watch_curves_early_stop_and_use_the_model(qtbot, tab, shapes, tmp
     assert result["model_path"] and result["best_epoch"] is not None
     assert result["metrics"]["val_top1"] > result["metrics"]["start_val_top1"]  # it learned before the stop
     assert tab.curves.best_epoch == result["best_epoch"] and tab.curves.best_lines[0].isVisible()
-    qtbot.waitUntil(lambda: not tab.training, timeout=10_000)
+    qtbot.waitUntil(lambda: not tab.training, timeout=30_000)  # the child process exits
     assert tab.controls.use_button.isEnabled() and tab.controls.start_button.isEnabled()
 
     from dogbreed_desktop.core.classifier import Classifier
@@ -100,7 +101,7 @@ def test_resume_from_the_runs_list(qtbot, tab, shapes, tmp_path):
     qtbot.waitUntil(lambda: tab.curves.points() >= 3, timeout=60_000)
     with qtbot.waitSignal(tab.run_finished, timeout=30_000):
         tab.stop()
-    qtbot.waitUntil(lambda: not tab.training, timeout=10_000)
+    qtbot.waitUntil(lambda: not tab.training, timeout=30_000)  # the child process exits
     info = tab.runs.current()
     assert info.status == "stopped" and info.can_resume and tab.runs.resume_button.isEnabled()
     stopped_at = info.history[-1]["epoch"]
@@ -119,11 +120,14 @@ def test_shutdown_stops_a_running_training(qtbot, tab, shapes):
     tab.settings.set_values(epochs=1000, lr=0.003, patience=0)
     tab.start()
     qtbot.waitUntil(lambda: tab.curves.points() >= 1, timeout=60_000)
+    pid = tab.child.pid
     assert tab.training
-    assert tab.shutdown()  # the training thread ended within the timeout
+    assert tab.shutdown(timeout_ms=120_000)  # the child stopped (generous: it saves its model as it stops)
     assert not tab.training
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # and exited
     status = json.loads((tab.runs.root / Path(tab._last_run).name / "status.json").read_text())
-    assert status["status"] == "stopped"  # the loop saw the flag and ended the run properly
+    assert status["status"] == "stopped"  # the child saw the request and ended the run properly
 
 
 def test_building_the_tab_does_not_import_torch():

@@ -64,10 +64,11 @@ def test_sigterm_stops_at_the_next_batch_and_keeps_the_best(shapes, tmp_path):
                                                                  "--patience", "0", "--quiet")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
+        # The first checkpoint is written after epoch 0: from then on it is training, with a best epoch to keep.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (out / "checkpoint.pt").exists():
-            time.sleep(0.2)
-        time.sleep(0.5)
+        while time.monotonic() < deadline and not (out / "checkpoint.pt").exists() and proc.poll() is None:
+            time.sleep(0.2)  # polling for the file, not waiting as evidence
+        assert (out / "checkpoint.pt").exists(), "training never reached its first checkpoint"
         proc.send_signal(signal.SIGTERM)
         stdout, stderr = proc.communicate(timeout=60)
     finally:

@@ -118,6 +118,10 @@ def test_early_stopping_on_a_plateau(shapes, cache, tmp_path):
     assert "no better val_loss for 3 epochs" in result.reason
     assert [r["epoch"] for r in read_metrics(tmp_path / "run" / "metrics.csv")] == [0, 1, 2, 3]
     assert result.best_epoch == 0
+    # asked for more epochs, it gets its patience back: three more epochs, not one
+    more = resume_run(tmp_path / "run", epochs=30)
+    assert more.status == "stopped_early" and more.best_epoch == 0
+    assert [r["epoch"] for r in read_metrics(tmp_path / "run" / "metrics.csv")] == list(range(7))
 
 
 class FakeState:

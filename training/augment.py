@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 
+from dogbreed_desktop.core.errors import UserError
 from dogbreed_desktop.core.preprocess import Preprocessing
 
 
-class FinetuneUnavailable(RuntimeError):
+class FinetuneUnavailable(UserError, RuntimeError):
     """Fine-tuning needs torchvision, which is not installed or not usable."""
 
 

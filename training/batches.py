@@ -27,19 +27,24 @@ class Batches:
     def __init__(self, size: int, batch_size: int, *, shuffle: bool = False, seed: int = 0):
         self.size, self.batch_size, self.shuffle, self.seed, self.epoch = size, batch_size, shuffle, seed, 0
         self.errors: dict[str, str] = {}  # unreadable files: path -> reason
+        self.shard = None  # under torchrun: order -> this rank's part of it (distributed.Dist.shard)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return math.ceil(self.size / self.batch_size)
+        size = self.size if self.shard is None else len(self.shard(list(range(self.size))))
+        return math.ceil(size / self.batch_size)
 
     def order(self) -> list[int]:
-        """This epoch's item order: the same whether the run was resumed or not."""
+        """This epoch's item order (this rank's part of it under torchrun): the same whether the run was
+        resumed or not, and the same on every rank before it is dealt out."""
         if not self.shuffle:
-            return list(range(self.size))
-        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return torch.randperm(self.size, generator=g).tolist()
+            order = list(range(self.size))
+        else:
+            g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+            order = torch.randperm(self.size, generator=g).tolist()
+        return order if self.shard is None else self.shard(order)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         raise NotImplementedError

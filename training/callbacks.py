@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from dogbreed_desktop.core.artifact import atomic_write
+from dogbreed_desktop.core.files import atomic_write
 
 from .runfolder import CHECKPOINT_FILENAME, METRIC_FIELDS
 
@@ -78,14 +78,16 @@ class Tracker(Callback):
 
 
 class EarlyStopping(Tracker):
-    """Ends the fit when `monitor` has not improved for `patience` epochs (0 = never)."""
+    """Ends the fit when `monitor` has not improved for `patience` epochs (0 = never). With `fresh_patience`,
+    a resumed fit keeps the best value from the checkpoint but starts counting again."""
 
     order = 10
     _saved = Tracker._saved + ("wait", "stopped_epoch", "reason")
 
-    def __init__(self, monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0.0):
+    def __init__(self, monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0.0,
+                 fresh_patience: bool = False):
         super().__init__(monitor, mode, min_delta)
-        self.patience = patience
+        self.patience, self.fresh_patience = patience, fresh_patience
         self.wait = 0
         self.stopped_epoch: int | None = None
         self.reason = ""
@@ -106,8 +108,9 @@ class EarlyStopping(Tracker):
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self.wait = self.wait or 0
-        self.reason = self.reason or ""
+        if self.fresh_patience:
+            self.wait, self.stopped_epoch, self.reason = 0, None, ""
+        self.wait, self.reason = self.wait or 0, self.reason or ""
 
 
 class BestWeights(Tracker):

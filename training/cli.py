@@ -2,6 +2,9 @@
 
     dogbreed-desktop train --data DIR [--out RUN] [--backbone NAME] [--mode auto|fast|finetune] ...
     dogbreed-desktop train --resume RUN [--epochs N]
+    dogbreed-desktop train --gpus N ...                       (starts torchrun: one process per GPU)
+    torchrun --nproc-per-node N -m dogbreed_desktop train ... (the same, or across nodes)
+    dogbreed-desktop train --progress json ...                (JSON lines for programs: training/jsonlines.py)
 
 Ctrl-C or SIGTERM stops at the next batch and keeps the best model so far; a second Ctrl-C aborts.
 """
@@ -10,14 +13,41 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from .config import DEVICES, MODES
+from dogbreed_desktop.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TqdmControl, fail
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from .config import asked_default, check, describe_default, settings
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`--out`, `--resume`, `--quiet`, and one option per TrainConfig field, made from its metadata."""
+    p.description = ("Retrain by transfer learning. fast: frozen backbone, features cached on disk, head trained "
+                     "in seconds per epoch. finetune: end to end with augmentation (for GPUs). Ctrl-C stops at "
+                     "the next batch and keeps the best model.")
+    p.add_argument("--out", help="run folder to create (default: a new folder in the app's runs folder)")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (with --epochs: to N)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
+    p.add_argument("--progress", default="bar", choices=("bar", "json"),
+                   help="bar: tqdm bars and epoch lines (default); json: one JSON object per line on stdout for "
+                        "other programs (schema in training/jsonlines.py and the README), `stop` on stdin stops")
+    p.add_argument("--gpus", type=_positive_int, default=1,
+                   help="train on N GPUs of this machine with DistributedDataParallel (starts torchrun; with "
+                        "--device cpu, N CPU processes)")
+    for name, f in settings().items():
+        default = describe_default(f)
+        options = {"default": None, "help": f.metadata["help"] + (f" (default: {default})" if default else "")}
+        if f.type == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _parser(f)
+        if f.metadata["choices"]:
+            options["choices"] = list(f.metadata["choices"])
+        p.add_argument("--" + name.replace("_", "-"), **options)
 
 
 def _positive_int(text: str) -> int:
@@ -27,90 +57,39 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1, e.g. 0.25")
-    return value
+def _parser(f):
+    """Text -> the field's type, refused with the same message the config would give."""
+    kind = int if "int" in f.type else float if "float" in f.type else str
+
+    def parse(text: str):
+        value = kind(text)
+        problem = check(f, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from dogbreed_desktop.core.backbones import BACKBONES
-
-    p.description = ("Retrain by transfer learning. fast: frozen backbone, features cached on disk, head trained "
-                     "in seconds per epoch. finetune: end to end with augmentation (for GPUs). Ctrl-C stops at "
-                     "the next batch and keeps the best model.")
-    p.add_argument("--data", help="labels.csv + train/, one folder per class, or train/ + test/")
-    p.add_argument("--out", help="run folder to create (default: a new folder in the app's runs folder)")
-    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
-    p.add_argument("--backbone", default="efficientnet_lite0", choices=list(BACKBONES),
-                   help="feature extractor (efficientnet_lite0/1/2 work offline)")
-    p.add_argument("--mode", default="auto", choices=MODES, help="auto: finetune on a GPU, fast on a CPU")
-    p.add_argument("--epochs", type=_positive_int, help="most epochs to run (fast 50, finetune 10)")
-    p.add_argument("--batch-size", type=_positive_int, help="fast 128, finetune 32")
-    p.add_argument("--lr", type=float, help="head learning rate (default: fast 1e-4 from the ImageNet dog rows, "
-                   "1e-3 from scratch; finetune 3e-4 / 1e-3)")
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--label-smoothing", type=float)
-    p.add_argument("--backbone-lr-scale", type=float, help="finetune: backbone lr = lr x this (0.1)")
-    p.add_argument("--val-fraction", type=_fraction, default=0.25, help="share of each class kept for validation")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--patience", type=int, default=3, help="epochs without a better validation loss (0 = never stop)")
-    p.add_argument("--device", default="auto", choices=DEVICES)
-    p.add_argument("--per-class", type=_positive_int, help="use only the first N images of each class")
-    p.add_argument("--image-size", type=int, help="input size override (default: the backbone's own)")
-    p.add_argument("--head-init", default="auto", choices=("auto", "imagenet", "random"),
-                   help="auto: the backbone's ImageNet rows when the classes are the 120 ImageNet dog breeds")
-    p.add_argument("--cache-dir", help="feature cache folder (default: the app's cache)")
-    p.add_argument("--organise", default="none", choices=("none", "link", "copy"),
-                   help="also write RUN/organised/train/<class>/ and test/<class>/ (links or copies)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
+def config_values(args) -> dict:
+    """The TrainConfig settings given on the command line (unset ones are left to the defaults)."""
+    return {name: getattr(args, name) for name in settings() if getattr(args, name, None) is not None}
 
 
-def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    from dogbreed_desktop.cli.common import printable
-
-    print(f"dogbreed-desktop train: error: {printable(message)}", file=sys.stderr)
-    return code
-
-
-def _control(show_bars: bool):
-    from tqdm import tqdm
-
-    from dogbreed_desktop.core.control import Control
-
-    class TqdmControl(Control):
-        """One bar per phase (checking images, extracting features, training), with rate and ETA."""
-
-        def __init__(self):
-            super().__init__()
-            self.bar = None
-            self.phase = None
-
-        def progress(self, done, total, message=""):
-            if not show_bars:
-                return
-            if message != self.phase or self.bar is None or self.bar.total != total:
-                self.close()
-                unit = "batch" if message == "training" else "img"
-                self.bar = tqdm(total=total, desc=message, unit=unit, file=sys.stderr, leave=False,
-                                dynamic_ncols=True, mininterval=0.2)
-                self.phase = message
-            self.bar.update(done - self.bar.n)
-
-        def write(self, line: str) -> None:
-            if self.bar is not None:
-                self.bar.clear()
-            print(line, flush=True)
-            if self.bar is not None:
-                self.bar.refresh()
-
-        def close(self):
-            if self.bar is not None:
-                self.bar.close()
-                self.bar = None
-
-    return TqdmControl()
+def options_for(values: dict) -> list[str]:
+    """The `train` options that give these TrainConfig settings (the inverse of `config_values`), for a caller
+    that runs training as a child process; None values and names that are not settings are left out."""
+    fields, argv = settings(), []
+    for name, value in values.items():
+        if value is None or name not in fields:
+            continue
+        option = name.replace("_", "-")
+        if fields[name].type == "bool":
+            argv.append(f"--{option}" if value else f"--no-{option}")
+        else:
+            argv += [f"--{option}", str(value)]
+    return argv
 
 
 def _epoch_printer(control, epochs: int):
@@ -133,21 +112,49 @@ def _epoch_printer(control, epochs: int):
     return PrintEpochs()
 
 
-def _install_stop_handlers(control) -> None:
-    """SIGINT/SIGTERM ask the loop to stop at the next batch; a second Ctrl-C aborts at once."""
+def _install_stop_handlers(control, say) -> None:
+    """SIGINT/SIGTERM ask the loop to stop at the next batch; a second Ctrl-C aborts at once (a repeated
+    SIGTERM, as torchrun sends when it shuts its workers down, does not)."""
     if threading.current_thread() is not threading.main_thread():
         return
 
     def handler(signum, frame):
         if control.should_stop():
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         control.stop()
-        print("\nstopping after this batch and keeping the best model (Ctrl-C again to abort)",
-              file=sys.stderr, flush=True)
+        say("\nstopping after this batch and keeping the best model (Ctrl-C again to abort)")
 
     signal.signal(signal.SIGINT, handler)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, handler)
+
+
+def _reporting(args, main_rank: bool = True):
+    """(control, say, callback, fail) for the chosen --progress: tqdm bars and epoch lines, or JSON lines
+    (human-readable lines then go to stderr). Ranks other than 0 of a distributed run stay quiet."""
+    if not main_rank:
+        from dogbreed_desktop.core.control import Control
+
+        class Quiet(Control):
+            def close(self) -> None:
+                pass
+
+        return Quiet(), lambda line: None, None, fail
+    if args.progress == "json":
+        from .jsonlines import JsonControl, json_events, watch_stdin
+
+        control = JsonControl()
+        watch_stdin(control)
+
+        def fail_json(message: str, code: int = EXIT_USAGE) -> int:
+            control.out.emit("error", message=message, exit_code=code)
+            return fail(message, code)
+
+        return control, control.write, json_events(control), fail_json
+    control = TqdmControl(enabled=not args.quiet and sys.stderr.isatty())
+    return control, lambda line: print(line, flush=True), None, fail
 
 
 def _cache_note(folder: Path, config) -> str | None:
@@ -161,91 +168,128 @@ def _cache_note(folder: Path, config) -> str | None:
 
 def run_train(args) -> int:
     from dogbreed_desktop.cli.common import printable
-    from dogbreed_desktop.core.backbones import BackboneUnavailable
     from dogbreed_desktop.core.control import Stopped
-    from dogbreed_desktop.core.datasets import DatasetError
     from dogbreed_desktop.core.devices import describe_device, resolve_device
+    from dogbreed_desktop.core.errors import UserError
     from dogbreed_desktop.paths import cache_dir, runs_dir
 
-    from .augment import FinetuneUnavailable
-    from .config import ConfigError, TrainConfig, make_config
-    from .run import RunError, resume_run, start_run
-    from .runfolder import STATUS_TEXT, new_run_dir, out_dir_problem, writable_folder_problem
+    from .config import TrainConfig, make_config
+    from .distributed import from_env, init_distributed, shutdown_distributed, watch_parent
+    from .launch import gpus_problem, launch, train_argv
+    from .preflight import preflight
+    from .run import resume_run, start_run
+    from .runfolder import new_run_dir, out_dir_problem, writable_folder_problem
 
+    under_torchrun = from_env().enabled
+    control, say, events, fail = _reporting(args, main_rank=from_env().main)
     if not args.resume and not args.data:
-        return _fail("give --data DIR to start a run, or --resume RUN to continue one")
+        return fail("give --data DIR to start a run, or --resume RUN to continue one")
+    if args.gpus > 1 and not under_torchrun:
+        problem = gpus_problem(args.gpus, args.device or "auto")
+        return fail(problem) if problem else launch(args.gpus, train_argv())
     # Absolute from here on: the run folder stores these and must mean the same from any working folder.
-    data, out, cache = (str(Path(p).expanduser().absolute()) if p else None for p in (args.data, args.out, args.cache_dir))
+    values = config_values(args)
+    for key in ("data", "cache_dir"):
+        if values.get(key):
+            values[key] = str(Path(values[key]).expanduser().absolute())
+    out = str(Path(args.out).expanduser().absolute()) if args.out else None
     try:
         if args.resume:
             config = TrainConfig.load(Path(args.resume) / "config.json")
             device = resolve_device(config.device)
         else:
-            device = resolve_device(args.device)
-            config = make_config(
-                data, mode=args.mode, device=args.device, device_type=device.type, backbone=args.backbone,
-                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                label_smoothing=args.label_smoothing, backbone_lr_scale=args.backbone_lr_scale,
-                val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, head_init=args.head_init,
-                image_size=args.image_size, per_class=args.per_class, cache_dir=cache,
-                organise=args.organise,
-            )
+            device = resolve_device(values.get("device", asked_default(settings()["device"])))  # "auto"
+            config = make_config(device_type=device.type, **values)
     except FileNotFoundError:
-        return _fail(f"{args.resume} is not a training run folder (no config.json)")
-    except (ConfigError, RuntimeError, OSError, ValueError, TypeError) as e:
-        return _fail(str(e) if not args.resume else f"{args.resume}/config.json cannot be used ({e})")
-    run_dir = Path(args.resume or out or new_run_dir(runs_dir(), config.backbone))
+        return fail(f"{args.resume} is not a training run folder (no config.json)")
+    except (UserError, OSError, ValueError, TypeError) as e:
+        return fail(str(e) if not args.resume else f"{args.resume}/config.json cannot be used ({e})")
+    d = init_distributed(device) if under_torchrun else from_env()
+    device = d.device(device)
+    if d.enabled:
+        watch_parent(control)
+    run_dir = Path(d.broadcast(args.resume or out or str(new_run_dir(runs_dir(), config.backbone))))
     # Checked before anything is read or computed: a bad --out or an unwritable cache found after an hour of
     # feature extraction loses that hour.
-    problem = None if args.resume else out_dir_problem(run_dir)
+    problem = None if args.resume or not d.main else out_dir_problem(run_dir)
     features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
     if not problem and config.mode == "fast":
         problem = writable_folder_problem(features)
         note = None if problem else _cache_note(features, config)
         if note:
-            print(f"note: {note}")
+            say(f"note: {note}")
     if problem:
-        return _fail(problem)
-    control = _control(show_bars=not args.quiet and sys.stderr.isatty())
-    _install_stop_handlers(control)
-    epochs = args.epochs if args.resume else config.epochs
-    print(f"{'resuming' if args.resume else 'run'}: {run_dir}")
-    print(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
+        return fail(problem)
+    _install_stop_handlers(control, say)
+    if events is not None:
+        control.out.emit("start", schema=1, run_dir=str(run_dir), resume=bool(args.resume), pid=os.getpid(),
+                         world_size=d.world_size)
+        control.out.emit("config", mode=config.mode, backbone=config.backbone, device=describe_device(device))
+    say(f"{'resuming' if args.resume else 'run'}: {run_dir}")
+    say(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
     if config.mode == "fast":
-        print(f"feature cache: {features}")
-    printer = _epoch_printer(control, epochs or config.epochs)
+        say(f"feature cache: {features}")
+    callbacks = [events or _epoch_printer(control, args.epochs or config.epochs)] if d.main else []
     try:
         if args.resume:
-            result = resume_run(run_dir, control=control, callbacks=[printer], epochs=args.epochs, device=device)
+            result = resume_run(run_dir, control=control, callbacks=callbacks, epochs=args.epochs, device=device,
+                                dist=d)
         else:
-            from .preflight import preflight
-
-            try:
-                report = preflight(config.data, control=control, per_class=config.per_class)
-            except Stopped as e:
-                return _fail(str(e), EXIT_FAILED)
+            # rank 0 reads every file once; the others get its report (or its stop)
+            report = None
+            if d.main:
+                try:
+                    report = preflight(config.data, control=control, per_class=config.per_class)
+                except Stopped as e:
+                    report = e
+            report = d.broadcast(report)
+            if isinstance(report, Stopped):
+                return fail(str(report), EXIT_FAILED)
             control.close()
             for line in report.summary().splitlines():
-                print(printable(line))  # file names may hold escape codes
+                say(printable(line))  # file names may hold escape codes
+            if events is not None:
+                control.out.emit("preflight", summary=report.summary(), images=len(report.samples),
+                                 classes=len(report.classes))
             if not report.ok:
-                return _fail("; ".join(report.problems()), EXIT_FAILED)
-            result = start_run(config, run_dir, control=control, callbacks=[printer], report=report, device=device)
-    except (RunError, DatasetError, BackboneUnavailable, FinetuneUnavailable, ConfigError, OSError) as e:
-        control.close()
-        return _fail(str(e), EXIT_FAILED)
+                return fail("; ".join(report.problems()), EXIT_FAILED)
+            result = start_run(config, run_dir, control=control, callbacks=callbacks, report=report, device=device,
+                               dist=d)
+    except (UserError, Stopped, OSError) as e:
+        return fail(str(e), EXIT_FAILED)
     finally:
         control.close()
-    print(f"{STATUS_TEXT[result.status]}: {result.reason}")
+        shutdown_distributed()
+    if not d.main:
+        return EXIT_OK
+    return _report_result(result, run_dir, control, say, events is not None, _peak_memory_mib(device))
+
+
+def _peak_memory_mib(device) -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def _report_result(result, run_dir: Path, control, say, json_mode: bool, peak_mib: float | None = None) -> int:
+    from .runfolder import RunStatus
+
+    if json_mode:
+        control.out.emit("result", run_dir=str(run_dir), status=str(result.status), reason=result.reason,
+                         best_epoch=result.best_epoch, metrics=result.metrics,
+                         model_path=str(result.model_path) if result.model_path else None, skipped=result.skipped,
+                         peak_device_memory_mib=peak_mib)
+    say(f"{RunStatus.describe(result.status)}: {result.reason}")
     if result.skipped:
-        print(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")
+        say(f"skipped {len(result.skipped)} unreadable image(s), listed in {run_dir / 'skipped.json'}")
     if result.model_path is None:
-        print("no model was written (stopped before the first validation)")
+        say("no model was written (stopped before the first validation)")
         return EXIT_FAILED
     m = result.metrics
     start = m.get("start_val_top1")
     gain = f" (start {start:.2%})" if start is not None else ""
-    print(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
-          f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
-    print(f"model: {result.model_path}")
-    print(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
+    say(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
+        f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
+    say(f"model: {result.model_path}")
+    say(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
     return EXIT_OK

@@ -1,81 +1,117 @@
 """The one description of a training run: a frozen dataclass, written to `config.json` and stored in every
-checkpoint as a plain dict (so `torch.load(..., weights_only=True)` reads it back)."""
+checkpoint as a plain dict (so `torch.load(..., weights_only=True)` reads it back).
+
+Each field is also the one source of its default, its choices, its limits and its help text (the field's
+metadata, made by `setting`): `training/cli.py` builds `dogbreed-desktop train`'s options from them and the
+Train tab (`gui/train/settings_panel.py`) its form. To change a default, change it here; the learning rate's
+defaults are the `DEFAULT_LR` table below.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from dogbreed_desktop.core.devices import DEVICES
+from dogbreed_desktop.core.errors import UserError
 from dogbreed_desktop.core.specs import BACKBONES, Preprocessing
 
-MODES = ("auto", "fast", "finetune")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-# Per-mode defaults, used when the caller leaves a value unset (None).
-# fast: a linear head on cached features. finetune: end to end, the backbone at `backbone_lr_scale` times the
-# head's rate. Label smoothing only where augmentation already makes the training loss noisy.
-MODE_DEFAULTS = {
-    "fast": {"epochs": 50, "batch_size": 128, "weight_decay": 1e-4, "label_smoothing": 0.0},
-    "finetune": {"epochs": 10, "batch_size": 32, "weight_decay": 1e-5, "label_smoothing": 0.1},
+# How a run trains. "auto" is resolved by `make_config` for the device: a config always holds fast or finetune.
+MODES = {
+    "auto": "Auto (fine-tune on a GPU, fast on a CPU)",
+    "fast": "Fast: frozen backbone, cached features",
+    "finetune": "Fine-tune: end to end with augmentation",
 }
-# The learning rate also depends on where the head starts: the backbone's own ImageNet dog rows are already
-# good (85.9% top-1 on the 25% split with Lite0), so they are refined with a small rate; a random head needs more.
+# The learning rate depends on the mode and on where the head starts: the backbone's own ImageNet dog rows are
+# already good (85.9% top-1 on the 25% split with Lite0), so they are refined with a small rate; a random head
+# needs more. The one place to change the learning-rate default.
 DEFAULT_LR = {
     ("fast", "imagenet"): 1e-4,
     ("fast", "random"): 1e-3,
     ("finetune", "imagenet"): 3e-4,
     ("finetune", "random"): 1e-3,
 }
+HEAD_INITS = {
+    "auto": "the backbone's ImageNet rows when every class is one of the 120 ImageNet dog breeds, else random",
+    "imagenet": "the backbone's ImageNet rows (every class must be an ImageNet dog breed)",
+    "random": "random",
+}
+ORGANISE = {"none": "no", "link": "links", "copy": "copies"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A setting that cannot work, with a message fit to show the user."""
+
+
+def setting(default=MISSING, *, help: str, label: str = "", choices: dict | None = None, by_mode: dict | None = None,
+            asked=MISSING, low=None, high=None, open_range: bool = False, form: dict | None = None):
+    """A TrainConfig field and what people see of it.
+
+    `by_mode`: {"fast": value, "finetune": value}, used when the setting is left unset (None) for that mode;
+    the field's own default is the fast one. `asked`: what the CLI and the form start from when it differs
+    from the field's default ("auto" mode; None = the mode's default). `low`/`high`: limits, inclusive unless
+    `open_range`. `form`: shown in the Train tab, with widget hints (range, step, decimals, percent, special).
+    """
+    if by_mode is not None:
+        default, asked = by_mode["fast"], None
+    meta = {"help": help, "label": label, "choices": choices, "by_mode": by_mode, "low": low, "high": high,
+            "open_range": open_range, "form": form}
+    if asked is not MISSING:
+        meta["asked"] = asked
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    data: str  # labels.csv + train/, one folder per class, or train/ + test/
-    backbone: str = "efficientnet_lite0"
-    mode: str = "fast"  # "fast" | "finetune" (resolved from "auto" by `make_config`)
-    epochs: int = 50
-    batch_size: int = 128
-    lr: float | None = None  # None: DEFAULT_LR for the mode and the head's start (resolved when the run starts)
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.0
-    backbone_lr_scale: float = 0.1  # finetune: backbone learning rate = lr * this
-    val_fraction: float = 0.25
-    seed: int = 0
-    patience: int = 3  # epochs without a better validation loss before stopping; 0 = never stop early
-    min_delta: float = 1e-4
-    device: str = "auto"  # as asked; the resolved device is in environment.json
-    head_init: str = "auto"  # "auto" (ImageNet rows when every class is an ImageNet dog breed) | "imagenet" | "random"
-    image_size: int | None = None  # crop size override (small inputs for tests); None = the backbone's own
-    per_class: int | None = None  # use only the first N images of each class (quick experiments)
-    amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling)
-    decode_threads: int = 4
-    cache_dir: str | None = None  # feature cache; None = the app's cache folder
-    organise: str = "none"  # also write train/<class>/ and test/<class>/ folders: "none" | "link" | "copy"
+    data: str = setting(help="labels.csv + train/, one folder per class, or train/ + test/")
+    backbone: str = setting(
+        "efficientnet_lite0", label="Backbone", help="feature extractor (efficientnet_lite0/1/2 work offline)",
+        choices={name: spec.title + ("" if spec.offline else "  (needs download)") for name, spec in BACKBONES.items()},
+        form={})
+    mode: str = setting("fast", asked="auto", label="Mode", choices=MODES, form={},
+                        help="fast: frozen backbone, features cached on disk, a head trained in seconds per epoch; "
+                             "finetune: end to end with augmentation (for GPUs); auto: finetune on a GPU, fast on "
+                             "a CPU")
+    epochs: int = setting(by_mode={"fast": 50, "finetune": 10}, low=1, label="Epochs", help="most epochs to run",
+                          form={"range": (0, 1000)})
+    batch_size: int = setting(by_mode={"fast": 128, "finetune": 32}, low=1, label="Batch size",
+                              help="images per training step", form={"range": (0, 4096)})
+    lr: float | None = setting(None, low=0.0, open_range=True, label="Learning rate",
+                               help="the head's learning rate (the backbone's is this times backbone_lr_scale)",
+                               form={"range": (0.0, 1.0), "decimals": 5, "step": 1e-4})
+    # Label smoothing only where augmentation already makes the training loss noisy.
+    weight_decay: float = setting(by_mode={"fast": 1e-4, "finetune": 1e-5}, low=0.0, help="AdamW weight decay")
+    label_smoothing: float = setting(by_mode={"fast": 0.0, "finetune": 0.1}, low=0.0, high=1.0,
+                                     help="cross-entropy label smoothing")
+    backbone_lr_scale: float = setting(0.1, low=0.0, help="finetune: backbone learning rate = lr x this")
+    val_fraction: float = setting(0.25, low=0.0, high=1.0, open_range=True, label="Validation",
+                                  help="share of each class kept aside to validate on (stratified)",
+                                  form={"range": (5, 50), "percent": True})
+    seed: int = setting(0, label="Seed", help="seeds the split, the head and the data order",
+                        form={"range": (0, 999_999)})
+    patience: int = setting(3, low=0, label="Patience",
+                            help="epochs without a better validation loss before stopping (the best epoch is kept; "
+                                 "0 = never stop early)", form={"range": (0, 100), "special": "never"})
+    min_delta: float = setting(1e-4, low=0.0, help="how much lower a validation loss must be to count as better")
+    device: str = setting("auto", label="Device", choices=DEVICES, form={},
+                          help="where to train (the device used is written to environment.json)")
+    head_init: str = setting("auto", choices=HEAD_INITS, help="where the head starts")
+    image_size: int | None = setting(None, low=16, help="input size override (default: the backbone's own)")
+    per_class: int | None = setting(None, low=1, help="use only the first N images of each class")
+    amp: bool = setting(True, help="mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling)")
+    decode_threads: int = setting(4, low=1, help="threads decoding photos while the backbone works")
+    cache_dir: str | None = setting(None, help="feature cache folder (default: the app's cache)")
+    organise: str = setting("none", choices=ORGANISE,
+                            help="also write RUN/organised/train/<class>/ and test/<class>/ (links or copies)")
 
     def __post_init__(self) -> None:
-        if self.mode not in ("fast", "finetune"):
+        if self.mode not in MODES or self.mode == "auto":
             raise ConfigError(f"mode must be fast or finetune, not {self.mode!r}")
-        if self.device not in DEVICES:
-            raise ConfigError(f"device must be one of {', '.join(DEVICES)}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError("the validation fraction must be between 0 and 1 (e.g. 0.25)")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("epochs and batch size must be at least 1")
-        if self.lr is not None and not self.lr > 0:
-            raise ConfigError("the learning rate must be positive")
-        if self.patience < 0:
-            raise ConfigError("patience must be 0 (never stop early) or more")
-        if self.head_init not in ("auto", "imagenet", "random"):
-            raise ConfigError("head_init must be auto, imagenet or random")
-        if self.organise not in ("none", "link", "copy"):
-            raise ConfigError("organise must be none, link or copy")
-        if self.image_size is not None and self.image_size < 16:
-            raise ConfigError("image size must be at least 16 pixels")
+        for f in fields(self):
+            problem = check(f, getattr(self, f.name))
+            if problem:
+                raise ConfigError(problem)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,7 +125,7 @@ class TrainConfig:
         return replace(self, **changes)
 
     def save(self, path: Path) -> None:
-        from dogbreed_desktop.core.artifact import atomic_write
+        from dogbreed_desktop.core.files import atomic_write
 
         text = json.dumps(self.to_dict(), indent=2) + "\n"
         atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -97,6 +133,48 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def check(f, value) -> str:
+    """Why `value` cannot be setting `f`, or "" when it can (None always can: the default decides)."""
+    meta, name = f.metadata, f.name.replace("_", " ")
+    if value is None:
+        return ""
+    if meta.get("choices") and value not in meta["choices"]:
+        return f"{name} must be one of {', '.join(meta['choices'])}, not {value!r}"
+    low, high, strict = meta.get("low"), meta.get("high"), meta.get("open_range")
+    if low is not None and (value <= low if strict else value < low):
+        if high is not None:
+            return f"{name} must be between {low:g} and {high:g}{' (exclusive)' if strict else ''}, not {value:g}"
+        return f"{name} must be {'more than' if strict else 'at least'} {low:g}, not {value:g}"
+    if high is not None and (value >= high if strict else value > high):
+        return f"{name} must be between {low:g} and {high:g}{' (exclusive)' if strict else ''}, not {value:g}"
+    return ""
+
+
+def settings() -> dict:
+    """name -> dataclass field, in declaration order: what the CLI and the Train tab are generated from."""
+    return {f.name: f for f in fields(TrainConfig)}
+
+
+def asked_default(f):
+    """What a person starts from for setting `f`: "auto" mode, None (the mode's default), or the field's default."""
+    return f.metadata.get("asked", f.default)
+
+
+def describe_default(f) -> str:
+    """The default in words, for help text: "fast 50, finetune 10", the learning-rate table, or the value."""
+    if f.name == "lr":
+        return "; ".join(f"{mode} {DEFAULT_LR[(mode, 'imagenet')]:g} from the ImageNet dog rows, "
+                         f"{DEFAULT_LR[(mode, 'random')]:g} from scratch" for mode in ("fast", "finetune"))
+    if f.metadata.get("by_mode"):
+        return ", ".join(f"{mode} {value:g}" for mode, value in f.metadata["by_mode"].items())
+    value = asked_default(f)
+    return "" if value is None or value is MISSING else str(value)
+
+
+MODE_DEFAULTS = {mode: {f.name: f.metadata["by_mode"][mode] for f in fields(TrainConfig) if f.metadata.get("by_mode")}
+                 for mode in ("fast", "finetune")}
 
 
 def preprocessing_for(config: TrainConfig) -> Preprocessing:

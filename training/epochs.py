@@ -44,7 +44,7 @@ def train_one_epoch(
     for x, y in batches:
         if control is not None:
             control.raise_if_stopped()
-        x, y = precision.to_device(x), y.to(precision.device, non_blocking=True)
+        x, y = precision.to_device(x), precision.to_device(y)
         optimizer.zero_grad(set_to_none=True)
         with precision.autocast():
             loss = loss_fn(model(x), y)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.artifact import atomic_write
+from dogbreed_desktop.core.files import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.precision import Precision

@@ -11,6 +11,7 @@ result is the best epoch (epoch 0 included), so it is never worse on validation 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -26,12 +27,16 @@ from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import resolve_device
 from dogbreed_desktop.core.heads import FeatureHead, initial_head
 from dogbreed_desktop.core.precision import Precision
+from dogbreed_desktop.core.threads import Threads
+from dogbreed_desktop.core.threads import current as current_threads
 
 from .batches import feature_batches, image_batches
 from .callbacks import Callback
 from .config import TrainConfig, preprocessing_for, with_lr
+from .distributed import Dist, ReadOnlyCache, StopSync, fill_cache, reduce_eval, sharded_features
 from .epochs import evaluate, train_one_epoch
 from .features import FeatureCache, extract_features
+from .runfolder import RunStatus
 from .split import Split
 from .state import FitResult, FitState
 
@@ -79,14 +84,21 @@ def fit(
     control: Control | None = None,
     device: torch.device | None = None,
     resume: dict | None = None,
+    threads: Threads | None = None,
+    dist: Dist | None = None,
 ) -> FitResult:
     """Train a head (fast) or the whole network (finetune) on `data.train`, validating on `data.val` after
-    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from.
+    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from. `threads`: the
+    process's thread counts (core.threads; by default what its entry point decided).
 
     A stop request ends it at the next batch with status "stopped"; before the first validation (during
     feature extraction) there is no best epoch and no outputs.
+
+    Under torchrun (`dist`, see distributed.py) fine-tuning runs DistributedDataParallel; in fast mode the
+    ranks share the feature extraction and rank 0 alone trains the head.
     """
     control = control or Control()
+    d = dist or Dist()
     device = device or resolve_device(config.device)
     seed_everything(config.seed)
     classes = list(resume["classes"]) if resume else list(data.classes)
@@ -98,24 +110,45 @@ def fit(
     precision = Precision.resolve(device, config.amp, images=not fast)
     callbacks = sorted(callbacks, key=lambda c: c.order)
     state: FitState | None = None
-    status, reason = "stopped", ""
-    threads = torch.get_num_threads()
+    status, reason = RunStatus.STOPPED, ""
+    threads = threads or current_threads()
     try:
         if fast:
             # the frozen backbone runs on images: channels_last where that is faster
             extractor = Precision.resolve(device, amp=False, images=True)
             backbone = extractor.place(backbone)
-            features = extract_features(data.train + data.val, backbone, prep, precision=extractor,
-                                        cache=_feature_cache(config, prep),
+            cache = _feature_cache(config, prep)
+
+            def extract(samples):  # under torchrun, each rank its share; rank 0 alone writes the cache
+                return extract_features(samples, backbone, prep, precision=extractor,
+                                        cache=cache if d.main else ReadOnlyCache(cache),
                                         batch_size=64 if device.type != "cpu" else 32,
                                         decode_threads=config.decode_threads, control=control)
+
+            features = sharded_features(data.train + data.val, extract, d, device)
+            if d.enabled and d.main:
+                fill_cache(cache, features)
             train_batches, val_batches = feature_batches(features, classes, config.batch_size, config.seed)
             model: nn.Module = FeatureHead(head)
+            if not d.main:  # a linear head on cached features takes seconds: it trains once, on rank 0
+                return FitResult(RunStatus.FINISHED, "features extracted; rank 0 trains the head", classes, prep,
+                                 head, backbone, False, [], None, None, head_init, {}, device)
+            d = Dist()
         else:
-            train_batches, val_batches = image_batches(data, classes, prep, config.batch_size, config.seed,
+            # each rank takes batch_size / world_size of every step: the global batch stays `batch_size`
+            per_rank = math.ceil(config.batch_size / d.world_size)
+            train_batches, val_batches = image_batches(data, classes, prep, per_rank, config.seed,
                                                        config.decode_threads)
+            if d.enabled:
+                train_batches.shard = lambda order: d.shard(order, pad=True)  # equal step counts on every rank
+                val_batches.shard = lambda order: d.shard(order, pad=False)  # each photo scored once, gathered
             model = BreedNet(backbone, head)
+            if d.enabled:
+                model.backbone.imagenet_fc.requires_grad_(False)  # not in the forward pass: DDP would wait for it
+        if d.enabled:
+            seed_everything(d.seed(config.seed))  # each rank its own augmentation; the weights start equal
         model = precision.place(model)
+        train_model = d.wrap(model, device)
         optimizer = _optimizer(config, model)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs,
                                                                eta_min=config.lr * 0.01)
@@ -125,15 +158,12 @@ def fit(
             state.restore(resume)
         for cb in callbacks:
             cb.on_fit_start(state)
-        if fast and device.type == "cpu":
-            # A linear head's ops are tiny: more threads only spin, and on a busy machine they make an epoch
-            # 5-30x slower (measured: 0.25 s vs 1-7 s for 9,000 features on 2 shared cores).
-            torch.set_num_threads(1)
-        status, reason = _epochs(state, train_batches, val_batches, precision, control)
+        tiny = threads.for_tiny_ops() if fast and device.type == "cpu" else contextlib.nullcontext()
+        with tiny:  # a linear head on features: more threads only spin
+            status, reason = _epochs(state, train_batches, val_batches, precision, control, d, train_model)
     except Stopped as e:
         reason = str(e)
     finally:
-        torch.set_num_threads(threads)
         if state is not None:
             for cb in callbacks:
                 cb.on_fit_end(state)
@@ -147,8 +177,10 @@ def fit(
     )
 
 
-def _epochs(state: FitState, train_batches, val_batches, precision: Precision, control: Control) -> tuple[str, str]:
-    """Epoch 0 (unless resumed), then epochs until the last, an early stop or a stop request: (status, reason)."""
+def _epochs(state: FitState, train_batches, val_batches, precision: Precision, control: Control, d: Dist,
+            train_model: nn.Module) -> tuple[RunStatus, str]:
+    """Epoch 0 (unless resumed), then epochs until the last, an early stop or a stop request: (status, reason).
+    `train_model` is the model, or its DistributedDataParallel wrapper under torchrun."""
     config, model, optimizer = state.config, state.model, state.optimizer
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     per_epoch = len(train_batches) + len(val_batches)
@@ -160,12 +192,17 @@ def _epochs(state: FitState, train_batches, val_batches, precision: Precision, c
         units += 1
         control.progress(units, total_units, "training")
 
+    # under torchrun the loop reads a stop flag the ranks agree on before each step; validation runs through
+    sync = StopSync(_ticking(train_batches, tick), control, d, precision.device) if d.enabled else None
+    loop_control, eval_control = (sync.control, None) if sync else (control, control)
+
     if not state.history:  # epoch 0: the starting point, before any training
         start = time.perf_counter()
         try:
-            ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
+            ev = reduce_eval(evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick),
+                             d, precision.device, len(state.classes))
         except Stopped:
-            return "stopped", "stopped before training began"
+            return RunStatus.STOPPED, "stopped before training began"
         state.end_epoch(_row(0, math.nan, ev, optimizer.param_groups[-1]["lr"], time.perf_counter() - start),
                         ev["outputs"])
     for epoch in range(state.epoch + 1, config.epochs + 1):
@@ -178,17 +215,19 @@ def _epochs(state: FitState, train_batches, val_batches, precision: Precision, c
                 cb.on_batch_end(state, b)
 
         try:
-            tr = train_one_epoch(model, _ticking(train_batches, tick), optimizer, loss_fn=loss_fn,
-                                 precision=precision, scaler=state.scaler, control=control, on_batch=on_batch,
+            tr = train_one_epoch(train_model, sync or _ticking(train_batches, tick), optimizer, loss_fn=loss_fn,
+                                 precision=precision, scaler=state.scaler, control=loop_control, on_batch=on_batch,
                                  report_every=max(1, len(train_batches) // 20))
-            ev = evaluate(model, val_batches, precision=precision, control=control, on_batch=tick)
+            tr["train_loss"] = d.mean(tr["train_loss"], precision.device)  # every rank's share
+            ev = reduce_eval(evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick),
+                             d, precision.device, len(state.classes))
         except Stopped:
-            return "stopped", f"stopped by request during epoch {epoch}"
+            return RunStatus.STOPPED, f"stopped by request during epoch {epoch}"
         state.scheduler.step()
         state.end_epoch(_row(epoch, tr["train_loss"], ev, lr, tr["seconds"]), ev["outputs"])
         if state.stop_reason:
-            return "stopped_early", state.stop_reason
-    return "finished", f"all {config.epochs} epochs done"
+            return RunStatus.STOPPED_EARLY, state.stop_reason
+    return RunStatus.FINISHED, f"all {config.epochs} epochs done"
 
 
 def _row(epoch: int, train_loss: float, ev: dict, lr: float, seconds: float) -> dict:

@@ -58,10 +58,6 @@ class PreflightReport:
         return out
 
     @property
-    def presplit(self) -> bool:
-        return self.layout == "split"
-
-    @property
     def ok(self) -> bool:
         return len(self.classes) >= 2
 

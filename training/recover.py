@@ -7,13 +7,13 @@ import pickle
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from dogbreed_desktop.core.backbones import build_backbone, load_backbone_state
+from dogbreed_desktop.core.heads import linear_head
 
 from .callbacks import load_checkpoint
 from .config import TrainConfig, preprocessing_for
-from .runfolder import RunError
+from .runfolder import RunError, RunStatus
 from .split import SPLIT_FILENAME, Split
 from .state import FitResult
 
@@ -49,18 +49,14 @@ def result_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
     state, outputs = best.get("best_state") or ckpt.get("model") or {}, best.get("best_outputs")
     if outputs is None or "head.weight" not in state:
         raise RunError(f"{run_dir.name}: the checkpoint holds no validated weights to write a model from")
-    weight, bias = state["head.weight"], state["head.bias"]
-    head = nn.Linear(weight.shape[1], weight.shape[0])
-    with torch.no_grad():
-        head.weight.copy_(weight)
-        head.bias.copy_(bias)
+    head = linear_head(state["head.weight"], state["head.bias"])
     trained = config.mode == "finetune"
     backbone = None
     if trained:
         backbone = build_backbone(config.backbone, pretrained=False)
         load_backbone_state(backbone, {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")})
-    status, reason = ("stopped_early", es["reason"]) if es.get("stopped_epoch") else \
-        ("finished", f"all {config.epochs} epochs done")
+    status, reason = (RunStatus.STOPPED_EARLY, es["reason"]) if es.get("stopped_epoch") else \
+        (RunStatus.FINISHED, f"all {config.epochs} epochs done")
     return FitResult(
         status=status, reason=reason, classes=list(ckpt["classes"]), preprocessing=preprocessing_for(config),
         head=head, backbone=backbone, backbone_trained=trained, history=list(ckpt.get("history", [])),

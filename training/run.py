@@ -1,7 +1,7 @@
 """A training run folder, start to finish: what the GUI and the CLI both call. The folder's files are listed
 in `runfolder.py` (which reads them without torch).
 
-`predict --model RUN` and the app's File > Open model accept the folder (core.artifact.MODEL_FILENAME).
+`predict --model RUN` and the app's File > Open model accept the folder (paths.MODEL_FILENAME).
 """
 
 from __future__ import annotations
@@ -19,19 +19,23 @@ from typing import Sequence
 
 import torch
 
-from dogbreed_desktop.core.artifact import MODEL_FILENAME, ModelArtifact, atomic_write, save_artifact
+from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact
+from dogbreed_desktop.core.files import atomic_write
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
+from dogbreed_desktop.core.errors import describe
 from dogbreed_desktop.core.heads import head_start
 from dogbreed_desktop.core.metrics import fit_temperature, report
+from dogbreed_desktop.paths import MODEL_FILENAME
 
 from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
 from .config import TrainConfig, with_lr
+from .distributed import Dist
 from .loop import fit
 from .preflight import PreflightReport, preflight
 from .recover import check_images, read_checkpoint, result_from_checkpoint
-from .runfolder import STATUS_TEXT, RunError, out_dir_problem, read_status  # noqa: F401 (RunError re-exported)
+from .runfolder import RunError, RunStatus, out_dir_problem, read_status
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
 from .state import FitResult
 
@@ -98,17 +102,30 @@ def start_run(
     callbacks: Sequence[Callback] = (),
     report: PreflightReport | None = None,
     device: torch.device | None = None,
+    dist: Dist | None = None,
 ) -> RunResult:
     """Check the data, split it, write the run folder and train. `device` is resolved from the config when
-    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable."""
+    not given. Raises RunError (bad folder or data), core DatasetError, BackboneUnavailable.
+
+    Under torchrun (`dist`) rank 0 writes the folder and hands the config and split to the other ranks."""
     run_dir = Path(run_dir).absolute()
+    d = dist or Dist()
+    control = control or Control()
+    device = device or resolve_device(config.device)
+    prepared = d.on_main(lambda: _prepare(config, run_dir, control, report, device))
+    if isinstance(prepared, RunResult):  # stopped while checking the data
+        return prepared
+    config, split = prepared
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, dist=d)
+
+
+def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device):
+    """Write the run folder: (config with its learning rate decided, split), or a stopped RunResult."""
     problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
     if problem:
         raise RunError(problem)
     run_dir.mkdir(parents=True, exist_ok=True)
-    control = control or Control()
-    device = device or resolve_device(config.device)
-    write_status(run_dir, "running", "checking the data", started=_now())
+    write_status(run_dir, RunStatus.RUNNING, "checking the data", started=_now())
     try:
         if report is None:
             report = preflight(config.data, control=control, per_class=config.per_class)
@@ -125,12 +142,12 @@ def start_run(
         config.save(run_dir / "config.json")
         _write_json(run_dir / "environment.json", environment(device))
     except Stopped as e:
-        write_status(run_dir, "stopped", str(e))
-        return RunResult(run_dir, "stopped", str(e), None, {}, None, {})
+        write_status(run_dir, RunStatus.STOPPED, str(e))
+        return RunResult(run_dir, RunStatus.STOPPED, str(e), None, {}, None, {})
     except BaseException as e:
-        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
         raise
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device)
+    return config, split
 
 
 def resume_run(
@@ -140,12 +157,27 @@ def resume_run(
     callbacks: Sequence[Callback] = (),
     epochs: int | None = None,
     device: torch.device | None = None,
+    dist: Dist | None = None,
 ) -> RunResult:
-    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs)."""
+    """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs). Under torchrun rank 0
+    reads the folder and hands config, split and checkpoint to the others (no shared disk needed)."""
     run_dir = Path(run_dir)
+    d = dist or Dist()
+    control = control or Control()
+    prepared = d.on_main(lambda: _prepare_resume(run_dir, epochs, device))
+    if isinstance(prepared, RunResult):  # its epochs were all done: only its model was missing
+        return prepared
+    config, split, ckpt, previous = prepared
+    device = device or resolve_device(config.device)
+    # A run that had stopped early gets its patience back: more epochs were asked for.
+    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt,
+                    fresh_patience=previous == RunStatus.STOPPED_EARLY, dist=d)
+
+
+def _prepare_resume(run_dir: Path, epochs: int | None, device):
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} is not a training run folder (no config.json)")
-    if read_status(run_dir).get("status") == "running":
+    if read_status(run_dir).get("status") == RunStatus.RUNNING:
         raise RunError(f"{run_dir.name} is still training in another process")
     config = TrainConfig.load(run_dir / "config.json")
     if epochs is not None and epochs != config.epochs:
@@ -154,25 +186,19 @@ def resume_run(
     split = read_split(run_dir / SPLIT_FILENAME)
     ckpt_path = run_dir / Checkpointer.FILENAME
     ckpt = read_checkpoint(ckpt_path) if ckpt_path.exists() else None
-    control = control or Control()
     device = device or resolve_device(config.device)
+    previous = read_status(run_dir).get("status")
     if ckpt is not None:
         done = int(ckpt["epoch"])
-        previous = read_status(run_dir).get("status")
-        if done >= config.epochs or (previous == "stopped_early" and epochs is None):
+        if done >= config.epochs or (previous == RunStatus.STOPPED_EARLY and epochs is None):
             if not (run_dir / MODEL_FILENAME).exists():
                 # Killed after its last checkpoint but before the model was written: write it now.
                 return finish_from_checkpoint(run_dir, config, ckpt, device)
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
-                           f"{STATUS_TEXT.get(previous, previous)}); ask for more epochs to continue it")
-        if previous == "stopped_early":
-            es = ckpt.get("callbacks", {}).get("EarlyStopping")
-            if es:
-                es.update(wait=0, stopped_epoch=None, reason="")
+                           f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
     check_images(split, run_dir)
-    env = environment(device)
-    _write_json(run_dir / "environment.json", env)
-    return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, resume=ckpt)
+    _write_json(run_dir / "environment.json", environment(device))
+    return config, split, ckpt, previous
 
 
 def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, device: torch.device) -> RunResult:
@@ -184,19 +210,30 @@ def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
     return RunResult(run_dir, result.status, result.reason, result.best_epoch, metrics, model_path, {})
 
 
-def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None) -> RunResult:
-    write_status(run_dir, "running", "training", started=_now(), device=describe_device(device))
+def _execute(run_dir, config, split: Split, *, control, callbacks, device, resume=None,
+             fresh_patience=False, dist=None) -> RunResult:
+    d = dist or Dist()
+    main = d.main  # only rank 0 writes the folder; every rank tracks the best epoch and early stopping alike
+    if main:
+        write_status(run_dir, RunStatus.RUNNING, "training", started=_now(), device=describe_device(device),
+                     world_size=d.world_size)
     own = [
         BestWeights("val_loss", "min", min_delta=config.min_delta),
         MetricsLogger(run_dir / "metrics.csv"),
-        EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta),
+        EarlyStopping("val_loss", "min", patience=config.patience, min_delta=config.min_delta,
+                      fresh_patience=fresh_patience),
         Checkpointer(run_dir / Checkpointer.FILENAME),
     ]
+    own = own if main else [c for c in own if isinstance(c, (BestWeights, EarlyStopping))]
     try:
-        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume)
+        result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume,
+                     dist=d)
     except BaseException as e:
-        write_status(run_dir, "interrupted", f"{type(e).__name__}: {e}")
+        if main:
+            write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
         raise
+    if not main:
+        return RunResult(run_dir, result.status, result.reason, result.best_epoch, {}, None, result.skipped)
     if result.skipped:
         _write_json(run_dir / "skipped.json", result.skipped)
     model_path, metrics = None, {}

@@ -21,18 +21,46 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 
-MODEL_FILENAME = "model.safetensors"  # = dogbreed_desktop.core.artifact.MODEL_FILENAME (checked by a test)
+from dogbreed_desktop.core.errors import UserError
+from dogbreed_desktop.paths import MODEL_FILENAME
+
 CHECKPOINT_FILENAME = "checkpoint.pt"
 METRIC_FIELDS = ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "lr", "seconds")
-STATUSES = ("running", "finished", "stopped_early", "stopped", "interrupted")
-STATUS_TEXT = {
-    "running": "running",
-    "finished": "finished",
-    "stopped_early": "stopped early (no more improvement)",
-    "stopped": "stopped by request",
-    "interrupted": "interrupted",
+
+
+class RunStatus(str, Enum):
+    """What status.json says about a run. The values are what the file holds; `text` is how people read it."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED_EARLY = "stopped_early"  # early stopping: no better validation loss for `patience` epochs
+    STOPPED = "stopped"  # a stop request (button, Ctrl-C, SIGTERM)
+    INTERRUPTED = "interrupted"  # the process ended without saying how (crash, kill, power)
+
+    __str__ = str.__str__  # "finished", in f-strings and JSON alike
+
+    @property
+    def text(self) -> str:
+        return _WORDING[self]
+
+    @classmethod
+    def describe(cls, value: str) -> str:
+        """The wording for a status value, also one written by another version of the app."""
+        try:
+            return cls(value).text
+        except ValueError:
+            return str(value)
+
+
+_WORDING = {
+    RunStatus.RUNNING: "running",
+    RunStatus.FINISHED: "finished",
+    RunStatus.STOPPED_EARLY: "stopped early (no more improvement)",
+    RunStatus.STOPPED: "stopped by request",
+    RunStatus.INTERRUPTED: "interrupted",
 }
 
 
@@ -43,7 +71,7 @@ RUN_ENTRIES = frozenset({
 })
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run that cannot start or resume, with a message fit to show the user."""
 
 
@@ -140,11 +168,12 @@ def read_status(run_dir: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"status": "interrupted", "reason": "no status file"}
-    if data.get("status") == "running" and data.get("host") == socket.gethostname():
+        return {"status": RunStatus.INTERRUPTED, "reason": "no status file"}
+    if data.get("status") == RunStatus.RUNNING and data.get("host") == socket.gethostname():
         pid = data.get("pid")
         if isinstance(pid, int) and pid != os.getpid() and not _pid_alive(pid):
-            data = {**data, "status": "interrupted", "reason": "the training process ended without finishing"}
+            data = {**data, "status": RunStatus.INTERRUPTED,
+                    "reason": "the training process ended without finishing"}
     return data
 
 
@@ -165,7 +194,7 @@ class RunInfo:
 
     @property
     def can_resume(self) -> bool:
-        return (self.path / CHECKPOINT_FILENAME).exists() and self.status in ("stopped", "interrupted")
+        return (self.path / CHECKPOINT_FILENAME).exists() and self.status in (RunStatus.STOPPED, RunStatus.INTERRUPTED)
 
     def best_top1(self) -> float | None:
         v = self.metrics.get("val_top1")
@@ -192,7 +221,7 @@ def read_run(run_dir: Path) -> RunInfo | None:
             history = []
     return RunInfo(
         path=run_dir,
-        status=status.get("status", "interrupted"),
+        status=status.get("status", RunStatus.INTERRUPTED),
         reason=status.get("reason", ""),
         config=config,
         history=history,

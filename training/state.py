@@ -85,7 +85,7 @@ class FitState:
 
 @dataclass
 class FitResult:
-    status: str  # "finished" | "stopped_early" | "stopped"
+    status: str  # a runfolder.RunStatus: FINISHED, STOPPED_EARLY or STOPPED
     reason: str
     classes: list[str]
     preprocessing: Preprocessing

@@ -19,6 +19,7 @@ COMMANDS = {
     "predict": "predict",
     "evaluate": "evaluate",
     "train": "train",
+    "export": "export",
     "serve": "serve",
 }
 SUBCOMMANDS = tuple(COMMANDS)
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             args = _sub_parser(argv[0]).parse_args(argv)
+            from ..core import threads
+
+            threads.decide("cli")  # this process's thread counts, before any work (core/threads.py)
             return _command(argv[0]).run(args)
         return cmd_gui(_gui_parser().parse_args(argv))
     except SystemExit as e:  # argparse and load_classifier exit this way

@@ -8,7 +8,10 @@ import math
 import sys
 import warnings
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+from ..core.control import Control  # threading only: cheap enough for `--help`
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
 
 
 def setup_output() -> None:
@@ -89,28 +92,51 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def load_classifier(model: str | None, device: str):
     """The classifier for `--model`, or exit 2 with one line saying why it cannot be loaded."""
-    from ..core.artifact import ArtifactError
-    from ..core.backbones import BackboneUnavailable
     from ..core.classifier import Classifier
+    from ..core.errors import UserError
 
     try:
         return Classifier.load(model, device=device)
-    except (ArtifactError, BackboneUnavailable, RuntimeError) as e:
+    except UserError as e:
         raise SystemExit(fail(f"cannot load model: {e}"))
 
 
-def progress(total: int, enabled: bool):
+def progress(total: int, enabled: bool) -> "TqdmControl":
     """A Control that draws a tqdm bar on stderr (only on a terminal)."""
-    from tqdm import tqdm
+    return TqdmControl(enabled, total)
 
-    from ..core.control import Control
 
-    class TqdmControl(Control):
-        def __init__(self):
-            super().__init__()
-            self.bar = tqdm(total=total, unit="img", disable=not enabled, file=sys.stderr, leave=False)
+class TqdmControl(Control):
+    """One tqdm bar on stderr per phase (the `message` of progress: checking images, extracting features,
+    training...), with rate and ETA. `write` prints a line above the bar."""
 
-        def progress(self, done, total, message=""):
-            self.bar.update(done - self.bar.n)
+    def __init__(self, enabled: bool = True, total: int | None = None):
+        super().__init__()
+        self.enabled, self.bar, self.phase = enabled, None, None
+        if total is not None:
+            self._new_bar(total, "")
 
-    return TqdmControl()
+    def _new_bar(self, total: int, message: str) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        self.bar = tqdm(total=total, desc=message or None, unit="batch" if message == "training" else "img",
+                        disable=not self.enabled, file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.2)
+        self.phase = message
+
+    def progress(self, done, total, message=""):
+        if self.bar is None or message != self.phase or self.bar.total != total:
+            self._new_bar(total, message)
+        self.bar.update(done - self.bar.n)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+        print(line, flush=True)
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

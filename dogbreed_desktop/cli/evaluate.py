@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from ..core.devices import DEVICES
 from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
 
 HELP = "measure a model on a labelled set"
@@ -16,12 +18,15 @@ def add_arguments(ev) -> None:
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
     ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
     ev.add_argument("--batch-size", type=positive_int, default=32)
-    ev.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    ev.add_argument("--device", default="cpu", choices=list(DEVICES))
+    ev.add_argument("--report", metavar="DIR",
+                    help="also write report.html (figures embedded), per_breed.csv, confusion.csv, "
+                    "predictions.csv and PNG figures into DIR")
 
 
 def run(args) -> int:
     from ..core.datasets import DatasetError, load_labelled_set, take_per_class
-    from ..core.evaluation import evaluate
+    from ..core.evaluation import evaluate_photos, legacy_report
 
     try:
         data = load_labelled_set(args.data)
@@ -34,12 +39,15 @@ def run(args) -> int:
         items = take_per_class(items, args.per_class)
     if not items:
         return fail("no images selected")
+    if args.report and Path(args.report).expanduser().exists() and not Path(args.report).expanduser().is_dir():
+        return fail(f"--report needs a folder, and {args.report} is a file")
     clf = load_classifier(args.model, args.device)
     control = progress(len(items), sys.stderr.isatty())
     try:
-        rep = evaluate(clf, items, batch_size=args.batch_size, control=control)
+        ev = evaluate_photos(clf, items, data=str(data.root), batch_size=args.batch_size, control=control)
     finally:
         control.bar.close()
+    rep = legacy_report(ev)
     rep["data"] = str(data.root)
     if not rep["n"]:
         # Nothing was scored: "top-1 nan%" with exit 0 would read as a result.
@@ -49,11 +57,27 @@ def run(args) -> int:
                         f"it knows {len(clf.classes)} classes such as {printable(clf.classes[0])}")
         return fail(f"none of the {len(items)} images could be scored ({len(rep['errors'])} unreadable)",
                     EXIT_SOME_FAILED)
+    if args.report:
+        code = _write_report(ev, args.report)
+        if code:
+            return code
     if args.json:
         print(dumps(rep, indent=2))
     else:
         print(format_report(rep))
     return EXIT_SOME_FAILED if rep["errors"] else EXIT_OK
+
+
+def _write_report(ev, folder: str) -> int:
+    from ..core.report import HTML_NAME, write_report
+
+    target = Path(folder).expanduser()
+    try:
+        write_report(ev, target)
+    except OSError as e:
+        return fail(f"cannot write the report to {target}: {e}")
+    print(f"report: {target / HTML_NAME}", file=sys.stderr)
+    return 0
 
 
 def format_report(rep: dict) -> str:

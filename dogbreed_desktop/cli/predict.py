@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..core.devices import DEVICES
 from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
 
 HELP = "classify photos and folders"
@@ -15,7 +16,7 @@ def add_arguments(pr) -> None:
     pr.add_argument("--top-k", type=positive_int, default=3, help="breeds to list per photo (120 = all)")
     pr.add_argument("--json", action="store_true", help="one JSON object per input, line by line")
     pr.add_argument("--batch-size", type=positive_int, default=32)
-    pr.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    pr.add_argument("--device", default="cpu", choices=list(DEVICES))
 
 
 def run(args) -> int:

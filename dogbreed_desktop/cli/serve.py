@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import sys
 
+from ..core.devices import DEVICES
 from .common import EXIT_OK, fail, load_classifier, positive_int
 
 HELP = "serve the model over HTTP: a web API and an upload page"
@@ -25,7 +26,7 @@ def add_arguments(sv) -> None:
                     "to the network, without authentication)")
     sv.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     sv.add_argument("--model", help="model artifact (.safetensors) or training run folder (default: built-in)")
-    sv.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"))
+    sv.add_argument("--device", default="cpu", choices=list(DEVICES))
     sv.add_argument("--max-upload-mb", type=_positive_float, default=20.0,
                     help="largest request body accepted, checked while it is read (default 20)")
     sv.add_argument("--max-images", type=positive_int, default=32, help="photos per request (default 32)")

@@ -8,8 +8,6 @@ Everything else (classes, preprocessing, temperature, metrics, provenance) is JS
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,16 +15,18 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..paths import MODEL_FILENAME
 from .artifact_schema import SchemaError, validate
 from .breeds import readable_name
+from .errors import UserError
+from .files import atomic_write
 from .preprocess import Preprocessing
 
 FORMAT = "dogbreed-model"
 FORMAT_VERSION = 1
-MODEL_FILENAME = "model.safetensors"  # inside a training run folder
 
 
-class ArtifactError(Exception):
+class ArtifactError(UserError):
     """A model file that cannot be used, with a message fit to show the user."""
 
 
@@ -64,21 +64,6 @@ class ModelArtifact:
             "metrics": self.metrics,
             "provenance": self.provenance,
         }
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path) then rename over `path`, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_artifact(artifact: ModelArtifact, path: Path) -> Path:

@@ -19,9 +19,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import UserError
 from .specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec  # noqa: F401 (re-exported)
 
-class BackboneUnavailable(RuntimeError):
+class BackboneUnavailable(UserError, RuntimeError):
     """The backbone's weights cannot be had here (offline, missing package, bad file)."""
 
 

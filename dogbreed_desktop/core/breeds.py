@@ -68,6 +68,12 @@ class Breed:
     stanford: str  # Stanford Dogs folder, e.g. "n02099601-golden_retriever"
     imagenet_index: int
 
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every label that names this breed: Kaggle id, readable name, Stanford folder, its name, WordNet id."""
+        wnid, name = self.stanford.split("-", 1)
+        return (self.id, self.name, self.stanford, name, wnid)
+
 
 def _readable(stanford_name: str) -> str:
     words = stanford_name.split("_")
@@ -102,7 +108,7 @@ def _key(text: str) -> str:
 
 _LOOKUP: dict[str, Breed] = {}
 for _b in BREEDS:
-    for _alias in (_b.id, _b.name, _b.stanford, _b.stanford.split("-", 1)[1], _b.stanford.split("-", 1)[0]):
+    for _alias in _b.aliases:
         _LOOKUP.setdefault(_key(_alias), _b)
 
 

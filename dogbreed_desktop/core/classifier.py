@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence, Union
@@ -11,7 +10,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from . import backbones
+from . import backbones, threads
 from .artifact import ArtifactError, ModelArtifact, load_artifact
 from .breeds import readable_name
 from .control import Control
@@ -204,7 +203,5 @@ class Classifier:
             yield Prediction(label, tuple(row), scores)
 
     def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, torch.Tensor | ImageError]]:
-        # Half the cores at most decode: torch's own threads run the model on the rest at the same time.
-        workers = max(1, min(4, (os.cpu_count() or 2) // 2))
-        items = prepare_ahead(inputs, self.preprocessing, window=2 * batch_size, workers=workers)
+        items = prepare_ahead(inputs, self.preprocessing, window=2 * batch_size, workers=threads.current().decode)
         return zip((_describe(source, i) for i, source in enumerate(inputs)), items)

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifact_schema import class_name_problem
+from .errors import UserError
 from .imagetypes import is_image_path, walk_files
 
-LAYOUTS = ("kaggle", "folders", "split")
 _EVAL_SUBSETS = ("test", "val", "valid", "validation")
 
 
-class DatasetError(Exception):
+class DatasetError(UserError):
     """A folder that holds no labelled set we can read, with a message fit to show the user."""
 
 

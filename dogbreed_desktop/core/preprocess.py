@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator, TypeVar, Union
 import torch
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .errors import UserError
 from .imagetypes import IMAGE_SUFFIXES, is_image_path  # noqa: F401 (re-exported)
 from .specs import Preprocessing  # noqa: F401 (re-exported)
 
@@ -39,7 +40,7 @@ ImageSource = Union[str, Path, Image.Image, bytes]  # bytes: an uploaded file he
 T = TypeVar("T")
 
 
-class ImageError(Exception):
+class ImageError(UserError):
     """A file that cannot be turned into a picture, with a message fit to show the user."""
 
 

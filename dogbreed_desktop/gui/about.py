@@ -23,7 +23,7 @@ ImageNet head (not fine-tuned).</p>
 education only. The Stanford Dogs set and Kaggle's <i>Dog Breed Identification</i> set are ImageNet photos
 under the same terms; models you retrain on them inherit those terms.</p>
 <p><b>Libraries.</b> Qt and PySide6 (LGPLv3), PyTorch (BSD-3-Clause), Pillow (MIT-CMU),
-pyqtgraph (MIT), superqt (BSD-3-Clause), safetensors (Apache 2.0).</p>
+pyqtgraph (MIT), safetensors (Apache 2.0), matplotlib (PSF-style), FastAPI (MIT), Uvicorn (BSD-3-Clause).</p>
 """
 
 

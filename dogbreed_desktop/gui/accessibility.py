@@ -12,7 +12,7 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton, QAbstractItemView, QAbstractScrollArea, QFormLayout, QGridLayout, QGroupBox, QLabel, QLayout,
-    QLineEdit, QScrollArea, QWidget,
+    QLineEdit, QScrollArea, QTabBar, QTabWidget, QWidget,
 )
 
 # Custom widgets, by class name (no imports: the classes live all over gui/).
@@ -22,8 +22,6 @@ BY_CLASS = {
     "BreedChart": "Most likely breeds",
     "CurvesPanel": "Training curves",
     "RunsList": "Earlier runs",
-    "QTabBar": "Views",
-    "QTabWidget": "Views",
     "CountChart": "Images per class",
 }
 
@@ -66,7 +64,22 @@ def _search(layout: QLayout, widget: QWidget) -> QLabel | None:
     return None
 
 
+def _tab_page_title(widget: QWidget) -> str:
+    """The title of the nearest tab page holding `widget` ("" if none)."""
+    page, parent = widget, widget.parentWidget()
+    while parent is not None:
+        tabs = parent.parentWidget()
+        if isinstance(tabs, QTabWidget) and tabs.indexOf(page) >= 0:
+            return _plain(tabs.tabText(tabs.indexOf(page)))
+        page, parent = parent, parent.parentWidget()
+    return ""
+
+
 def name_for(widget: QWidget) -> str:
+    if isinstance(widget, (QTabBar, QTabWidget)):  # nested tabs are named after the page they sit on
+        holder = widget.parentWidget() if isinstance(widget, QTabBar) else widget
+        outer = _tab_page_title(holder) if holder is not None else ""
+        return f"{outer} views" if outer else "Views"
     for cls in type(widget).__mro__:
         if cls.__name__ in BY_CLASS:
             return BY_CLASS[cls.__name__]
@@ -85,9 +98,12 @@ def name_for(widget: QWidget) -> str:
     parent = widget.parentWidget()
     if isinstance(parent, QAbstractScrollArea) and widget is parent.viewport():
         return name_for(parent) or parent.accessibleName()
+    kind = "list" if isinstance(widget, QAbstractItemView) else type(widget).__name__.removeprefix("Q")
+    page_title = _tab_page_title(widget)
     while parent is not None:
+        if isinstance(parent, QTabWidget) and page_title:
+            return f"{page_title} ({kind})"  # on a page of a tab widget, nearer than any group box
         if isinstance(parent, QGroupBox) and parent.title():
-            kind = "list" if isinstance(widget, QAbstractItemView) else type(widget).__name__.removeprefix("Q")
             return f"{_plain(parent.title())} ({kind})"
         if isinstance(parent, QAbstractScrollArea) and parent.accessibleName():
             return parent.accessibleName()

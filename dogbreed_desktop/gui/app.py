@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from ..core import threads
 from ..paths import resource
 from . import settings, theme
 from .main_window import MainWindow
@@ -39,6 +40,7 @@ def run(image_paths: list[str], model: str | None = None) -> int:
     if not solo and single_instance.send_to_running(image_paths, model):
         print("dogbreed-desktop: sent to the window that is already open", file=sys.stderr)
         return 0
+    threads.decide("gui")  # one core left for the event loop; applied when the worker imports torch
     app = application()
     window = MainWindow()
     if single_instance is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
@@ -14,6 +15,8 @@ from . import recent, settings
 from .about import show_about
 from .accessibility import name_widgets
 from .classify_tab import ClassifyTab
+from .evaluate import EvaluateView
+from .evaluate.exports import Exporter
 from .inference_client import InferenceClient
 from .messages import ModelInfo
 from .recent import RecentMenu
@@ -33,9 +36,12 @@ class MainWindow(QMainWindow):
         self.client = InferenceClient(device, self)
         self.classify_tab = ClassifyTab(self.client)
         self.train_tab = TrainTab()
+        self.evaluate_view = EvaluateView("cpu" if device == "cpu" else "auto")
+        self.exporter = Exporter(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.classify_tab, "Classify")
         self.tabs.addTab(self.train_tab, "Train")
+        self.tabs.addTab(self.evaluate_view, "Evaluate")
         self.setCentralWidget(self.tabs)
         self.model_label, self.progress_bar, self.dialog = QLabel(), QProgressBar(), None
         self.progress_bar.setMaximumWidth(160)
@@ -50,6 +56,11 @@ class MainWindow(QMainWindow):
         self.classify_tab.progress.connect(self._on_progress)
         self.classify_tab.hint.open_clicked.connect(self.open_photos)
         self.train_tab.use_model.connect(self.open_model_path)
+        self.train_tab.runs.evaluate_run.connect(self.evaluate_model)
+        self.train_tab.run_finished.connect(self._run_finished)
+        self.evaluate_view.open_photo.connect(lambda path: self._classify([Path(path)]))
+        self.evaluate_view.status.connect(self.statusBar().showMessage)
+        self.exporter.status.connect(self.statusBar().showMessage)
         self.stopped_cleanly, self._shut_down = True, False
         # Desktop habits: remembered between runs, recent files, keyboard, accessible names.
         self.state = WindowState(self)
@@ -106,6 +117,9 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         action(file, "Open &Model…", self.open_model, "Ctrl+M")
         file.addSeparator()
+        action(file, "E&valuate Model on Photos…", lambda: self.evaluate_model(None), "Ctrl+Shift+E")
+        action(file, "Export Mo&del…", self.export_model, "Ctrl+Shift+M")
+        file.addSeparator()
         action(file, "&Export Results as CSV…", self.export_csv, "Ctrl+E")
         file.addSeparator()
         action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -120,6 +134,16 @@ class MainWindow(QMainWindow):
             action(edit, "&Remove from List", self.classify_tab.remove_selected, QKeySequence.StandardKey.Delete),
             action(edit, "C&lear List", self.classify_tab.clear, "Ctrl+Shift+Delete"),
         ]
+        why = getattr(self.classify_tab.panel, "why", None)  # the "Why?" heatmap button (issue 10), if built
+        if why is not None:
+            # Space on the photo list toggles it; elsewhere Space keeps pressing the focused button.
+            toggle = QAction("Show &Why? Heatmap", self.classify_tab.list)
+            toggle.setShortcut(QKeySequence(Qt.Key.Key_Space))
+            toggle.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            toggle.triggered.connect(why.toggle)
+            self.classify_tab.list.addAction(toggle)
+            edit.addAction(toggle)
+            self.list_actions.append(toggle)
         settings_menu = self.menuBar().addMenu("&Settings")
         action(settings_menu, "&Reset to Defaults…", self.confirm_reset, "Ctrl+Alt+R")
         help_menu = self.menuBar().addMenu("&Help")
@@ -163,6 +187,25 @@ class MainWindow(QMainWindow):
             settings.remember_dialog("export", Path(path).parent)
             self.classify_tab.export_csv(path)
             self.statusBar().showMessage(f"Exported to {path}", 5000)
+
+    def evaluate_model(self, model: str | None = None) -> None:
+        """File ▸ Evaluate Model on Photos… (the active model) and the Train tab's runs (a run's model)."""
+        info = self.client.model
+        label = None
+        if model is None and info is not None:
+            model, label = info.path, f"Active model: {info.name}"
+        self.tabs.setCurrentWidget(self.evaluate_view)
+        self.evaluate_view.open_for(model, label)
+
+    def export_model(self) -> None:
+        info = self.client.model
+        self.exporter.ask_and_export(self, info.path if info else None, info.name if info else "")
+
+    def _run_finished(self, result: dict) -> None:
+        """A run that wrote a model is evaluated on its validation photos, ready in the Evaluate tab."""
+        if result.get("model_path") and not self.evaluate_view.running:
+            self.evaluate_view.evaluate(result["model_path"], None)
+            self.statusBar().showMessage("Evaluating the new model on its validation photos (Evaluate tab)", 8000)
 
     def _classify(self, paths: list[Path]) -> None:
         self.tabs.setCurrentWidget(self.classify_tab)
@@ -216,5 +259,6 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        stopped = [self.train_tab.shutdown(), self.classify_tab.shutdown(), self.client.shutdown()]
+        stopped = [self.train_tab.shutdown(), self.evaluate_view.shutdown(), self.exporter.shutdown(),
+                   self.classify_tab.shutdown(), self.client.shutdown()]
         self.stopped_cleanly = all(stopped)

@@ -3,9 +3,10 @@ window, as the tests do) does not load it again. Call from the worker thread: th
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
+
+from ..core import threads
 
 KEEP = 2
 _lock = threading.Lock()
@@ -23,7 +24,7 @@ def load_classifier(path: str | None, device: str):
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    _leave_a_core_for_the_window()
+    threads.current().apply()  # the count the window decided at start (core.threads)
     clf = Classifier.load(file, device=device)
     _warm_up(clf)
     with _lock:
@@ -31,16 +32,6 @@ def load_classifier(path: str | None, device: str):
         while len(_cache) > KEEP:
             _cache.popitem(last=False)
     return clf
-
-
-def _leave_a_core_for_the_window() -> None:
-    """Torch's CPU threads plus the core's decoding threads otherwise take every core, and the event loop
-    then waits for a time slice (measured: 70-85 ms stalls on 2 cores, under 50 ms with one core left free,
-    and more photos per second). An explicit OMP_NUM_THREADS wins."""
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
 
 
 def _warm_up(clf) -> None:

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.control import Control, Stopped
+from ..core.errors import UserError, describe
 
 MIN_INTERVAL_S = 0.1  # progress reaches the window ~10 times a second at most
 _ids = itertools.count(1)  # task ids, unique across runners
@@ -99,30 +100,12 @@ class Task:
 
 
 def user_message(exc: BaseException) -> str:
-    """How a background error reads in the window. Errors the project raises for people (a bad photo, folder
-    or model file) are shown as they are; anything else is shown with its type, its traceback on stderr."""
-    if isinstance(exc, _readable_errors()):
-        return str(exc) or type(exc).__name__
-    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _readable_errors() -> tuple[type[BaseException], ...]:
-    """The exception classes whose message is written for a person (to become core.errors.UserError).
-    Imported here, on the worker thread, after the failing code ran: their torch-importing modules are loaded."""
-    try:
-        from training.augment import FinetuneUnavailable
-        from training.config import ConfigError
-        from training.run import RunError
-
-        from ..core.artifact import ArtifactError
-        from ..core.backbones import BackboneUnavailable
-        from ..core.datasets import DatasetError
-        from ..core.preprocess import ImageError
-    except ImportError:  # a trimmed install: the message still reaches the user, with its type
-        return (OSError,)
-    return (OSError, ArtifactError, BackboneUnavailable, DatasetError, ImageError, ConfigError, RunError,
-            FinetuneUnavailable)
+    """How a background error reads in the window. Errors the project raises for people (core.errors.UserError:
+    a bad photo, folder or model file) are shown as they are; anything else is shown with its type, its
+    traceback on stderr."""
+    if not isinstance(exc, (UserError, OSError)):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    return describe(exc)
 
 
 class _Queue:
@@ -186,7 +169,11 @@ class _Worker(QObject):
             except Stopped:  # it was asked to stop and did: nothing to report, its end follows
                 pass
             except Exception as e:  # whatever it is, the user hears of it and the thread lives on
-                self.event.emit(task.id, "error", user_message(e))
+                try:
+                    message = user_message(e)
+                except Exception:  # wording the error must never end this thread: every later task would hang
+                    message = f"{type(e).__name__}: {e}"
+                self.event.emit(task.id, "error", message)
             self.event.emit(task.id, "finished", None)
         self.finished.emit()
 

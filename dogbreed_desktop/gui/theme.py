@@ -31,6 +31,7 @@ class Colors:
     track: QColor  # the empty part of a bar
     empty_cell: QColor  # a heatmap cell with nothing in it
     reference: QColor  # reference lines (the diagonal of a reliability diagram)
+    hover_shade: QColor  # laid over heatmap cells under the pointer (the heatmap's colours, not the palette's)
     train: QColor  # training curve
     second: QColor  # top-5 curve
     best: QColor  # the best epoch's line and star
@@ -66,12 +67,12 @@ def colors(palette: QPalette | None = None) -> Colors:
     track = _mix(text, window, 0.22 if dark else 0.13)
     base = pal.color(QPalette.ColorRole.Base)
     return Colors(dark=dark, muted_text=muted, track=track, outline=base, empty_cell=_mix(text, base, 0.06),
-                  reference=_mix(text, window, 0.45), **table)
+                  reference=_mix(text, window, 0.45), hover_shade=QColor(255, 255, 255, 60), **table)
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
     """t of `a`, the rest `b`."""
-    return QColor.fromRgbF(*(t * x + (1 - t) * y for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3])))
+    return QColor(*(round(t * x + (1 - t) * y) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3])))  # 8-bit exact
 
 
 def contrast(a: QColor, b: QColor) -> float:

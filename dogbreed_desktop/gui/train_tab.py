@@ -1,7 +1,8 @@
 """The Train tab: choose labelled photos, check them, train, watch the curves, stop early, use the model.
 
-It only composes and routes: the widgets live in `gui/train/`, the tasks in `gui/train/tasks.py` (run by two
-`TaskRunner`s, one for the preflight, one for training), the work in the Qt-free `training` package.
+It only composes and routes: the widgets live in `gui/train/`, the preflight task in `gui/train/tasks.py` (on a
+`TaskRunner`). Training itself runs as a child process (`gui/train/child.py`: `dogbreed-desktop train
+--progress json`), so it runs as fast as the CLI and a crash in it leaves the window and its photos alone.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
 from .train.curves import CurvesPanel
 from .train.data_panel import DataPanel
 from .tasks import TaskRunner
-from .train.run_controls import RunControls, outcome_html
+from .train.child import TrainChild
+from .train.run_controls import RunControls, died_html, outcome_html
 from .train.runs_list import RunsList
 from .train.settings_panel import SettingsPanel
 from .theme import colors
-from .train.tasks import check, train
+from .train.tasks import check
 
 
 class TrainTab(QWidget):
@@ -35,7 +37,7 @@ class TrainTab(QWidget):
         self.curves = CurvesPanel(self)
         self.runs = RunsList(self)
         self.checker = TaskRunner("preflight", self)
-        self.trainer = TaskRunner("training", self)
+        self.child = TrainChild(self)  # the training
         self._last_run: str | None = None
         self._layout()
 
@@ -43,6 +45,14 @@ class TrainTab(QWidget):
         self.controls.start_clicked.connect(self.start)
         self.controls.stop_clicked.connect(self.stop)
         self.controls.use_clicked.connect(self._use_last)
+        self.controls.resume_clicked.connect(self._resume_last)
+        self.child.progress.connect(self.controls.show_progress)
+        self.child.batch.connect(self.curves.add_batch)
+        self.child.epoch.connect(self._epoch)
+        self.child.done.connect(self._done)
+        self.child.failed.connect(self._failed)
+        self.child.died.connect(self._died)
+        self.child.training_changed.connect(self._training_changed)
         self.runs.show_run.connect(self._show_run)
         self.runs.resume_run.connect(self.resume)
         self.runs.use_model.connect(self.use_model)
@@ -75,7 +85,7 @@ class TrainTab(QWidget):
 
     @property
     def training(self) -> bool:
-        return self.trainer.busy
+        return self.child.training
 
     def check_folder(self, folder: str) -> None:
         """Run the preflight on `folder` (a newer request supersedes an older one)."""
@@ -93,11 +103,11 @@ class TrainTab(QWidget):
         report = self.data.report
         if report is None or not report.ok or self.training:
             return
-        from training.runfolder import new_run_dir  # torch-free; the config is made in the worker thread
+        from training.runfolder import new_run_dir  # torch-free; the child makes the config
 
         settings = {"data": str(report.root), **self.settings.values()}
         run_dir = new_run_dir(self.runs.root, settings["backbone"])
-        self._launch(str(run_dir), settings=settings, report=report)
+        self._launch(str(run_dir), {**settings, "gpus": self.settings.gpus.value()})
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run; its curves so far stay and grow."""
@@ -109,17 +119,11 @@ class TrainTab(QWidget):
             if info is not None:
                 self.curves.show_history(info.history, info.metrics.get("best_epoch"))
 
-    def _launch(self, run_dir: str, **kwargs) -> None:
+    def _launch(self, run_dir: str, settings: dict | None = None) -> None:
         self.curves.reset()
         self._last_run = run_dir
-        self.trainer.submit(train, run_dir, **kwargs, on_partial=self._update, on_done=self._done,
-                            on_progress=lambda _, *progress: self.controls.show_progress(*progress),
-                            on_error=self._failed, on_finished=lambda _: self._training_changed(False))
-        self._training_changed(True)
-
-    def _update(self, _, update: tuple) -> None:
-        kind, *values = update
-        (self.curves.add_batch if kind == "batch" else self._epoch)(*values)
+        self.controls.offer_resume(False)
+        self.child.start(run_dir, settings)
 
     def _epoch(self, row: dict, best_epoch) -> None:
         first = not self.curves.rows
@@ -130,8 +134,7 @@ class TrainTab(QWidget):
     def stop(self) -> None:
         """Early stop: ends at the next batch and keeps the best model so far."""
         if self.training:
-            for task in self.trainer.tasks():
-                task.stop()
+            self.child.stop()
             self.controls.show_stopping()
 
     def _training_changed(self, running: bool) -> None:
@@ -141,13 +144,26 @@ class TrainTab(QWidget):
             self.controls.set_can_start(self.data.report is not None and self.data.report.ok)
             self.runs.refresh(select=Path(self._last_run).name if self._last_run else None)
 
-    def _done(self, _, result: dict) -> None:
+    def _done(self, result: dict) -> None:
         self.controls.show_outcome(outcome_html(result), bool(result["model_path"]))
         self.run_finished.emit(result)
 
-    def _failed(self, _, message: str) -> None:
+    def _failed(self, message: str) -> None:
         color = colors(self.palette()).css("error_text")
         self.controls.show_outcome(f"<span style='color:{color}'><b>Training failed:</b> {message}</span>", False)
+
+    def _died(self, message: str) -> None:
+        """The child was killed or crashed: say so, and offer Resume when the run has a checkpoint."""
+        from training.runfolder import read_run  # torch-free
+
+        info = read_run(Path(self._last_run)) if self._last_run else None
+        resumable = info is not None and info.can_resume
+        self.controls.show_outcome(died_html(message, resumable, colors(self.palette()).css("error_text")), False)
+        self.controls.offer_resume(resumable)
+
+    def _resume_last(self) -> None:
+        if self._last_run:
+            self.resume(self._last_run)
 
     def _use_last(self) -> None:
         if self._last_run:
@@ -159,6 +175,6 @@ class TrainTab(QWidget):
             self._last_run = str(info.path)
             self.controls.use_button.setEnabled(info.has_model)
 
-    def shutdown(self) -> bool:
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop any running training and preflight and wait for them (called when the window closes)."""
-        return all([self.trainer.shutdown(), self.checker.shutdown()])
+        return all([self.child.shutdown(timeout_ms), self.checker.shutdown(timeout_ms)])

@@ -6,6 +6,7 @@ Each piece is restored on its own and checked first, so one bad value costs that
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray
@@ -129,6 +130,8 @@ class WindowState:
         for key, value in values.items():
             if key not in known or not isinstance(value, (int, float, str, type(None))):
                 continue  # a key from another version: never passed on to training as an override
+            if isinstance(value, float) and not math.isfinite(value):
+                continue  # JSON's 1e400 reads back as infinity
             try:
                 panel.set_values(**{key: value})
             except (TypeError, ValueError, OverflowError):

@@ -21,6 +21,7 @@ class RunControls(QWidget):
     start_clicked = Signal()
     stop_clicked = Signal()
     use_clicked = Signal()
+    resume_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -30,6 +31,10 @@ class RunControls(QWidget):
         self.stop_button.setToolTip("Finish at the next batch and keep the best model so far")
         self.use_button = QPushButton("Use this model", self)
         self.use_button.setToolTip("Switch the Classify tab to this run's model")
+        self.resume_button = QPushButton("Resume", self)
+        self.resume_button.setToolTip("Continue the run from its last checkpoint")
+        self.resume_button.setVisible(False)
+        self.resume_button.clicked.connect(self.resume_clicked)
         self.start_button.clicked.connect(self.start_clicked)
         self.stop_button.clicked.connect(self.stop_clicked)
         self.use_button.clicked.connect(self.use_clicked)
@@ -42,6 +47,7 @@ class RunControls(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
         buttons.addStretch(1)
         buttons.addWidget(self.use_button)
         layout = QVBoxLayout(self)
@@ -89,6 +95,10 @@ class RunControls(QWidget):
         self.stop_button.setEnabled(False)
         self.phase.setText("Stopping at the next batch; the best model so far is kept…")
 
+    def offer_resume(self, offer: bool) -> None:
+        self.resume_button.setVisible(offer)
+        self.resume_button.setEnabled(offer)
+
     def show_outcome(self, html: str, model_ready: bool) -> None:
         self.outcome.setText(html)
         self.use_button.setEnabled(model_ready)
@@ -97,10 +107,10 @@ class RunControls(QWidget):
 
 def outcome_html(result: dict) -> str:
     """How a run ended, for the line under the progress bar."""
-    from training.runfolder import STATUS_TEXT  # torch-free
+    from training.runfolder import RunStatus  # torch-free
 
     m = result["metrics"]
-    text = f"<b>{STATUS_TEXT.get(result['status'], result['status']).capitalize()}</b>: {result['reason']}"
+    text = f"<b>{RunStatus.describe(result['status']).capitalize()}</b>: {result['reason']}"
     if result["model_path"]:
         start = m.get("start_val_top1")
         gain = f" (started at {start:.1%})" if start is not None else ""
@@ -111,3 +121,10 @@ def outcome_html(result: dict) -> str:
     if result["skipped"]:
         text += f"<br>{len(result['skipped'])} unreadable image(s) skipped (skipped.json in the run folder)."
     return text
+
+
+def died_html(message: str, resumable: bool, color: str) -> str:
+    """The outcome line when the training process died; the window itself is unaffected."""
+    then = ("Everything up to its last checkpoint is kept: <b>Resume</b> continues from there."
+            if resumable else "It had not saved a checkpoint yet: start it again.")
+    return f"<span style='color:{color}'><b>Training stopped unexpectedly.</b></span> {message}<br>{then}"

@@ -9,19 +9,11 @@ from PySide6.QtWidgets import (
     QGroupBox, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
 )
 
-STATUS_TEXT = {
-    "running": "running",
-    "finished": "finished",
-    "stopped_early": "stopped early",
-    "stopped": "stopped",
-    "interrupted": "interrupted",
-}
-
-
 class RunsList(QGroupBox):
-    show_run = Signal(object)  # training.run.RunInfo
+    show_run = Signal(object)  # training.runfolder.RunInfo
     resume_run = Signal(str)  # run folder
     use_model = Signal(str)  # run folder
+    evaluate_run = Signal(str)  # run folder: open it in the Evaluate view
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Earlier runs", parent)
@@ -32,6 +24,9 @@ class RunsList(QGroupBox):
         self.resume_button = QPushButton("Resume", self)
         self.resume_button.setToolTip("Continue a stopped or interrupted run from its last checkpoint")
         self.use_button = QPushButton("Use model", self)
+        self.evaluate_button = QPushButton("Evaluate", self)
+        self.evaluate_button.setToolTip("Where the run's model fails, on its own validation photos")
+        self.evaluate_button.clicked.connect(self._evaluate)
         refresh = QPushButton("Refresh", self)
         self.resume_button.clicked.connect(self._resume)
         self.use_button.clicked.connect(self._use)
@@ -40,6 +35,7 @@ class RunsList(QGroupBox):
         buttons.addWidget(refresh)
         buttons.addStretch(1)
         buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.evaluate_button)
         buttons.addWidget(self.use_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
@@ -53,7 +49,7 @@ class RunsList(QGroupBox):
         self.refresh()
 
     def refresh(self, select: str | None = None) -> None:
-        from training.runfolder import list_runs  # torch-free: reads JSON and CSV files
+        from training.runfolder import RunStatus, list_runs  # torch-free: reads JSON and CSV files
 
         current = select or (self.current().path.name if self.current() else None)
         self.list.clear()
@@ -62,7 +58,7 @@ class RunsList(QGroupBox):
             acc = f" · top-1 {top1:.1%}" if top1 is not None else ""
             mode = info.config.get("mode", "?")
             item = QListWidgetItem(f"{info.name}\n    {info.config.get('backbone', '?')} {mode} · "
-                                   f"{STATUS_TEXT.get(info.status, info.status)}{acc}")
+                                   f"{RunStatus.describe(info.status)}{acc}")
             item.setData(Qt.ItemDataRole.UserRole, info)
             item.setToolTip(f"{info.path}\n{info.reason}")
             self.list.addItem(item)
@@ -81,6 +77,7 @@ class RunsList(QGroupBox):
         info = item.data(Qt.ItemDataRole.UserRole) if item else None
         self.resume_button.setEnabled(bool(info and info.can_resume and not self.busy))
         self.use_button.setEnabled(bool(info and info.has_model))
+        self.evaluate_button.setEnabled(bool(info and info.has_model))
         if info is not None:
             self.show_run.emit(info)
 
@@ -93,3 +90,8 @@ class RunsList(QGroupBox):
         info = self.current()
         if info is not None and info.has_model:
             self.use_model.emit(str(info.path))
+
+    def _evaluate(self) -> None:
+        info = self.current()
+        if info is not None and info.has_model:
+            self.evaluate_run.emit(str(info.path))

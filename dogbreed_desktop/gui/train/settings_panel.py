@@ -1,100 +1,100 @@
-"""The run's settings: split, seed, backbone, mode, device, epochs, batch size, learning rate, patience.
+"""The run's settings, made from `training.config.TrainConfig`: each field with a `form` entry in its metadata
+gets a widget here, with the field's label, choices, default and help text (as tooltip). Only the layout is
+decided here. The GPUs box is not part of the config: more than 1 starts torchrun (`train --gpus N`).
 
-A spin box at its lowest value reads "auto" and leaves the value to the mode's default (training.config)."""
+A spin box at its lowest value reads "auto" (the mode's default) or what the field's `special` hint says."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
-from ...core.specs import BACKBONES  # torch-free, so building the tab does not import torch
+from training.config import asked_default, settings  # torch-free, so building the tab does not import torch
+
+# Rows of the form, each one or two settings.
+LAYOUT = [("backbone",), ("mode",), ("device", "val_fraction"), ("epochs", "seed"), ("batch_size", "patience"),
+          ("lr",)]
 
 
-def _spin(parent, lo, hi, value, auto=False, suffix="") -> QSpinBox:
-    s = QSpinBox(parent)
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setSuffix(suffix)
-    if auto:
-        s.setSpecialValueText("auto")
-    return s
+def _widget(f, parent: QWidget) -> QWidget:
+    meta, hints, start = f.metadata, f.metadata["form"], asked_default(f)
+    if meta["choices"]:
+        w = QComboBox(parent)
+        for value, label in meta["choices"].items():
+            w.addItem(label, value)
+        w.setCurrentIndex(w.findData(start))
+    elif "float" in f.type and not hints.get("percent"):
+        w = QDoubleSpinBox(parent)
+        w.setDecimals(hints.get("decimals", 3))
+        w.setSingleStep(hints.get("step", 0.1))
+    else:
+        w = QSpinBox(parent)
+        w.setSuffix(" %" if hints.get("percent") else "")
+    if "range" in hints:
+        w.setRange(*hints["range"])
+    if not meta["choices"]:
+        if start is None:
+            w.setSpecialValueText("auto")
+        elif hints.get("special"):
+            w.setSpecialValueText(hints["special"])
+        _set(f, w, start)
+    w.setToolTip(meta["help"][:1].upper() + meta["help"][1:])
+    return w
+
+
+def _set(f, w: QWidget, value) -> None:
+    if isinstance(w, QComboBox):
+        w.setCurrentIndex(max(0, w.findData(value)))
+    elif f.metadata["form"].get("percent"):
+        w.setValue(round(float(value) * 100))
+    else:
+        w.setValue(value or 0)  # None: the lowest value, which reads "auto"
+
+
+def _get(f, w: QWidget):
+    if isinstance(w, QComboBox):
+        return w.currentData()
+    if f.metadata["form"].get("percent"):
+        return w.value() / 100.0
+    if asked_default(f) is None:
+        return w.value() or None
+    return w.value()
 
 
 class SettingsPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Settings", parent)
-        self.val_percent = _spin(self, 5, 50, 25, suffix=" %")
-        self.val_percent.setToolTip("Share of each class kept aside to validate on (stratified)")
-        self.seed = _spin(self, 0, 999_999, 0)
-        self.backbone = QComboBox(self)
-        for spec in BACKBONES.values():
-            self.backbone.addItem(spec.title + ("" if spec.offline else "  (needs download)"), spec.name)
-        self.mode = QComboBox(self)
-        self.mode.addItem("Auto (fine-tune on a GPU, fast on a CPU)", "auto")
-        self.mode.addItem("Fast: frozen backbone, cached features", "fast")
-        self.mode.addItem("Fine-tune: end to end with augmentation", "finetune")
-        self.device = QComboBox(self)
-        for label, value in (("Auto", "auto"), ("CPU", "cpu"), ("CUDA GPU", "cuda"), ("Apple GPU (MPS)", "mps")):
-            self.device.addItem(label, value)
-        self.epochs = _spin(self, 0, 1000, 0, auto=True)
-        self.batch_size = _spin(self, 0, 4096, 0, auto=True)
-        self.lr = QDoubleSpinBox(self)
-        self.lr.setDecimals(5)
-        self.lr.setRange(0.0, 1.0)
-        self.lr.setSingleStep(1e-4)
-        self.lr.setSpecialValueText("auto")
-        self.patience = _spin(self, 0, 100, 3)
-        self.patience.setSpecialValueText("never")
-        self.patience.setToolTip("Epochs without a better validation loss before stopping (the best epoch is kept)")
+        self.fields = {name: f for name, f in settings().items() if f.metadata["form"] is not None}
+        self.widgets = {name: _widget(f, self) for name, f in self.fields.items()}
         grid = QGridLayout(self)
         grid.setHorizontalSpacing(8)
-        rows = [
-            [("Backbone", self.backbone)],
-            [("Mode", self.mode)],
-            [("Device", self.device), ("Validation", self.val_percent)],
-            [("Epochs", self.epochs), ("Seed", self.seed)],
-            [("Batch size", self.batch_size), ("Patience", self.patience)],
-            [("Learning rate", self.lr)],
-        ]
-        for r, row in enumerate(rows):
-            for c, (label, widget) in enumerate(row):
-                grid.addWidget(QLabel(label, self), r, 2 * c)
-                grid.addWidget(widget, r, 2 * c + 1, 1, 3 if len(row) == 1 else 1)
+        for r, row in enumerate(LAYOUT):
+            for c, name in enumerate(row):
+                grid.addWidget(QLabel(self.fields[name].metadata["label"], self), r, 2 * c)
+                grid.addWidget(self.widgets[name], r, 2 * c + 1, 1, 3 if len(row) == 1 else 1)
+        self.gpus = QSpinBox(self)
+        self.gpus.setRange(1, 64)
+        self.gpus.setToolTip("More than 1: one training process per CUDA GPU (torchrun, DistributedDataParallel)")
+        grid.addWidget(QLabel("GPUs", self), len(LAYOUT), 0)
+        grid.addWidget(self.gpus, len(LAYOUT), 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        fields = [widget for row in rows for _, widget in row]  # Tab moves row by row, as they read
+        fields = [self.widgets[name] for row in LAYOUT for name in row] + [self.gpus]  # row by row, as they read
         for first, second in zip(fields, fields[1:]):
             QWidget.setTabOrder(first, second)
         # Settings the form does not show (tests and benchmarks: image_size, cache_dir, per_class...).
         self.overrides: dict = {}
 
     def values(self) -> dict:
-        """Keyword arguments for training.config.make_config (None = the mode's default)."""
-        return {
-            "val_fraction": self.val_percent.value() / 100.0,
-            "seed": self.seed.value(),
-            "backbone": self.backbone.currentData(),
-            "mode": self.mode.currentData(),
-            "device": self.device.currentData(),
-            "epochs": self.epochs.value() or None,
-            "batch_size": self.batch_size.value() or None,
-            "lr": self.lr.value() or None,
-            "patience": self.patience.value(),
-            **self.overrides,
-        }
+        """Keyword arguments for training.config.make_config (None = the mode's default); the GPUs box is read
+        on its own (`gpus`)."""
+        return {**{name: _get(f, self.widgets[name]) for name, f in self.fields.items()}, **self.overrides}
 
     def set_values(self, **values) -> None:
         """For tests and restoring a run's settings."""
-        widgets = {"seed": self.seed, "epochs": self.epochs, "batch_size": self.batch_size,
-                   "patience": self.patience}
         for key, value in values.items():
-            if key in widgets:
-                widgets[key].setValue(int(value or 0))
-            elif key == "lr":
-                self.lr.setValue(float(value or 0))
-            elif key == "val_fraction":
-                self.val_percent.setValue(round(float(value) * 100))
-            elif key in ("backbone", "mode", "device"):
-                combo = getattr(self, key)
-                combo.setCurrentIndex(max(0, combo.findData(value)))
+            if key in self.widgets:
+                _set(self.fields[key], self.widgets[key], value)
+            elif key == "gpus":
+                self.gpus.setValue(int(value))
             else:
                 self.overrides[key] = value

@@ -1,0 +1,32 @@
+"""`dogbreed-desktop export`: a model as a file other programs can run (ONNX)."""
+
+from __future__ import annotations
+
+import sys
+
+from .common import EXIT_OK, fail
+
+HELP = "export a model to ONNX for use outside the app"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("model", nargs="?", help="model artifact or training run folder (default: built-in)")
+    p.add_argument("--format", default="onnx", choices=("onnx",), help="file format (default: onnx)")
+    p.add_argument("--out", required=True, help="the .onnx file to write; labels.txt is written beside it")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset, 17 or newer (default: 18)")
+
+
+def run(args) -> int:
+    from ..core.artifact import ArtifactError
+    from ..core.backbones import BackboneUnavailable
+    from ..core.export_onnx import ExportError, export_onnx
+
+    try:
+        written = export_onnx(args.model, args.out, opset=args.opset)
+    except (ExportError, ArtifactError, BackboneUnavailable) as e:
+        return fail(str(e))
+    except OSError as e:
+        return fail(f"cannot write {args.out}: {e}")
+    print(written["model"])
+    print(f"labels: {written['labels']}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,68 @@
+"""Exports written in background tasks: File ▸ Export Model… (the active model as ONNX, plus labels.txt) and the
+Evaluate view's Export report… (HTML, CSVs, PNGs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from .. import settings
+from ..tasks import TaskRunner
+from . import tasks
+
+
+class Exporter(QObject):
+    status = Signal(str)
+    exported = Signal(str)  # the .onnx file, or the report's HTML page
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = TaskRunner("export", self)
+
+    def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
+        stem = Path(model_path).parent.name if model_path and Path(model_path).name == "model.safetensors" else ""
+        suggested = f"{stem or 'dog-breeds'}.onnx"
+        suggested = str(Path(settings.dialog_dir("onnx")) / suggested) if settings.dialog_dir("onnx") else suggested
+        out, _ = QFileDialog.getSaveFileName(parent, f"Export {name or 'the model'} as ONNX", suggested,
+                                             "ONNX models (*.onnx)")
+        if out:
+            settings.remember_dialog("onnx", Path(out).parent)
+            self.export(model_path, out)
+
+    def export(self, model_path: str | None, out: str):
+        from ...core.export_onnx import export_onnx
+
+        self.status.emit("Exporting the model to ONNX…")
+        return self.runner.submit(tasks.call, lambda: export_onnx(model_path, out), on_done=self._done,
+                                  on_error=self._failed)
+
+    def ask_and_write_report(self, parent: QWidget, ev, folder: str | None = None) -> None:
+        if not folder:
+            folder = QFileDialog.getExistingDirectory(parent, "Folder for the report (HTML, CSV, PNG)",
+                                                      settings.dialog_dir("report"))
+            if folder:
+                settings.remember_dialog("report", Path(folder).parent)
+        if not folder:
+            return
+        from ...core.report import write_report
+
+        self.status.emit("Writing the report…")
+        self.runner.submit(tasks.call, lambda: write_report(ev, folder), on_done=self._done, on_error=self._failed)
+
+    def _done(self, task, written: dict) -> None:
+        if "model" in written:
+            self.status.emit(f"Exported {written['model']} (and {written['labels'].name} beside it)")
+            self.exported.emit(str(written["model"]))
+        else:
+            self.status.emit(f"Report written: {written['report.html']}")
+            self.exported.emit(str(written["report.html"]))
+
+    def _failed(self, task, message: str) -> None:
+        self.status.emit(f"Export failed: {message}")
+        self.failed.emit(message)
+
+    def shutdown(self) -> bool:
+        return self.runner.shutdown(60_000)  # an export in progress is not interruptible: let it finish

@@ -1,0 +1,89 @@
+"""ONNX export: onnxruntime on the CPU gives the app's probabilities (within 1e-4) for the built-in model and for
+models from both training modes; the file carries its classes, preprocessing and temperature."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.export_onnx import ExportError, export_onnx
+from dogbreed_desktop.core.preprocess import Preprocessing, normalize, prepare
+
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+SIZE = 32
+
+
+def onnx_probabilities(path, images, prep) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    batch = normalize(torch.stack([prepare(p, prep) for p in images]), prep).numpy()
+    return session.run(None, {session.get_inputs()[0].name: batch})[0]
+
+
+def app_probabilities(classifier, images) -> np.ndarray:
+    return np.array([r.probabilities for r in classifier.predict(images)])
+
+
+@pytest.mark.realdata
+def test_builtin_model_gives_the_same_probabilities_as_the_app(real_photos, default_classifier, tmp_path):
+    written = export_onnx(None, tmp_path / "out" / "dogs.onnx")
+    proto = onnx.load(str(written["model"]))
+    assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a named, dynamic batch axis
+    meta = {p.key: p.value for p in proto.metadata_props}
+    clf = default_classifier
+    assert json.loads(meta["classes"]) == clf.classes and json.loads(meta["class_names"]) == clf.class_names
+    assert Preprocessing.from_dict(json.loads(meta["preprocessing"])) == clf.preprocessing
+    assert float(meta["temperature"]) == pytest.approx(clf.temperature)
+    assert written["labels"].read_text(encoding="utf-8").splitlines() == clf.class_names
+    photos = [p for p, _ in real_photos[::75]]  # 8 breeds
+    ours = onnx_probabilities(written["model"], photos, clf.preprocessing)
+    assert ours.shape == (len(photos), 120)
+    assert np.abs(ours - app_probabilities(clf, photos)).max() < 1e-4
+    one = onnx_probabilities(written["model"], photos[:1], clf.preprocessing)  # another batch size
+    assert np.abs(one[0] - ours[0]).max() < 1e-5
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    from training.synthetic import make_shapes
+
+    return make_shapes(tmp_path_factory.mktemp("shapes") / "data", per_class=6, size=SIZE, classes=["circle", "square", "cross"])
+
+
+@pytest.mark.parametrize("mode", ["fast", "finetune"])
+def test_trained_models_export_with_the_same_answers(mode, shapes, tmp_path):
+    if mode == "finetune":
+        pytest.importorskip("torchvision")
+    from training.config import make_config
+    from training.run import start_run
+
+    cfg = make_config(shapes, device="cpu", mode=mode, image_size=SIZE, epochs=1, batch_size=8, lr=1e-3,
+                      patience=0, cache_dir=str(tmp_path / "cache"), decode_threads=2)
+    start_run(cfg, tmp_path / "run")
+    clf = Classifier.load(tmp_path / "run")
+    written = export_onnx(tmp_path / "run", tmp_path / "model.onnx")
+    meta = {p.key: p.value for p in onnx.load(str(written["model"])).metadata_props}
+    assert json.loads(meta["classes"]) == ["circle", "cross", "square"]
+    assert float(meta["temperature"]) == pytest.approx(clf.temperature) and clf.temperature != 1.0
+    photos = sorted(shapes.rglob("*.png"))[::3]
+    diff = np.abs(onnx_probabilities(written["model"], photos, clf.preprocessing) - app_probabilities(clf, photos))
+    assert diff.max() < 1e-4
+
+
+def test_missing_packages_and_bad_targets_get_a_clear_message(tmp_path, monkeypatch):
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "export", str(tmp_path / "nope.safetensors"),
+                        "--out", str(tmp_path / "x.onnx")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "model file not found" in r.stderr and not (tmp_path / "x.onnx").exists()
+    with pytest.raises(ExportError, match="is a folder"):
+        export_onnx(None, tmp_path)
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # as if the export extra were not installed
+    with pytest.raises(ExportError, match=r"pip install 'dogbreed-desktop\[export\]'"):
+        export_onnx(None, tmp_path / "y.onnx")
+    assert list(tmp_path.iterdir()) == []
