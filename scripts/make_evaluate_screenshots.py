@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parent.parent  # where docs/ is; the package itself comes from the installed one
 
 
 def link_subset(data: Path, per_class: int, dest: Path) -> Path:

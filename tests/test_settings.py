@@ -21,6 +21,14 @@ def settings_file() -> Path:
     return Path(os.environ["DOGBREED_HOME"]) / "settings.ini"
 
 
+def default_size(window) -> tuple[int, int]:
+    """The window's default size, or its minimum where that is larger (Qt never makes it smaller)."""
+    from dogbreed_desktop.gui.window_state import DEFAULT_SIZE
+
+    least = window.minimumSizeHint()
+    return max(DEFAULT_SIZE[0], least.width()), max(DEFAULT_SIZE[1], least.height())
+
+
 def close(window) -> None:
     window.close()  # closeEvent saves, then stops the workers
 
@@ -114,7 +122,7 @@ def test_a_corrupt_or_foreign_settings_file_never_stops_the_window(qtbot, kind):
         path.write_bytes(bytes(range(256)) * 64)
     w = make_window(qtbot)  # shows and loads the built-in model
     assert w.isVisible() and w.client.model is not None
-    assert (w.width(), w.height()) == (980, 640)
+    assert (w.width(), w.height()) == default_size(w)
     assert w.classify_tab.panel.k == 5
     assert w.tabs.currentIndex() == 0
     assert w.train_tab.settings.overrides == {}  # nothing foreign reaches training
@@ -190,7 +198,7 @@ def test_reset_to_defaults(qtbot, tmp_path):
     from PySide6.QtWidgets import QMessageBox
 
     w.dialog.button(QMessageBox.StandardButton.Reset).click()
-    assert (w.width(), w.height()) == (980, 640)
+    assert (w.width(), w.height()) == default_size(w)
     assert w.classify_tab.panel.k == 5
     assert w.train_tab.settings.values()["seed"] == 0
     assert recent.items("photos") == [] and settings.dialog_dir("photos") == ""

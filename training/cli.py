@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from dogbreed_desktop.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TqdmControl, fail
+from dogbreed_desktop.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TqdmControl, fail, positive_int
 
 from .config import asked_default, check, describe_default, settings
 
@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", default="bar", choices=("bar", "json"),
                    help="bar: tqdm bars and epoch lines (default); json: one JSON object per line on stdout for "
                         "other programs (schema in training/jsonlines.py and the README), `stop` on stdin stops")
-    p.add_argument("--gpus", type=_positive_int, default=1,
+    p.add_argument("--gpus", type=positive_int, default=1,
                    help="train on N GPUs of this machine with DistributedDataParallel (starts torchrun; with "
                         "--device cpu, N CPU processes)")
     for name, f in settings().items():
@@ -48,13 +48,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         if f.metadata["choices"]:
             options["choices"] = list(f.metadata["choices"])
         p.add_argument("--" + name.replace("_", "-"), **options)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _parser(f):

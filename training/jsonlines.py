@@ -108,10 +108,10 @@ class JsonControl(Control):
 
 def json_events(control: JsonControl):
     """A callback sending "batch" (throttled) and "epoch" events."""
-    from .callbacks import Callback, EarlyStopping
+    from .callbacks import Callback
 
     class JsonEvents(Callback):
-        order = 50  # after early stopping has looked at the epoch
+        order = 50  # after the best epoch is known
         last = 0.0
 
         def on_batch_end(self, state, b):
@@ -121,11 +121,7 @@ def json_events(control: JsonControl):
                 control.out.emit("batch", epoch=float(b["epoch"]), loss=float(b["recent_loss"]))
 
         def on_epoch_end(self, state, row):
-            best = getattr(state, "best_epoch", None)
-            if best is None:
-                es = next((c for c in state.callbacks if isinstance(c, EarlyStopping)), None)
-                best = getattr(es, "best_epoch", None)
-            control.out.emit("epoch", metrics=dict(row), best_epoch=best)
+            control.out.emit("epoch", metrics=dict(row), best_epoch=state.best_epoch)
 
     return JsonEvents()
 

@@ -111,7 +111,7 @@ def _our_status(run_dir: Path) -> bool:
         data = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("status") in STATUSES and "pid" in data
+    return isinstance(data, dict) and data.get("status") in {s.value for s in RunStatus} and "pid" in data
 
 
 def writable_folder_problem(path: Path) -> str | None:

@@ -17,13 +17,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..core.artifact import ArtifactError
-    from ..core.backbones import BackboneUnavailable
-    from ..core.export_onnx import ExportError, export_onnx
+    from ..core.errors import UserError
+    from ..core.export_onnx import export_onnx
 
     try:
         written = export_onnx(args.model, args.out, opset=args.opset)
-    except (ExportError, ArtifactError, BackboneUnavailable) as e:
+    except UserError as e:
         return fail(str(e))
     except OSError as e:
         return fail(f"cannot write {args.out}: {e}")

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .artifact import ModelArtifact, load_artifact
+from .errors import UserError
 from .files import atomic_write
 
 OPSET = 18
@@ -24,7 +25,7 @@ MISSING = ("ONNX export needs the packages onnx and onnxscript (and onnxruntime 
            "pip install 'dogbreed-desktop[export]'")
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """An export that cannot be done, with a message fit to show the user."""
 
 
