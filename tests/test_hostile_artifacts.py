@@ -185,3 +185,19 @@ def test_valid_model_still_predicts(tmp_path, default_classifier):
 
     artifact = load_artifact(default_model_path())
     assert len(artifact.classes) == 120 and json.dumps(artifact.metadata())
+
+
+@pytest.mark.parametrize("flag", ["DOGBREED_OFFLINE", "HF_HUB_OFFLINE"])
+def test_a_torchvision_model_offline_never_tries_to_download(tmp_path, monkeypatch, flag):
+    from dogbreed_desktop.core.backbones import BackboneUnavailable, backbone_spec
+    from dogbreed_desktop.core.classifier import Classifier
+
+    spec = backbone_spec("resnet50")
+    meta = good_metadata() | {"backbone": "resnet50", "backbone_weights": spec.weights_reference()}
+    model = write_model(tmp_path / "rn.safetensors", meta, good_tensors(3, 2048))
+    monkeypatch.delenv("DOGBREED_OFFLINE", raising=False)
+    monkeypatch.setenv(flag, "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-cache"))
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: pytest.fail("tried to download"))
+    with pytest.raises(BackboneUnavailable, match="cannot be downloaded now"):
+        Classifier.load(model, device="cpu")

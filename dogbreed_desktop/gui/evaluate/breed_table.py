@@ -67,6 +67,7 @@ class BreedTable(QWidget):
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.view = QTableView(self)
+        self.view.setAccessibleName("Per-breed metrics")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.setAlternatingRowColors(True)
@@ -79,8 +80,10 @@ class BreedTable(QWidget):
         layout.addWidget(self.view, 1)
 
     def set_rows(self, rows: list) -> None:
+        self.view.setSortingEnabled(False)  # one sort after the reset, not one per step
         self.model.set_rows(rows)
-        self.view.sortByColumn(F1_COLUMN, Qt.SortOrder.AscendingOrder)  # weakest first
+        self.view.horizontalHeader().setSortIndicator(F1_COLUMN, Qt.SortOrder.AscendingOrder)  # weakest first
+        self.view.setSortingEnabled(True)
 
     def shown_breeds(self) -> list[str]:
         return [self.proxy.index(i, 0).data() for i in range(self.proxy.rowCount())]

@@ -42,6 +42,7 @@ class ConfusionPanel(QWidget):
         self.zoom.valueChanged.connect(self.heatmap.set_cell_size)
         self.area.zoomed.connect(lambda step: self.zoom.setValue(self.zoom.value() + 2 * step))
         self.pairs = QListWidget(self)
+        self.pairs.setAccessibleName("Most confused pairs")
         self.pairs.itemClicked.connect(self._pair_clicked)
         self.gallery = Gallery("Click a cell of the matrix or a pair to see its photos.", self)
         self.gallery.open_photo.connect(self.open_photo)

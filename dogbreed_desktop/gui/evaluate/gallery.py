@@ -4,7 +4,7 @@ in a background task and arrive in chunks; a new set of photos cancels the old t
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ..tasks import TaskRunner
@@ -22,6 +22,7 @@ class Gallery(QWidget):
         self.title = QLabel(empty_text, self)
         self.title.setWordWrap(True)
         self.list = QListWidget(self)
+        self.list.setAccessibleName("Photos")
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setIconSize(QSize(ICON, ICON))
         self.list.setGridSize(QSize(ICON + 70, ICON + 62))
@@ -29,6 +30,9 @@ class Gallery(QWidget):
         self.list.setMovement(QListView.Movement.Static)
         self.list.setWordWrap(True)
         self.list.setUniformItemSizes(True)
+        blank = QPixmap(ICON, ICON)  # until its thumbnail arrives: items get their final size at once
+        blank.fill(self.palette().color(QPalette.ColorRole.Midlight))
+        self._blank = QIcon(blank)
         self.list.itemDoubleClicked.connect(lambda item: self.open_photo.emit(item.data(Qt.ItemDataRole.UserRole)))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -47,6 +51,7 @@ class Gallery(QWidget):
         for r in shown:
             item = QListWidgetItem(f"{class_names[r.true]}\n→ {class_names[r.predicted]} {r.confidence:.0%}")
             item.setData(Qt.ItemDataRole.UserRole, r.path)
+            item.setIcon(self._blank)
             item.setToolTip(f"{r.path}\ntrue: {class_names[r.true]}\npredicted: {class_names[r.predicted]} "
                             f"({r.confidence:.1%})\nprobability of the true breed: {r.p_true:.1%}")
             self.list.addItem(item)

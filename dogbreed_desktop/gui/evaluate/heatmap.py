@@ -39,6 +39,7 @@ class Heatmap(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setMouseTracking(True)
+        self.setAccessibleName("Confusion matrix")
         self.counts = np.zeros((0, 0), dtype=np.int64)
         self.names: list[str] = []
         self.image = QImage()

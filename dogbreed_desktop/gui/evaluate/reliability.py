@@ -49,15 +49,13 @@ class ReliabilityPlot(QWidget):
         xs = [(b.lo + b.hi) / 2 for b in self.bins]
         heights = [0.0 if math.isnan(b.accuracy) else b.accuracy for b in self.bins]
         self.bars.setOpts(x=xs, height=heights, width=width * 0.9)
-        for label in self.labels:
-            self.plot.removeItem(label)
-        self.labels = []
-        for x, h, b in zip(xs, heights, self.bins):
-            if b.count:
-                label = pg.TextItem(str(b.count), anchor=(0.5, 1.0), color=self.text)
-                label.setPos(x, h + 0.01)
-                self.plot.addItem(label)
-                self.labels.append(label)
+        while len(self.labels) < len(self.bins):  # made once, then updated: creating items is the slow part
+            label = pg.TextItem("", anchor=(0.5, 1.0), color=self.text)
+            self.plot.addItem(label)
+            self.labels.append(label)
+        for label, x, h, b in zip(self.labels, xs, heights, self.bins):
+            label.setText(str(b.count) if b.count else "")
+            label.setPos(x, h + 0.01)
         ece = analysis.expected_calibration_error(ev)
         self.caption.setText(
             f"Temperature in use: <b>{ev.temperature:.3g}</b> (probabilities = softmax(logits / T)) · "

@@ -11,12 +11,12 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ...core.report import analysis
-from .breed_table import BreedTable
-from .confusion_panel import ConfusionPanel
-from .gallery import Gallery
-from .exports import Exporter
 from ..tasks import TaskRunner
 from . import tasks
+from .breed_table import BreedTable
+from .confusion_panel import ConfusionPanel
+from .exports import Exporter
+from .gallery import Gallery
 from .reliability import ReliabilityPlot
 from .setup_bar import SetupBar
 from .summary import Summary
@@ -73,8 +73,8 @@ class EvaluateView(QWidget):
         self.prepare(model, label=label)
         if not self.setup.ready():
             self.setup.choose_folder()
-        if self.setup.ready() and not self.running:
-            self.start()
+        if self.setup.ready():
+            self.start()  # asked for: it supersedes one still finishing (its end may not have arrived yet)
 
     def start(self) -> None:
         if not self.setup.ready():

@@ -10,9 +10,9 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox,
 
 from training.config import asked_default, settings  # torch-free, so building the tab does not import torch
 
-# Rows of the form, each one or two settings.
+# Rows of the form, each one or two settings ("gpus" is the GPUs box, not a config field).
 LAYOUT = [("backbone",), ("mode",), ("device", "val_fraction"), ("epochs", "seed"), ("batch_size", "patience"),
-          ("lr",)]
+          ("lr", "gpus")]
 
 
 def _widget(f, parent: QWidget) -> QWidget:
@@ -65,20 +65,20 @@ class SettingsPanel(QGroupBox):
         super().__init__("Settings", parent)
         self.fields = {name: f for name, f in settings().items() if f.metadata["form"] is not None}
         self.widgets = {name: _widget(f, self) for name, f in self.fields.items()}
+        self.gpus = QSpinBox(self)
+        self.gpus.setRange(1, 64)
+        self.gpus.setToolTip("More than 1: one training process per CUDA GPU (torchrun, DistributedDataParallel)")
+        boxes = {**self.widgets, "gpus": self.gpus}
+        labels = {**{name: f.metadata["label"] for name, f in self.fields.items()}, "gpus": "GPUs"}
         grid = QGridLayout(self)
         grid.setHorizontalSpacing(8)
         for r, row in enumerate(LAYOUT):
             for c, name in enumerate(row):
-                grid.addWidget(QLabel(self.fields[name].metadata["label"], self), r, 2 * c)
-                grid.addWidget(self.widgets[name], r, 2 * c + 1, 1, 3 if len(row) == 1 else 1)
-        self.gpus = QSpinBox(self)
-        self.gpus.setRange(1, 64)
-        self.gpus.setToolTip("More than 1: one training process per CUDA GPU (torchrun, DistributedDataParallel)")
-        grid.addWidget(QLabel("GPUs", self), len(LAYOUT), 0)
-        grid.addWidget(self.gpus, len(LAYOUT), 1)
+                grid.addWidget(QLabel(labels[name], self), r, 2 * c)
+                grid.addWidget(boxes[name], r, 2 * c + 1, 1, 3 if len(row) == 1 else 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        fields = [self.widgets[name] for row in LAYOUT for name in row] + [self.gpus]  # row by row, as they read
+        fields = [boxes[name] for row in LAYOUT for name in row]  # Tab moves row by row, as they read
         for first, second in zip(fields, fields[1:]):
             QWidget.setTabOrder(first, second)
         # Settings the form does not show (tests and benchmarks: image_size, cache_dir, per_class...).
