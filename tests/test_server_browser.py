@@ -51,7 +51,8 @@ def test_page_shows_breed_and_chart_for_uploaded_photo(browser, default_classifi
     with serving(create_app(default_classifier)) as url:
         browser.get(url + "/")
         assert browser.title == "Dog Breed Studio"
-        browser.find_element(By.ID, "file").send_keys("\n".join(map(str, photos)))
+        # chromedriver takes only canonical paths (CI reaches the photos through ../shared)
+        browser.find_element(By.ID, "file").send_keys("\n".join(str(p.resolve()) for p in photos))
 
         def answered(driver):
             cards = driver.find_elements(By.CSS_SELECTOR, ".card")
