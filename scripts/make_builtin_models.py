@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dogbreed_desktop.core.backbones import backbone_spec, build_backbone  # noqa: E402
 from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split  # noqa: E402
