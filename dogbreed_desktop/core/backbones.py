@@ -10,7 +10,6 @@ Every backbone returned by `build_backbone` has `forward_features(x) -> (N, feat
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 from functools import lru_cache
@@ -20,6 +19,7 @@ import torch
 from torch import nn
 
 from .errors import UserError
+from .files import sha256_of
 from .specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec  # noqa: F401 (re-exported)
 
 class BackboneUnavailable(UserError, RuntimeError):
@@ -31,14 +31,6 @@ def backbone_spec(name: str) -> BackboneSpec:
         return BACKBONES[name]
     except KeyError:
         raise BackboneUnavailable(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}") from None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @lru_cache(maxsize=None)
@@ -55,7 +47,7 @@ def package_weights_path(name: str) -> Path:
     if len(files) != 1:
         raise BackboneUnavailable(f"{spec.package} holds no single weights file in {folder}")
     path = files[0]
-    digest = _sha256(path)
+    digest = sha256_of(path)
     # The file name carries the first hex digits of its sha256 (torch hub convention); we also pin the whole.
     named = path.stem.rsplit("-", 1)[-1]
     if digest != spec.sha256 or not digest.startswith(named):

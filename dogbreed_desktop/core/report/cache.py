@@ -12,24 +12,16 @@ import json
 from pathlib import Path
 
 from ...paths import MODEL_FILENAME
-from ..files import atomic_write
+from ..files import atomic_write, sha256_of
 from ..datasets import LabelledImage
 from .records import Evaluation
 
 FOLDER = "evaluations"  # inside a run folder
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def cache_key(model_path: str | Path, items: list[LabelledImage]) -> str:
     h = hashlib.sha256()
-    h.update(_file_digest(Path(model_path)).encode())
+    h.update(sha256_of(Path(model_path)).encode())
     for item in sorted(items, key=lambda i: str(i.path)):
         try:
             st = item.path.stat()
