@@ -147,12 +147,31 @@ def test_bad_request_gets_json_4xx(api, case):
     assert api.get("/health").json()["status"] == "ok"  # and the server carries on
 
 
+def _read_response(sock) -> str:
+    """One whole HTTP response: headers and body may arrive in separate segments."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data.decode()
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
+
+
 def test_declared_oversized_upload_is_refused_before_the_body(api):
     host, port = api.base_url.host, api.base_url.port
     with socket.create_connection((host, port), timeout=30) as sock:
         sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
                      b"Content-Length: 50000000\r\n\r\n")  # and not one byte of the 50 MB
-        reply = sock.recv(65536).decode()
+        reply = _read_response(sock)
     assert reply.startswith("HTTP/1.1 413") and '"upload_too_large"' in reply and "20 MB" not in reply
 
 
