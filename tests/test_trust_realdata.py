@@ -15,7 +15,7 @@ from PIL import Image
 
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.heatmap import heatmap
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.holdout import first_per_group, not_dogs_dir, not_dogs_split, stanford_split
 from dogbreed_desktop.core.metrics import expected_calibration_error
 
 
@@ -37,16 +37,6 @@ def fast():
     return Classifier.load("fast")
 
 
-def _per_breed(items, n):
-    seen: dict[str, int] = {}
-    out = []
-    for path, breed in items:
-        if seen.get(breed, 0) < n:
-            seen[breed] = seen.get(breed, 0) + 1
-            out.append((path, breed))
-    return out
-
-
 def _measure(clf, items):
     results = clf.predict([p for p, _ in items], top_k=1)
     probs = torch.tensor([r.probabilities for r in results])
@@ -56,7 +46,7 @@ def _measure(clf, items):
 
 
 def test_fast_model_on_held_out_photos(fast, split):
-    items = _per_breed(split["test"], 2)  # 240 of the 1,200
+    items = first_per_group(split["test"], 2)  # 240 of the 1,200
     top1, ece, results = _measure(fast, items)
     assert top1 >= 0.83 and ece <= 0.07, (top1, ece)
     assert sum(r.verdict == "not_a_dog" for r in results) <= 2  # at most ~1% of dogs rejected
@@ -67,7 +57,7 @@ def test_fast_model_on_held_out_photos(fast, split):
 
 def test_accurate_model_on_held_out_photos(split):
     acc = Classifier.load("accurate")
-    items = _per_breed(split["test"], 1)  # 120 of the 1,200
+    items = first_per_group(split["test"], 1)  # 120 of the 1,200
     top1, ece, results = _measure(acc, items)
     assert len(acc.nets) >= 2
     assert top1 >= 0.85 and ece <= 0.10, (top1, ece)

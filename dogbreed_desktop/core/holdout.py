@@ -20,15 +20,8 @@ CALIB_PER_BREED = 5
 def stanford_split(data_dir: Path | str, seed: int = SEED) -> dict[str, list[tuple[Path, str]]]:
     """{"test"|"calib"|"train": [(photo path, breed id), ...]}, each sorted by breed then file name."""
     data_dir = Path(data_dir)
-    by_breed: dict[str, list[str]] = {}
-    with open(data_dir / "labels.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            by_breed.setdefault(row["breed"], []).append(row["id"])
-    rng = random.Random(seed)
     parts: dict[str, list[tuple[Path, str]]] = {"test": [], "calib": [], "train": []}
-    for breed in sorted(by_breed):
-        ids = sorted(by_breed[breed])
-        rng.shuffle(ids)
+    for breed, ids in _shuffled_groups(data_dir / "labels.csv", "breed", "id", seed):
         cut = {"test": ids[:TEST_PER_BREED], "calib": ids[TEST_PER_BREED : TEST_PER_BREED + CALIB_PER_BREED],
                "train": ids[TEST_PER_BREED + CALIB_PER_BREED :]}
         for name, chosen in cut.items():
@@ -44,16 +37,34 @@ def not_dogs_dir(data_dir: Path | str) -> Path:
 def not_dogs_split(folder: Path | str, seed: int = SEED) -> dict[str, list[tuple[Path, str]]]:
     """{"tune"|"heldout": [(photo path, category), ...]}: half of each category each, seeded."""
     folder = Path(folder)
-    by_cat: dict[str, list[str]] = {}
-    with open(folder / "manifest.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            by_cat.setdefault(row["category"], []).append(row["file"])
-    rng = random.Random(seed)
     parts: dict[str, list[tuple[Path, str]]] = {"tune": [], "heldout": []}
-    for cat in sorted(by_cat):
-        files = sorted(by_cat[cat])
-        rng.shuffle(files)
+    for cat, files in _shuffled_groups(folder / "manifest.csv", "category", "file", seed):
         half = len(files) // 2
         parts["tune"].extend((folder / n, cat) for n in sorted(files[:half]))
         parts["heldout"].extend((folder / n, cat) for n in sorted(files[half:]))
     return parts
+
+
+def _shuffled_groups(csv_path: Path, group: str, value: str, seed: int):
+    """(group, its values in a seeded shuffle) for each group of a CSV, groups in sorted order, one generator
+    for all of them (so a split depends only on the file's contents and the seed)."""
+    groups: dict[str, list[str]] = {}
+    with open(csv_path, newline="") as f:
+        for row in csv.DictReader(f):
+            groups.setdefault(row[group], []).append(row[value])
+    rng = random.Random(seed)
+    for name in sorted(groups):
+        values = sorted(groups[name])
+        rng.shuffle(values)
+        yield name, values
+
+
+def first_per_group(items, n: int) -> list:
+    """The first n (path, group) items of each group, in the order given: a smaller, still balanced subset."""
+    seen: dict[str, int] = {}
+    out = []
+    for path, name in items:
+        if seen.get(name, 0) < n:
+            seen[name] = seen.get(name, 0) + 1
+            out.append((path, name))
+    return out
