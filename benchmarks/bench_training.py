@@ -13,6 +13,7 @@ later runs take seconds).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 
 from dogbreed_desktop.core.backbones import build_backbone
-from dogbreed_desktop.core.classifier import BreedNet
+from dogbreed_desktop.core.network import BreedNet
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.devices import describe_device, resolve_device
 from dogbreed_desktop.core.heads import initial_head
@@ -30,7 +31,7 @@ from dogbreed_desktop.core.precision import Precision
 from training.batches import ImageBatches
 from training.config import make_config, preprocessing_for
 from training.epochs import train_one_epoch
-from training.features import FeatureCache, extract_features
+from training.features import Embedder, FeatureCache, extract_features
 from training.preflight import preflight
 from training.run import start_run
 from training.runfolder import read_metrics
@@ -49,14 +50,15 @@ class Bar(Control):
             print(f"  {self.label}: {message} {done}/{total}", file=sys.stderr, flush=True)
 
 
-def extraction_speed(samples, backbone_name, prep, device, n: int) -> float:
+def extraction_speed(samples, backbone_name, prep, device, n: int) -> tuple[float, str]:
+    """Images/s of fast-mode feature extraction (decode + backbone, no cache), and the engine that ran it."""
     precision = Precision.resolve(device)
-    backbone = precision.place(build_backbone(backbone_name))
+    embed = Embedder(backbone_name, precision.place(build_backbone(backbone_name)), prep, precision)
     subset = samples[:n]
-    extract_features(subset[:32], backbone, prep, precision=precision)  # warm-up
+    extract_features(subset[:32], embed)  # warm-up
     start = time.perf_counter()
-    extract_features(subset, backbone, prep, precision=precision)  # no cache: everything decoded and computed
-    return len(subset) / (time.perf_counter() - start)
+    extract_features(subset, embed)  # no cache: everything decoded and computed
+    return len(subset) / (time.perf_counter() - start), embed.engine
 
 
 def finetune_step(split, classes, backbone_name, prep, device, batches: int, batch_size: int) -> float:
@@ -97,10 +99,13 @@ def main() -> None:
                              patience=3)
         prep = preprocessing_for(config)
         split = stratified_split(report.samples, config.val_fraction, config.seed)
-        speed = extraction_speed(split.train, name, prep, device, args.speed_images)
-        print(f"{name}: extraction {speed:.1f} img/s", flush=True)
+        os.environ["DOGBREED_ENGINE"] = "torch"  # the extraction before ONNX Runtime, for the ratio
+        torch_speed, _ = extraction_speed(split.train, name, prep, device, args.speed_images)
+        os.environ.pop("DOGBREED_ENGINE")
+        speed, engine = extraction_speed(split.train, name, prep, device, args.speed_images)
+        print(f"{name}: extraction {speed:.1f} img/s ({engine}), torch {torch_speed:.1f} img/s", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            cached = len(FeatureCache(_cache(), name, prep))
+            cached = len(FeatureCache(_cache(), name, prep, engine))
             t0 = time.perf_counter()
             result = start_run(config, Path(tmp) / "run", control=Bar(name), report=report, device=device)
             total = time.perf_counter() - t0
@@ -110,6 +115,8 @@ def main() -> None:
         rows.append({
             "backbone": name,
             "extract": speed,
+            "engine": engine,
+            "extract_torch": torch_speed,
             "train_images": len(split.train),
             "epoch_s": statistics.median(epochs) if epochs else float("nan"),
             "epochs": len(epochs),
@@ -122,13 +129,14 @@ def main() -> None:
             "ft_step": step,
         })
     print()
-    print(f"| backbone | extraction img/s | fast epoch s ({rows[0]['train_images']} train imgs) | epochs run (best) "
+    print(f"| backbone | extraction img/s (engine) | torch extraction img/s | fast epoch s ({rows[0]['train_images']} train imgs) | epochs run (best) "
           f"| val top-1 start (ImageNet rows) | val top-1 reached | val top-5 | whole run s (cache) "
           f"| finetune CPU s/step (batch {args.finetune_batch_size}) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         start = f"{r['start']:.2%}" if r["start"] is not None else "-"
-        print(f"| {r['backbone']} | {r['extract']:.1f} | {r['epoch_s']:.3f} | {r['epochs']} ({r['best_epoch']}) "
+        print(f"| {r['backbone']} | {r['extract']:.1f} ({r['engine']}) | {r['extract_torch']:.1f} "
+              f"({r['extract'] / r['extract_torch']:.1f}x) | {r['epoch_s']:.3f} | {r['epochs']} ({r['best_epoch']}) "
               f"| {start} | {r['top1']:.2%} | {r['top5']:.2%} | {r['run_s']:.1f} ({r['cached_before']} cached) "
               f"| {r['ft_step']:.2f} |")
 

@@ -102,7 +102,7 @@ def scores(z: torch.Tensor, y: torch.Tensor, t: float) -> dict:
 def fit_gate(calib_imagenet: torch.Tensor, tune_imagenet: torch.Tensor) -> Gate:
     """A logistic fit of dog vs not-dog on the dog-mass log-odds (calibration dogs against the not-dogs tuning
     half, classes weighted equally); the threshold rejects at most MAX_DOGS_REJECTED_TUNE of calibration dogs."""
-    s = torch.cat([dog_mass_logit(calib_imagenet), dog_mass_logit(tune_imagenet)])
+    s = torch.from_numpy(np.concatenate([dog_mass_logit(calib_imagenet), dog_mass_logit(tune_imagenet)])).float()
     y = torch.cat([torch.ones(len(calib_imagenet)), torch.zeros(len(tune_imagenet))])
     wts = torch.where(y == 1, 0.5 / len(calib_imagenet), 0.5 / len(tune_imagenet))
     ab = torch.zeros(2, requires_grad=True)
@@ -116,15 +116,15 @@ def fit_gate(calib_imagenet: torch.Tensor, tune_imagenet: torch.Tensor) -> Gate:
 
     opt.step(closure)
     scale, shift = float(ab[0].detach().exp()), float(ab[1].detach())
-    dog_p = torch.sigmoid(scale * dog_mass_logit(calib_imagenet) + shift).sort().values
+    dog_p = torch.sigmoid(scale * torch.from_numpy(dog_mass_logit(calib_imagenet)) + shift).sort().values
     allowed = int(MAX_DOGS_REJECTED_TUNE * len(dog_p))  # this many calibration dogs may fall below
     threshold = float(min(0.5, max(0.02, dog_p[allowed].item() - 1e-6)))
     return Gate(round(threshold, 6), round(scale, 6), round(shift, 6))
 
 
 def gate_report(gate: Gate, dogs_imagenet: torch.Tensor, held_imagenet: torch.Tensor, held_cats: list[str]) -> dict:
-    dogs_rejected = (gate.dog_probability(dogs_imagenet) < gate.threshold).float().mean().item()
-    rejected = (gate.dog_probability(held_imagenet) < gate.threshold)
+    dogs_rejected = (torch.from_numpy(gate.dog_probability(dogs_imagenet)) < gate.threshold).float().mean().item()
+    rejected = (torch.from_numpy(gate.dog_probability(held_imagenet)) < gate.threshold)
     out = {"dog_photos_rejected": round(dogs_rejected, 4), "not_dogs_rejected": round(rejected.float().mean().item(), 4),
            "per_category_rejected": {}}
     for cat in sorted(set(held_cats)):
@@ -262,7 +262,7 @@ def _write_model(row, feats, heads, nd, tune, held, data, out_dir: Path, fast_ar
         return a
     files = []
     for a in arts:
-        same = a.backbone == fast_art.backbone and torch.equal(a.head_weight, fast_art.head_weight)
+        same = a.backbone == fast_art.backbone and np.array_equal(np.asarray(a.head_weight), np.asarray(fast_art.head_weight))
         same = same and a.test_time_mirror == fast_art.test_time_mirror
         if same:  # the fast model doubles as this member: one file fewer in the repository
             files.append(Path(BUILTIN_MODELS["fast"]).name)

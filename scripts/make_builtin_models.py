@@ -24,7 +24,7 @@ import torch
 
 from dogbreed_desktop.core.backbones import backbone_spec, build_backbone  # noqa: E402
 from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split  # noqa: E402
-from dogbreed_desktop.core.preprocess import load_image, normalize, resize_and_crop, to_uint8_tensor  # noqa: E402
+from dogbreed_desktop.core.preprocess import load_image, normalize, resize_and_crop, to_uint8_array  # noqa: E402
 
 CACHE = Path(os.environ.get("I10_FEATURES", "/tmp/i10-features"))
 CHUNK = 100
@@ -82,7 +82,7 @@ def extract(data: Path) -> None:
             prep = backbone_spec(name).preprocessing
             t0 = time.time()
             images = list(pool.map(lambda it: load_image(it[0]), chunk))
-            batch = torch.stack([to_uint8_tensor(resize_and_crop(img, prep)) for img in images])
+            batch = torch.from_numpy(np.stack([to_uint8_array(resize_and_crop(img, prep)) for img in images]))
             out = {"paths": np.array([str(p) for p, _ in chunk]), "labels": np.array([lab for _, lab in chunk])}
             fs, ls, fms, lms = [], [], [], []
             for s in range(0, len(batch), 50):

@@ -13,6 +13,15 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _engine_graphs():
+    """The built-in backbones' ONNX graphs in resources/graphs, as `scripts/setup.sh` leaves them (made here from
+    the installed weights when missing, once), so no test makes one in its temporary user folder."""
+    from dogbreed_desktop.core.graphs import prepare_builtin_graphs
+
+    prepare_builtin_graphs()
+
+
 @pytest.fixture(autouse=True)
 def _user_data(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DOGBREED_HOME", str(tmp_path_factory.mktemp("home")))

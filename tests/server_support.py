@@ -34,11 +34,16 @@ def serving(app):
 
 @contextmanager
 def counting_forward_calls(classifier):
-    """Counts calls of the model's forward pass (a hook on the real network)."""
+    """Counts the engine's runs of the first member's backbone, in photos (an observer on the real engine)."""
     calls = []
-    per_photo = 2 if classifier.nets[0][2] else 1  # a mirrored model runs each photo and its mirror image
-    handle = classifier.net.register_forward_pre_hook(lambda module, args: calls.append(args[0].shape[0] // per_photo))
+    per_photo = 2 if classifier.members[0].mirror else 1  # a mirrored model runs each photo and its mirror image
+
+    def observe(member, images):
+        if member == 0:
+            calls.append(images // per_photo)
+
+    classifier.engine.observers.append(observe)
     try:
         yield calls
     finally:
-        handle.remove()
+        classifier.engine.observers.remove(observe)

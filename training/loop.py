@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from dogbreed_desktop.core.backbones import build_backbone
-from dogbreed_desktop.core.classifier import BreedNet
+from dogbreed_desktop.core.network import BreedNet
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import resolve_device
 from dogbreed_desktop.core.heads import FeatureHead, initial_head
@@ -35,7 +35,7 @@ from .callbacks import Callback
 from .config import TrainConfig, preprocessing_for, with_lr
 from .distributed import Dist, ReadOnlyCache, StopSync, fill_cache, reduce_eval, sharded_features
 from .epochs import evaluate, train_one_epoch
-from .features import FeatureCache, extract_features
+from .features import Embedder, FeatureCache, extract_features
 from .runfolder import RunStatus
 from .split import Split
 from .state import FitResult, FitState
@@ -66,14 +66,14 @@ def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _feature_cache(config: TrainConfig, prep) -> FeatureCache:
+def _feature_cache(config: TrainConfig, prep, engine: str) -> FeatureCache:
     if config.cache_dir:
         folder = Path(config.cache_dir)
     else:
         from dogbreed_desktop.paths import cache_dir
 
         folder = cache_dir() / "features"
-    return FeatureCache(folder, config.backbone, prep)
+    return FeatureCache(folder, config.backbone, prep, engine)
 
 
 def fit(
@@ -117,10 +117,11 @@ def fit(
             # the frozen backbone runs on images: channels_last where that is faster
             extractor = Precision.resolve(device, amp=False, images=True)
             backbone = extractor.place(backbone)
-            cache = _feature_cache(config, prep)
+            embed = Embedder(config.backbone, backbone, prep, extractor)
+            cache = _feature_cache(config, prep, embed.engine)
 
             def extract(samples):  # under torchrun, each rank its share; rank 0 alone writes the cache
-                return extract_features(samples, backbone, prep, precision=extractor,
+                return extract_features(samples, embed,
                                         cache=cache if d.main else ReadOnlyCache(cache),
                                         batch_size=64 if device.type != "cpu" else 32,
                                         decode_threads=config.decode_threads, control=control)

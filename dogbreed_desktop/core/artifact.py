@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
+import numpy as np
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file, save_file
 
 from ..paths import MODEL_FILENAME
 from .artifact_schema import SchemaError, validate
@@ -25,6 +25,7 @@ from .gate import Gate, gate_applies
 from .errors import UserError
 from .files import atomic_write
 from .preprocess import Preprocessing
+from .specs import BACKBONES
 
 FORMAT = "dogbreed-model"
 FORMAT_VERSION = 1
@@ -39,11 +40,11 @@ class ModelArtifact:
     backbone: str
     classes: list[str]
     preprocessing: Preprocessing
-    head_weight: torch.Tensor
-    head_bias: torch.Tensor
+    head_weight: np.ndarray  # float32 (classes x features); training may hand in torch tensors, saved the same
+    head_bias: np.ndarray
     # {"source": "package", "package": ..., "sha256": ...} | {"source": "embedded"} | {"source": "torchvision", ...}
     backbone_weights: dict
-    backbone_state: dict[str, torch.Tensor] | None = None
+    backbone_state: dict[str, np.ndarray] | None = None
     temperature: float = 1.0
     name: str = ""
     metrics: dict = field(default_factory=dict)
@@ -78,14 +79,30 @@ class ModelArtifact:
         }
 
 
+def imagenet_head_available(artifact: ModelArtifact) -> bool:
+    """A fine-tuned (embedded) backbone stores no ImageNet head; the package's original one, frozen, is read on
+    its features. Only the offline (package) backbones have one to read: otherwise there is no gate."""
+    if artifact.backbone_weights.get("source") != "embedded":
+        return True
+    spec = BACKBONES.get(artifact.backbone)
+    return spec is not None and spec.offline
+
+
 def save_artifact(artifact: ModelArtifact, path: Path) -> Path:
     tensors = {"head.weight": artifact.head_weight, "head.bias": artifact.head_bias}
     if artifact.backbone_state:
         tensors.update({f"backbone.{k}": v for k, v in artifact.backbone_state.items()})
-    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items()}
+    tensors = {k: as_float32(v) for k, v in tensors.items()}
     meta = {"dogbreed": json.dumps(artifact.metadata())}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return Path(path)
+
+
+def as_float32(t) -> np.ndarray:
+    """A torch tensor (any device or dtype) or an array, as a contiguous float32 numpy array."""
+    if hasattr(t, "detach"):
+        t = t.detach().cpu().float().numpy()
+    return np.ascontiguousarray(t, dtype=np.float32)
 
 
 def resolve_model_path(path: Path | str) -> Path:
@@ -131,10 +148,10 @@ def load_artifact(path: Path | str) -> ModelArtifact:
     try:
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="np") as f:
             raw = (f.metadata() or {}).get("dogbreed")
         tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError, TypeError) as e:  # TypeError: a dtype numpy lacks (bf16)
         raise ArtifactError(f"{path.name} is damaged or not a model file ({e})") from None
     if raw is None:
         raise ArtifactError(f"{path.name} is a safetensors file but not a Dog Breed Studio model")
@@ -153,8 +170,8 @@ def load_artifact(path: Path | str) -> ModelArtifact:
         backbone=meta["backbone"],
         classes=list(meta["classes"]),
         preprocessing=Preprocessing.from_dict(meta["preprocessing"]),
-        head_weight=tensors["head.weight"].float(),
-        head_bias=tensors["head.bias"].float(),
+        head_weight=tensors["head.weight"].astype(np.float32),
+        head_bias=tensors["head.bias"].astype(np.float32),
         backbone_weights=dict(meta["backbone_weights"]),
         backbone_state=backbone_state or None,
         temperature=float(meta.get("temperature", 1.0)),

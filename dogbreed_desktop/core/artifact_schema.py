@@ -249,20 +249,20 @@ TENSOR_RULES: list[TensorRule] = [
 
 
 def validate_tensors(meta: dict, tensors: dict) -> None:
-    """Every tensor float and finite, of a known kind and the shape its metadata implies."""
-    import torch
+    """Every tensor float and finite, of a known kind and the shape its metadata implies (numpy arrays)."""
+    import numpy as np
 
     for name, t in tensors.items():
         rule = next((r for r in TENSOR_RULES if name.startswith(r.prefix)), None)
         if rule is None:
             raise SchemaError(f"it holds an unexpected tensor {_show(name)}")
-        if not t.dtype.is_floating_point:
+        if not np.issubdtype(t.dtype, np.floating):
             raise SchemaError(f"tensor {name} must hold floating-point numbers, not {t.dtype}")
         want = rule.shape(meta, name)
         if want is not None and tuple(t.shape) != want:
             raise SchemaError(f"tensor {name} has shape {tuple(t.shape)}; {meta['backbone']} with "
                               f"{len(meta['classes'])} classes needs {want}")
-        if not bool(torch.isfinite(t).all()):
+        if not bool(np.isfinite(t).all()):
             raise SchemaError(f"tensor {name} holds NaN or infinite values")
     for rule in TENSOR_RULES:
         for name in rule.required:

@@ -6,22 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence, Union
 
-import torch
+import numpy as np
 from PIL import Image
-from torch import nn
 
-from . import backbones, threads
-from .artifact import ArtifactError, ModelArtifact
+from . import threads
+from .artifact import ModelArtifact, imagenet_head_available
 from .breeds import readable_name
 from .control import Control
-from .devices import describe_device, resolve_device
+from .engine import Engine, open_engine
 from .ensemble import Ensemble, load_model
 from .gate import BREED, NOT_A_DOG, Gate, decide, gate_applies, looks_like
-from .heads import linear_head
 from .imagetypes import walk_files
-from .precision import Precision
 from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
-                         resize_and_crop, to_uint8_tensor)
+                         resize_and_crop, to_uint8_array)
 
 
 @dataclass(frozen=True)
@@ -64,55 +61,6 @@ class PredictionError:
 Result = Union[Prediction, PredictionError]
 
 
-class BreedNet(nn.Module):
-    """Backbone features -> linear head. `forward` returns logits (before temperature)."""
-
-    def __init__(self, backbone: nn.Module, head: nn.Linear):
-        super().__init__()
-        self.backbone = backbone
-        self.head = head
-
-    def forward(self, x: torch.Tensor, imagenet: bool = False):
-        """Breed logits; with `imagenet`, (breed logits, ImageNet logits) from one pass: the ImageNet head feeds
-        the "not a dog" gate."""
-        f = self.backbone.forward_features(x)
-        return (self.head(f), self.backbone.imagenet_fc(f)) if imagenet else self.head(f)
-
-    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self(x, imagenet=True)
-
-
-def build_network(artifact: ModelArtifact) -> BreedNet:
-    """The network an artifact describes, with its backbone weights found and checked."""
-    source = artifact.backbone_weights.get("source")
-    spec = backbones.backbone_spec(artifact.backbone)
-    if source == "package":
-        if artifact.backbone_weights.get("sha256") != spec.sha256:
-            raise ArtifactError(
-                f"model expects {spec.package} weights with sha256 {artifact.backbone_weights.get('sha256')}, "
-                f"but this version of the app knows {spec.sha256}"
-            )
-        backbone = backbones.build_backbone(artifact.backbone, pretrained=True)
-    elif source == "embedded":
-        if not artifact.backbone_state:
-            raise ArtifactError("model says its backbone weights are embedded, but the file holds none")
-        backbone = backbones.build_backbone(artifact.backbone, pretrained=False)
-        backbones.load_backbone_state(backbone, artifact.backbone_state)
-    elif source == "torchvision":
-        backbone = backbones.build_backbone(artifact.backbone, pretrained=True)
-    else:
-        raise ArtifactError(f"unknown backbone weight source {source!r}")
-    return BreedNet(backbone, linear_head(artifact.head_weight, artifact.head_bias)).eval()
-
-
-def imagenet_head_available(artifact: ModelArtifact) -> bool:
-    """A fine-tuned (embedded) backbone stores no ImageNet head; the package's original one, frozen, is loaded
-    onto it (`backbones.original_imagenet_fc`). Without it there is no gate."""
-    if artifact.backbone_weights.get("source") != "embedded":
-        return True
-    return backbones.backbone_spec(artifact.backbone).offline
-
-
 def collect_images(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given, folders expanded recursively to their image files (sorted). Missing paths, and
     sub-folders that cannot be listed, are kept so that prediction reports them per path."""
@@ -133,41 +81,47 @@ def _describe(source: ImageSource, index: int) -> str:
     return str(source)
 
 
-class Classifier:
-    """One model artifact or an ensemble (`core.ensemble`): members' breed logits are averaged (each member's
-    over the photo and its mirror image when the member says `test_time_mirror`), divided by the temperature
-    and softmaxed; their ImageNet logits, averaged the same way, feed the gate."""
+@dataclass(frozen=True)
+class Member:
+    """One model of an ensemble as the classifier runs it: its head and how its input is made."""
 
-    def __init__(self, model: ModelArtifact | Ensemble, device: str = "cpu"):
+    artifact: ModelArtifact
+    prep: int  # index into Classifier.preprocessings
+    mirror: bool  # average the photo with its mirror image
+    weight: np.ndarray  # (classes, features) float32
+    bias: np.ndarray
+
+
+class Classifier:
+    """One model artifact or an ensemble (`core.ensemble`) on an inference engine (`core.engine`): members'
+    breed logits are averaged (each member's over the photo and its mirror image when the member says
+    `test_time_mirror`), divided by the temperature and softmaxed; their ImageNet logits, averaged the same
+    way, feed the gate. The engine runs backbones only; everything after the pooled features is numpy here."""
+
+    def __init__(self, model: ModelArtifact | Ensemble, device: str = "auto", engine: str | Engine | None = None):
         self.model = model if isinstance(model, Ensemble) else Ensemble.single(model)
         self.artifact = self.model.members[0]
-        self.device = resolve_device(device)
         self.classes = list(self.artifact.classes)
         self.class_names = [readable_name(c) for c in self.classes]
         self.preprocessings = list(dict.fromkeys(a.preprocessing for a in self.model.members))
         self.preprocessing = self.preprocessings[0]
         self.temperature = float(self.model.temperature) or 1.0
-        # channels_last on the CPU only: faster depthwise convolutions there
-        self.precision = Precision(self.device, channels_last=self.device.type == "cpu")
-        self.nets = []
-        for a in self.model.members:
-            net = build_network(a)
-            if a.backbone_weights.get("source") == "embedded" and imagenet_head_available(a):
-                net.backbone.imagenet_fc.load_state_dict(backbones.original_imagenet_fc(a.backbone))
-            net = self.precision.place(net)
-            self.nets.append((net, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror)))
-        self.net = self.nets[0][0]
+        self.members = [Member(a, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror),
+                               np.ascontiguousarray(a.head_weight.T, dtype=np.float32),
+                               np.asarray(a.head_bias, dtype=np.float32)) for a in self.model.members]
+        self.engine = engine if engine is not None and not isinstance(engine, str) else \
+            open_engine(self.model.members, device, engine)
         usable = self.model.gate is not None and gate_applies(self.classes)
         usable = usable and all(imagenet_head_available(a) for a in self.model.members)
         self.gate = Gate.from_dict(self.model.gate) if usable else None
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str = "cpu") -> "Classifier":
+    def load(cls, path: str | Path | None = None, device: str = "auto", engine: str | None = None) -> "Classifier":
         """The model at `path` (artifact, run folder, ensemble manifest, or a built-in name such as "fast"),
         or the default built-in model."""
         from ..paths import builtin_model_path
 
-        return cls(load_model(builtin_model_path(path)), device=device)
+        return cls(load_model(builtin_model_path(path)), device=device, engine=engine)
 
     @property
     def name(self) -> str:
@@ -183,30 +137,36 @@ class Classifier:
 
     @property
     def device_description(self) -> str:
-        return describe_device(self.device)
+        return self.engine.description
 
-    @torch.inference_mode()
-    def logits(self, batches: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 NCHW batches (one per preprocessing) -> averaged (breed logits, ImageNet logits) on the CPU,
-        before the temperature."""
-        breed = imagenet = None
-        for net, which, mirror in self.nets:
-            x = normalize(batches[which], self.preprocessings[which])
-            if mirror:
-                x = torch.cat([x, x.flip(3)])
-            x = self.precision.to_device(x)
-            b, i = (t.float() for t in net(x, imagenet=True))
-            if mirror:
-                n = len(b) // 2
-                b, i = (b[:n] + b[n:]) / 2, (i[:n] + i[n:]) / 2
-            breed = b if breed is None else breed + b
-            imagenet = i if imagenet is None else imagenet + i
-        return (breed / len(self.nets)).cpu(), (imagenet / len(self.nets)).cpu()
+    def logits(self, batches: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 NCHW batches (one per preprocessing) -> averaged (breed logits, ImageNet logits), before the
+        temperature."""
+        breed = imagenet = 0.0
+        for i, m in enumerate(self.members):
+            x = normalize(batches[m.prep], self.preprocessings[m.prep])
+            if m.mirror:
+                x = np.concatenate([x, x[..., ::-1]])
+            out = self.engine.run(i, x)
+            f, z = out.features, out.imagenet
+            if m.mirror:  # the heads are linear: the mean of two views' logits is the logits of the mean
+                n = len(f) // 2
+                f, z = (f[:n] + f[n:]) / 2, (z[:n] + z[n:]) / 2
+            breed = breed + (f @ m.weight + m.bias)
+            imagenet = imagenet + z
+        return breed / len(self.members), imagenet / len(self.members)
 
-    def probabilities(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
-        """uint8 NCHW batch (or one per preprocessing) -> (N, classes) probabilities on the CPU."""
-        batches = [batch] if isinstance(batch, torch.Tensor) else batch
-        return torch.softmax(self.logits(batches)[0] / self.temperature, dim=1)
+    def probabilities(self, batches: Sequence[np.ndarray]) -> np.ndarray:
+        """uint8 NCHW batches (one per preprocessing, see `prepare`) -> (N, classes) probabilities."""
+        return softmax(self.logits(batches)[0] / self.temperature)
+
+    def prepare(self, source: ImageSource) -> tuple[np.ndarray, ...]:
+        """Decode once, then resize and crop for each preprocessing: what `predict_prepared` and
+        `probabilities` take (stacked). Raises ImageError for a file that cannot be read."""
+        if len(self.preprocessings) == 1:
+            return (prepare(source, self.preprocessing),)
+        img = load_image(source, draft=max(p.resize for p in self.preprocessings))
+        return tuple(to_uint8_array(resize_and_crop(img, p)) for p in self.preprocessings)
 
     def predict(self, inputs: Sequence[ImageSource], **kwargs) -> list[Result]:
         return list(self.iter_predict(inputs, **kwargs))
@@ -224,7 +184,8 @@ class Classifier:
         k = max(1, min(int(top_k), len(self.classes)))
         pending: list[tuple[str, tuple | ImageError]] = []  # kept in input order, errors included
         images = done = 0
-        for label, item in self._prepared(inputs, batch_size):
+        decoded = load_ahead(inputs, self.prepare, window=2 * batch_size, workers=threads.current().decode)
+        for label, item in zip((_describe(source, i) for i, source in enumerate(inputs)), decoded):
             pending.append((label, item))
             images += not isinstance(item, ImageError)
             if images == batch_size:
@@ -240,34 +201,20 @@ class Classifier:
             if control:
                 control.progress(len(inputs), len(inputs))
 
-    def predict_prepared(self, items: Sequence[tuple[str, torch.Tensor]], *, top_k: int = 5) -> list[Result]:
-        """Results for images already turned into tensors by `preprocess.prepare` (with `self.preprocessing`),
-        as one batch: the web server decodes uploads in request threads and batches them itself. An ensemble
-        whose members crop to other sizes gets the tensor resized for them (close to, not exactly, what
-        decoding for each would give)."""
+    def predict_prepared(self, items: Sequence[tuple[str, tuple]], *, top_k: int = 5) -> list[Result]:
+        """Results for photos already decoded by `prepare`, as one batch: the web server decodes uploads in
+        request threads and batches them itself. Same arithmetic as `predict`, so the same answers."""
         k = max(1, min(int(top_k), len(self.classes)))
-        return list(self._flush([(label, self._per_member(t)) for label, t in items], k))
-
-    def _per_member(self, t):
-        if isinstance(t, ImageError) or isinstance(t, tuple):
-            return t
-        out = []
-        for p in self.preprocessings:
-            if t.shape[-1] == p.crop and t.shape[-2] == p.crop:
-                out.append(t)
-            else:
-                x = torch.nn.functional.interpolate(t[None].float(), size=(p.crop, p.crop), mode="bilinear",
-                                                    antialias=True, align_corners=False)
-                out.append(x[0].round().clamp(0, 255).to(torch.uint8))
-        return tuple(out)
+        return list(self._flush(list(items), k))
 
     def _flush(self, pending: list[tuple[str, tuple | ImageError]], k: int) -> Iterator[Result]:
-        tensors = [t for _, t in pending if not isinstance(t, ImageError)]
+        arrays = [t for _, t in pending if not isinstance(t, ImageError)]
         rows: Iterator = iter(())
-        if tensors:
-            breed, imagenet = self.logits([torch.stack(ts) for ts in zip(*tensors)])
-            probs = torch.softmax(breed / self.temperature, dim=1)
-            top_p, top_i = probs.topk(k, dim=1)
+        if arrays:
+            breed, imagenet = self.logits([np.stack(ts) for ts in zip(*arrays)])
+            probs = softmax(breed / self.temperature)
+            top_i = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+            top_p = np.take_along_axis(probs, top_i, axis=1)
             dog = self.gate.dog_probability(imagenet).tolist() if self.gate else [None] * len(probs)
             alike = looks_like(imagenet)
             rows = zip(probs.tolist(), top_p.tolist(), top_i.tolist(), dog, alike)
@@ -280,13 +227,9 @@ class Classifier:
             verdict = decide(tp[0], dog_p, self.gate)
             yield Prediction(label, tuple(row), scores, dog_p, verdict, alike if verdict == NOT_A_DOG else None)
 
-    def _prepared(self, inputs: list[ImageSource], batch_size: int) -> Iterator[tuple[str, tuple | ImageError]]:
-        items = load_ahead(inputs, self._load, window=2 * batch_size, workers=threads.current().decode)
-        return zip((_describe(source, i) for i, source in enumerate(inputs)), items)
 
-    def _load(self, source: ImageSource) -> tuple[torch.Tensor, ...]:
-        """Decode once, then resize and crop for each member's preprocessing."""
-        if len(self.preprocessings) == 1:
-            return (prepare(source, self.preprocessing),)
-        img = load_image(source, draft=max(p.resize for p in self.preprocessings))
-        return tuple(to_uint8_tensor(resize_and_crop(img, p)) for p in self.preprocessings)
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+

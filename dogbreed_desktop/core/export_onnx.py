@@ -75,7 +75,7 @@ def export_onnx(model: str | Path | ModelArtifact | None, out: str | Path, *, op
     """Write `out` (.onnx) and `labels.txt` beside it; returns both paths. `model`: an artifact, a path to one
     or a run folder, or None for the built-in model."""
     onnx = _require_onnx()
-    from .classifier import build_network
+    from .network import build_network
 
     if opset < 17:
         raise ExportError("opset 17 or newer is needed")

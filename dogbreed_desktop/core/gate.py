@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
-if TYPE_CHECKING:  # torch is imported where it is used: the window reads the verdict names without it
-    import torch
+import numpy as np
 
 BREED, UNSURE, NOT_A_DOG = "breed", "unsure", "not_a_dog"
 VERDICTS = (BREED, UNSURE, NOT_A_DOG)
@@ -46,29 +45,39 @@ class Gate:
             raise ValueError("gate threshold must lie in (0, 1) and its scale and shift be finite")
         return gate
 
-    def dog_probability(self, imagenet_logits: torch.Tensor) -> torch.Tensor:
-        """(N, 1000) ImageNet logits -> (N,) probability that the photo shows a dog."""
-        import torch
+    def dog_probability(self, imagenet_logits) -> np.ndarray:
+        """(N, 1000) ImageNet logits (numpy, or a torch tensor from training) -> (N,) probability of a dog."""
+        z = self.scale * dog_mass_logit(imagenet_logits) + self.shift
+        return 1.0 / (1.0 + np.exp(-z))
 
-        return torch.sigmoid(self.scale * dog_mass_logit(imagenet_logits) + self.shift)
+
+def _logits(imagenet_logits) -> np.ndarray:
+    if hasattr(imagenet_logits, "detach"):  # a torch tensor (training, scripts)
+        imagenet_logits = imagenet_logits.detach().cpu().float().numpy()
+    return np.asarray(imagenet_logits, dtype=np.float64)
 
 
-def dog_mass_logit(imagenet_logits: torch.Tensor) -> torch.Tensor:
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    top = z.max(axis=1, keepdims=True)
+    return np.log(np.exp(z - top).sum(axis=1)) + top[:, 0]
+
+
+_DOG = np.zeros(1000, dtype=bool)
+_DOG[list(DOG_ROWS)] = True
+
+
+def dog_mass_logit(imagenet_logits) -> np.ndarray:
     """log(mass on dog classes) - log(mass elsewhere), computed stably with logsumexp."""
-    import torch
-
-    z = imagenet_logits.float()
-    dog = torch.zeros(z.shape[1], dtype=torch.bool)
-    dog[list(DOG_ROWS)] = True
-    return torch.logsumexp(z[:, dog], dim=1) - torch.logsumexp(z[:, ~dog], dim=1)
+    z = _logits(imagenet_logits)
+    return _logsumexp(z[:, _DOG]) - _logsumexp(z[:, ~_DOG])
 
 
-def looks_like(imagenet_logits: torch.Tensor) -> list[str]:
+def looks_like(imagenet_logits) -> list[str]:
     """The readable name of each row's most likely non-dog ImageNet class ("tabby cat")."""
-    z = imagenet_logits.float().clone()
-    z[:, list(DOG_ROWS)] = -math.inf
+    z = _logits(imagenet_logits).copy()
+    z[:, _DOG] = -math.inf
     names = imagenet_class_names()
-    return [names[i] for i in z.argmax(dim=1).tolist()]
+    return [names[i] for i in z.argmax(axis=1).tolist()]
 
 
 def decide(top_probability: float, dog_probability: float | None, gate: Gate | None) -> str:

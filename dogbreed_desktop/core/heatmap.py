@@ -12,16 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from .artifact import atomic_write
-from .preprocess import ImageSource, load_image, normalize, to_uint8_tensor
+from .errors import UserError
+from .files import atomic_write
+from .preprocess import ImageSource, load_image, normalize, to_uint8_array
 
 MAX_ASPECT = 3.0  # longer side at most this many crop sizes: a panorama costs no more than a few photos
 
 
-class HeatmapUnavailable(Exception):
+class HeatmapUnavailable(UserError):
     """This model's backbone does not expose its last conv stage."""
 
 
@@ -45,7 +45,6 @@ def _scaled(img: Image.Image, crop: int) -> Image.Image:
     return img.resize((nw, nh), Image.Resampling.BICUBIC)
 
 
-@torch.inference_mode()
 def heatmap(classifier, source: ImageSource, class_index: int | None = None) -> Image.Image:
     """A grayscale ("L") picture the size of the upright photo: 0 = no attention, 255 = most. The class
     defaults to the top breed. Raises ImageError for unreadable photos, HeatmapUnavailable for other backbones."""
@@ -53,31 +52,36 @@ def heatmap(classifier, source: ImageSource, class_index: int | None = None) -> 
     img = load_image(source, draft=crop_max)
     size = _upright_size(source, img.size)
     if class_index is None:
-        tensors = classifier._load(img)
-        class_index = int(classifier.probabilities([t[None] for t in tensors]).argmax())
+        views = classifier.prepare(img)
+        class_index = int(classifier.probabilities([v[None] for v in views]).argmax())
     total = None
-    for net, which, mirror in classifier.nets:
-        backbone = net.backbone
-        if not hasattr(backbone, "feature_map"):
-            raise HeatmapUnavailable(f"heatmaps need an EfficientNet-Lite backbone, not {type(backbone).__name__}")
-        prep = classifier.preprocessings[which]
-        x = normalize(to_uint8_tensor(_scaled(img, prep.crop))[None], prep).to(classifier.device)
-        if mirror:
-            x = torch.cat([x, x.flip(3)])
-        fmap = backbone.feature_map(x).float()
-        cam = torch.einsum("c,nchw->nhw", net.head.weight[class_index].float(), fmap)
-        if mirror:
-            cam = (cam[:1] + cam[1:].flip(2)) / 2
-        cam = cam[0].clamp_min(0)
-        cam = cam / cam.max().clamp_min(1e-8)
+    for i, member in enumerate(classifier.members):
+        prep = classifier.preprocessings[member.prep]
+        x = normalize(to_uint8_array(_scaled(img, prep.crop))[None], prep)
+        if member.mirror:
+            x = np.concatenate([x, x[..., ::-1]])
+        fmap = classifier.engine.run(i, x, feature_map=True).feature_map
+        if fmap is None:
+            raise HeatmapUnavailable(f"heatmaps need an EfficientNet-Lite backbone, not {member.artifact.backbone}")
+        cam = np.einsum("c,nchw->nhw", member.weight[:, class_index], fmap.astype(np.float32))
+        if member.mirror:
+            cam = (cam[:1] + cam[1:, :, ::-1]) / 2
+        cam = np.maximum(cam[0], 0)
+        cam = cam / max(float(cam.max()), 1e-8)
         if total is not None and cam.shape != total.shape:
-            cam = torch.nn.functional.interpolate(cam[None, None], size=total.shape, mode="bilinear")[0, 0]
+            cam = _resize_map(cam, total.shape)
         total = cam if total is None else total + cam
-    small = (total / total.max().clamp_min(1e-8)).cpu().numpy().astype(np.float32)
+    small = (total / max(float(total.max()), 1e-8)).astype(np.float32)
     big = Image.fromarray(small, mode="F").resize(size, Image.Resampling.BILINEAR)
     arr = np.asarray(big, dtype=np.float32)
     arr = arr / max(float(arr.max()), 1e-8)  # resampling can shave the peak: the most attention is 255 again
     return Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def _resize_map(cam: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A member's map at another member's map size (bilinear), so the maps of an ensemble can be added."""
+    out = Image.fromarray(cam.astype(np.float32), mode="F").resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
+    return np.asarray(out, dtype=np.float32)
 
 
 def save_heatmap(image: Image.Image, path: Path | str) -> Path:

@@ -1,4 +1,5 @@
-"""Decoding any image a person might drop, and the eval transform, with Pillow and torch only.
+"""Decoding any image a person might drop, and the eval transform, with Pillow and numpy only (no torch: the
+classify path never imports it; training wraps these arrays with `torch.from_numpy`).
 
 `Preprocessing` is stored in every model artifact, so training-time validation and the app build the same
 transform from the same numbers.
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar, Union
 
-import torch
+import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import UserError
@@ -38,6 +39,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error for that
 
 ImageSource = Union[str, Path, Image.Image, bytes]  # bytes: an uploaded file held in memory
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ImageError(UserError):
@@ -235,25 +237,29 @@ def resize_and_crop(img: Image.Image, prep: Preprocessing) -> Image.Image:
     return img.crop((left, top, left + prep.crop, top + prep.crop))
 
 
-def to_uint8_tensor(img: Image.Image) -> torch.Tensor:
-    """HWC RGB picture -> CHW uint8 tensor (normalisation is done batched, see `normalize`)."""
-    w, h = img.size
-    return torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8).view(h, w, 3).permute(2, 0, 1)
+def to_uint8_array(img: Image.Image) -> np.ndarray:
+    """HWC RGB picture -> CHW uint8 array (normalisation is done batched, see `normalize`)."""
+    return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
 
 
-def normalize(batch: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
-    """uint8 NCHW -> float NCHW normalised with the model's mean and std."""
-    mean = torch.tensor(prep.mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(prep.std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-    return (batch.float() - mean) / std
+def normalize(batch, prep: Preprocessing):
+    """uint8 NCHW -> float32 NCHW normalised with the model's mean and std: a numpy array for the inference
+    engines, a torch tensor when given one (training)."""
+    mean = np.asarray(prep.mean, dtype=np.float32).reshape(1, 3, 1, 1) * 255.0
+    std = np.asarray(prep.std, dtype=np.float32).reshape(1, 3, 1, 1) * 255.0
+    if isinstance(batch, np.ndarray):
+        return (batch.astype(np.float32) - mean) / std
+    import torch
+
+    return (batch.float() - torch.from_numpy(mean)) / torch.from_numpy(std)
 
 
-def prepare(source: ImageSource, prep: Preprocessing) -> torch.Tensor:
-    """Load, orient, resize and crop one image: a CHW uint8 tensor, or ImageError."""
-    return to_uint8_tensor(resize_and_crop(load_image(source, draft=prep.resize), prep))
+def prepare(source: ImageSource, prep: Preprocessing) -> np.ndarray:
+    """Load, orient, resize and crop one image: a CHW uint8 array, or ImageError."""
+    return to_uint8_array(resize_and_crop(load_image(source, draft=prep.resize), prep))
 
 
-def guarded(load: Callable[[T], torch.Tensor], item: T) -> torch.Tensor | ImageError:
+def guarded(load: Callable[[T], R], item: T) -> R | ImageError:
     """`load(item)`, with every failure returned as an ImageError value: one bad file never stops a batch."""
     try:
         return load(item)
@@ -264,8 +270,8 @@ def guarded(load: Callable[[T], torch.Tensor], item: T) -> torch.Tensor | ImageE
 
 
 def load_ahead(
-    items: Iterable[T], load: Callable[[T], torch.Tensor], *, window: int, workers: int
-) -> Iterator[torch.Tensor | ImageError]:
+    items: Iterable[T], load: Callable[[T], R], *, window: int, workers: int
+) -> Iterator[R | ImageError]:
     """`guarded(load, item)` for each item, in order, computed up to `window` ahead in threads (Pillow
     releases the GIL) while the caller runs the model. Closing the iterator early cancels what is queued."""
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
@@ -284,14 +290,6 @@ def load_ahead(
 
 def prepare_ahead(
     sources: Iterable[ImageSource], prep: Preprocessing, *, window: int, workers: int
-) -> Iterator[torch.Tensor | ImageError]:
+) -> Iterator[np.ndarray | ImageError]:
     """`prepare` of each source, in order, decoded ahead in threads; failures as ImageError values."""
     return load_ahead(sources, lambda source: prepare(source, prep), window=window, workers=workers)
-
-
-def image_from_bytes(data: bytes) -> Image.Image:
-    """For pasted image data."""
-    try:
-        return Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise ImageError("not an image, or a format Pillow cannot read") from None

@@ -1,4 +1,4 @@
-"""How many threads torch and the photo decoders use: decided once per process by its entry point (the CLI's
+"""How many threads the model (ONNX Runtime or torch) and the photo decoders use: decided once per process by its entry point (the CLI's
 `main`, the window's `run`) and read from here by the code below it, so no two threads of one process fight
 over torch's process-wide setting.
 
@@ -21,6 +21,14 @@ class Threads:
     # such an epoch 5-30x slower with them (measured: 0.25 s vs 1-7 s for 9,000 features on 2 shared cores).
     # None in a process that shares torch with other work (the window), where nobody may change the count.
     tiny_ops: int | None
+
+    @property
+    def compute(self) -> int:
+        """Intra-op threads for the model (ONNX Runtime or torch): the decided count, else every core."""
+        if self.torch is not None:
+            return self.torch
+        explicit = os.environ.get("OMP_NUM_THREADS", "")
+        return int(explicit) if explicit.isdigit() and int(explicit) > 0 else (os.cpu_count() or 2)
 
     def apply(self) -> None:
         """Give torch its count (once per process; later calls do nothing). Call where torch is first used."""

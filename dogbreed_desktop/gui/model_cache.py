@@ -1,12 +1,11 @@
 """Loaded classifiers, kept by file and modification time, so switching back to a model (or opening a second
-window, as the tests do) does not load it again. Call from the worker thread: this imports torch."""
+window, as the tests do) does not load it again. Call from the worker thread: loading opens the inference engine
+(ONNX Runtime on the CPU; torch only on a GPU)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-
-from ..core import threads
 
 KEEP = 2
 _lock = threading.Lock()
@@ -24,7 +23,6 @@ def load_classifier(path: str | None, device: str):
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    threads.current().apply()  # the count the window decided at start (core.threads)
     clf = Classifier.load(file, device=device)
     _warm_up(clf)
     with _lock:

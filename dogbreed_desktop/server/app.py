@@ -90,7 +90,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     install_handlers(app)
 
     def decode_all(uploads):
-        return [(u.filename, prepare_upload(u, classifier.preprocessing, settings.max_pixels)) for u in uploads]
+        return [(u.filename, prepare_upload(u, classifier.prepare, settings.max_pixels)) for u in uploads]
 
     def busy(retry_after: int) -> ApiError:
         return ApiError(503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(retry_after)})

@@ -17,9 +17,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import torch
+import numpy as np
 
-Item = tuple[str, torch.Tensor]  # (file name, CHW uint8 tensor)
+Item = tuple[str, tuple[np.ndarray, ...]]  # (file name, CHW uint8 arrays: `Classifier.prepare`)
 
 
 class Busy(Exception):

@@ -1,22 +1,24 @@
-"""An uploaded file -> the model's input tensor, with each kind of bad image mapped to its HTTP status.
+"""An uploaded file -> the model's input arrays, with each kind of bad image mapped to its HTTP status.
 
-Decoding is the core's `prepare` on the bytes, so an upload and the same file given to `predict` become the
-same tensor. The header is read first to refuse non-images and oversized pictures before decoding anything.
+Decoding is the classifier's own `prepare` on the bytes, so an upload and the same file given to `predict` become
+the same arrays (one per preprocessing of an ensemble) and get the same answer. The header is read first to refuse non-images and oversized pictures before decoding anything.
 """
 
 from __future__ import annotations
 
 import io
+from typing import Callable
 
-import torch
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..core.preprocess import MAX_PIXELS, ImageError, Preprocessing, prepare
+from ..core.preprocess import MAX_PIXELS, ImageError
 from .errors import ApiError
 from .uploads import Upload
 
 
-def prepare_upload(upload: Upload, prep: Preprocessing, max_pixels: int) -> torch.Tensor:
+def prepare_upload(upload: Upload, prepare: Callable[[bytes], tuple[np.ndarray, ...]],
+                   max_pixels: int) -> tuple[np.ndarray, ...]:
     name = upload.filename
     try:
         with Image.open(io.BytesIO(upload.data)) as img:  # reads the header only
@@ -32,7 +34,7 @@ def prepare_upload(upload: Upload, prep: Preprocessing, max_pixels: int) -> torc
         raise ApiError(413, "image_too_large", f"image too large to decode safely ({w}x{h} pixels; "
                        f"the limit is {limit / 1e6:.0f} megapixels)", file=name)
     try:
-        return prepare(upload.data, prep)
+        return prepare(upload.data)
     except ImageError as e:
         raise ApiError(422, "corrupt_image", str(e), file=name) from None
     except Exception as e:  # a Pillow plugin bug: still this file's fault, not the server's

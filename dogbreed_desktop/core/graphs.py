@@ -1,0 +1,204 @@
+"""The backbone of each model as an ONNX graph for ONNX Runtime: where it lives, how it is checked, how it is made.
+
+A graph takes normalised float32 NCHW images (any batch size and picture size) and gives three outputs:
+`features` (the pooled embedding the heads read), `imagenet_logits` (the backbone's own 1000-way head, for the
+"not a dog" gate) and `feature_map` (the last conv stage, for heatmaps). Heads, temperature, mirror averaging and
+verdicts stay in numpy (`core.classifier`), read from the model file, so one graph serves every head trained on
+that backbone.
+
+Where graphs come from, never downloaded:
+- a backbone whose weights come from an installed package: `resources/graphs/` (written by `scripts/setup.sh`
+  and the bundle build from the installed weights), else the user cache, where it is made once from the package
+  when torch is installed;
+- a fine-tuned backbone (embedded in the model file): beside the model file (`<stem>.backbone.onnx`, written when
+  training saves the model), else the user cache, likewise.
+Each graph records what it was made from (`dogbreed_source`); one that does not match is made again or refused.
+Making a graph needs torch (`export_graph`); finding and checking one does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .artifact import ModelArtifact
+from .errors import UserError
+from .files import atomic_write, sha256_of
+from .specs import BACKBONES
+
+GRAPH_VERSION = "1"  # bump when the graph's inputs, outputs or export change: older graphs are made again
+OUTPUTS = ("features", "imagenet_logits", "feature_map")
+log = logging.getLogger(__name__)
+
+
+class GraphUnavailable(UserError):
+    """No ONNX graph for this model here, and none can be made (no torch in this build)."""
+
+
+def supported(artifact: ModelArtifact) -> bool:
+    """Graphs exist for the offline EfficientNet-Lite backbones; torchvision backbones run on torch."""
+    spec = BACKBONES.get(artifact.backbone)
+    return spec is not None and spec.offline
+
+
+def source_id(artifact: ModelArtifact) -> str:
+    """What the backbone's weights are: the package weights' sha256, or the model file's own sha256."""
+    if artifact.backbone_weights.get("source") == "embedded":
+        if artifact.path is None:
+            raise GraphUnavailable("a fine-tuned model must be saved to a file before ONNX Runtime can run it")
+        return sha256_of(artifact.path)
+    return str(BACKBONES[artifact.backbone].sha256)
+
+
+def candidates(artifact: ModelArtifact, source: str) -> list[Path]:
+    """Where the graph may be, best first; the last one is where a new graph is written."""
+    from ..paths import cache_dir, resources_dir
+
+    cached = cache_dir() / "graphs" / f"{artifact.backbone}-{source[:16]}.onnx"
+    if artifact.backbone_weights.get("source") == "embedded":
+        return [artifact.path.with_name(f"{artifact.path.stem}.backbone.onnx"), cached]
+    return [resources_dir() / "graphs" / f"{artifact.backbone}-{source[:16]}.onnx", cached]
+
+
+def _expected(backbone: str, source: str) -> dict:
+    return {"dogbreed_backbone": backbone, "dogbreed_source": source, "dogbreed_graph": GRAPH_VERSION}
+
+
+def _matches(meta: dict, backbone: str, source: str) -> bool:
+    return all(meta.get(k) == v for k, v in _expected(backbone, source).items())
+
+
+def session_options(threads: int):
+    """One place for ONNX Runtime's settings: `threads` intra-op threads that sleep when idle (spinning threads
+    would take the cores from the photo decoders and from the window), sequential execution."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(threads))
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3  # errors only: ORT's warnings are for developers, not for the person
+    return opts
+
+
+def _open(path: Path, threads: int):
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+    except Exception:  # a damaged or foreign file: treated as missing, made again where possible
+        return None
+
+
+def open_session(artifact: ModelArtifact, threads: int):
+    """An ONNX Runtime session on this model's checked graph, made (once) when missing and torch is installed."""
+    if not supported(artifact):
+        raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
+    source = source_id(artifact)
+    places = candidates(artifact, source)
+    for path in places:
+        session = _open(path, threads) if path.is_file() else None
+        if session is not None and _matches(session.get_modelmeta().custom_metadata_map, artifact.backbone, source):
+            return session
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise GraphUnavailable(
+            f"this build has no ONNX graph for {artifact.backbone} ({places[0].name}) and cannot make one without "
+            "PyTorch; use the full build once to prepare the model"
+        ) from None
+    target = places[-1]
+    log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)
+    export_graph(artifact, target, source)
+    session = _open(target, threads)
+    if session is None:
+        raise GraphUnavailable(f"the ONNX graph made for {artifact.backbone} at {target} does not load")
+    return session
+
+
+def graph_matches(path: Path, backbone: str, source: str) -> bool:
+    """The graph at `path` was made by this version of the export from exactly these weights."""
+    session = _open(path, 1) if path.is_file() else None
+    return session is not None and _matches(session.get_modelmeta().custom_metadata_map, backbone, source)
+
+
+def write_graph_beside(artifact: ModelArtifact) -> Path | None:
+    """After training saves a fine-tuned model: its graph beside it, so the model classifies without torch
+    anywhere it is copied with its folder. Package backbones share the installed graph (made if missing)."""
+    if not supported(artifact):
+        return None
+    if artifact.backbone_weights.get("source") != "embedded":
+        open_session(artifact, 1)
+        return None
+    source = source_id(artifact)
+    target = candidates(artifact, source)[0]
+    export_graph(artifact, target, source)
+    return target
+
+
+def export_graph(artifact: ModelArtifact, target: Path, source: str) -> None:
+    """Export the backbone (with its ImageNet head) of `artifact` to `target`, atomically. Needs torch."""
+    import warnings
+
+    import torch
+
+    from .network import GraphModule, backbone_for
+
+    module = GraphModule(backbone_for(artifact)).eval()
+    crop = artifact.preprocessing.crop
+    example = torch.zeros(2, 3, crop, crop)
+    dim = torch.export.Dim
+    shapes = ({0: dim("batch", min=1, max=4096), 2: dim("height", min=32, max=4096),
+               3: dim("width", min=32, max=4096)},)
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module, (example,), dynamo=True, input_names=["image"],
+                                    output_names=list(OUTPUTS), dynamic_shapes=shapes, verbose=False)
+    program.optimize()
+    model = program.model_proto
+    for key, value in (("dogbreed_backbone", artifact.backbone), ("dogbreed_source", source),
+                       ("dogbreed_graph", GRAPH_VERSION)):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    atomic_write(target, lambda tmp: tmp.write_bytes(model.SerializeToString()))
+
+
+def package_artifact(name: str) -> ModelArtifact:
+    """A stand-in artifact for an offline backbone with its package weights (no head): feature extraction and
+    the built-in graphs need only the backbone."""
+    spec = BACKBONES[name]
+    return ModelArtifact(name, ["x"], spec.preprocessing, None, None, spec.weights_reference(), gate=None)
+
+
+def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
+    """Make the graphs of every offline backbone into `folder` (default resources/graphs): install and build
+    time, so the classify-only bundle and a first launch never need torch for them."""
+    from ..paths import resources_dir
+    from .backbones import package_weights_path
+    from .specs import OFFLINE_BACKBONES
+
+    folder = folder or resources_dir() / "graphs"
+    made = []
+    for name in OFFLINE_BACKBONES:
+        spec = BACKBONES[name]
+        package_weights_path(name)  # the installed weights, checked against their sha256
+        stub = package_artifact(name)
+        target = folder / f"{name}-{spec.sha256[:16]}.onnx"
+        if not graph_matches(target, name, spec.sha256):
+            export_graph(stub, target, spec.sha256)
+        made.append(target)
+    return made
+
+
+def main() -> None:
+    """`python -m dogbreed_desktop.core.graphs [FOLDER]`: prepare the built-in graphs."""
+    import sys
+
+    for path in prepare_builtin_graphs(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
+        print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
+
