@@ -190,13 +190,14 @@ def check_serve(exe: Path, photo: Path, home: Path, report: dict) -> None:
         body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{photo.name}"\r\n'
                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + photo.read_bytes() + \
             f"\r\n--{boundary}--\r\n".encode()
-        request = urllib.request.Request(f"{url}/predictImage", data=body, method="POST",
+        # The original project's endpoint: it reads the bundled class order (original_breeds.json).
+        request = urllib.request.Request(f"{url}/api/predictImage", data=body, method="POST",
                                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         with urllib.request.urlopen(request, timeout=120) as r:
             answer = json.loads(r.read())
-        prediction = answer["predictions"][0]
-        check(len(prediction["probabilities"]) == 120 and "breed" in prediction,
-              f"POST /predictImage: {prediction['name']} {prediction['probability']:.1%}, 120 probabilities")
+        row, = answer["results"]
+        check(len(row) == 120 and (answer["prediction"] is None or row[answer["prediction"]] == max(row)),
+              f"POST /api/predictImage: prediction {answer['prediction']} ({answer['name']}), 120 log-probabilities")
         with urllib.request.urlopen(url + "/", timeout=60) as r:
             check(b"Dog Breed Studio" in r.read(), "GET / serves the upload page")
     except (OSError, ValueError, KeyError) as e:

@@ -87,12 +87,23 @@ def test_build_spec_makes_the_windowed_app_from_the_entry_point(monkeypatch, tmp
     assert not {"PySide6.QtWidgets", "PySide6.QtGui", "PySide6.QtNetwork"} & set(excludes)
     assert "torchvision" in excludes  # the CPU flavour
     assert (str(ROOT / "resources"), "resources") in analysis.kwargs["datas"]
+    from dogbreed_desktop.server.original_api import ORDER_FILE
+
+    assert (str(ORDER_FILE), "dogbreed_desktop/server") in analysis.kwargs["datas"]  # where the code reads it
     info = next(Path(src) for src, dest in analysis.kwargs["datas"] if src.endswith("build-info.json"))
     assert json.loads(info.read_text())["flavour"] == "cpu"
     app = made["EXE"][0]
     assert app.kwargs["name"] == "DogBreedStudio" and app.kwargs["console"] is False
     collect, = made["COLLECT"]
     assert collect.kwargs["name"] == "DogBreedStudio" and collect.args[0] is app
+
+
+def test_the_wheel_holds_the_servers_data_files():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from dogbreed_desktop.server.original_api import ORDER_FILE
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert {"static/*.html", ORDER_FILE.name} <= set(package_data["dogbreed_desktop.server"])
 
 
 def test_the_app_imports_no_qt_module_that_the_bundle_leaves_out():

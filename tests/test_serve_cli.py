@@ -28,17 +28,24 @@ def first_line(proc: subprocess.Popen, timeout: float) -> str:
 
 def test_serve_answers_curl_and_stops_on_ctrl_c(tmp_path):
     photo = make_image(tmp_path / "dog.jpg", color=(160, 120, 80), size=(400, 300))
-    proc = subprocess.Popen([sys.executable, "-m", "dogbreed_desktop", "serve", "--port", "0"],
+    page = "http://localhost:3000"  # the original front end's dev server
+    proc = subprocess.Popen([sys.executable, "-m", "dogbreed_desktop", "serve", "--port", "0",
+                             "--allow-origin", page + "/", "--allow-origin", "http://127.0.0.1:5173"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = first_line(proc, 120)
         url = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)[1]
-        r = httpx.post(f"{url}/predictImage", files={"image": ("dog.jpg", photo.read_bytes(), "image/jpeg")},
-                       timeout=120)  # what `curl -F image=@dog.jpg URL/predictImage` sends
+        r = httpx.post(f"{url}/v1/predict", files={"image": ("dog.jpg", photo.read_bytes(), "image/jpeg")},
+                       timeout=120)  # what `curl -F image=@dog.jpg URL/v1/predict` sends
         assert r.status_code == 200, r.text
         prediction = r.json()["predictions"][0]
         assert prediction["file"] == "dog.jpg" and len(prediction["probabilities"]) == 120
         assert prediction["breed"] in r.json()["classes"]
+        for origin, allowed in ((page, page), ("http://localhost:3001", None)):
+            r = httpx.post(f"{url}/api/predictImage", headers={"Origin": origin}, timeout=120,
+                           files={"image": ("uploadedContent.jpeg", photo.read_bytes(), "image/jpeg")})
+            assert list(r.json())[:2] == ["prediction", "results"], r.text
+            assert r.headers.get("access-control-allow-origin") == allowed
         assert httpx.get(url + "/").status_code == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 130  # after a graceful shutdown; 130 is the usual code for Ctrl+C
@@ -62,3 +69,10 @@ def test_taken_port_is_one_line_and_exit_2():
 def test_local_hosts():
     assert all(map(is_local, ["127.0.0.1", "localhost", "::1", "127.0.0.2"]))
     assert not any(map(is_local, ["0.0.0.0", "::", "192.168.1.10", "example.org"]))
+
+
+def test_an_origin_with_a_path_is_refused_in_one_line():
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "serve", "--port", "0", "--allow-origin",
+                        "localhost:3000"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "is not an origin like http://localhost:3000" in r.stderr
+    assert "Traceback" not in r.stderr

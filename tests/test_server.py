@@ -83,10 +83,10 @@ def test_answers_equal_classifier_predict(api, default_classifier, real_photos, 
     for prediction, want in zip(body["predictions"], expected):
         assert_same(prediction, want, body["classes"])
 
-    # The original endpoint, one photo, as curl -F image=@big.jpg sends it; and the raw-body form.
-    r = api.post("/predictImage", files={"image": ("big.jpg", big.read_bytes(), "image/jpeg")})
+    # One photo, as curl -F image=@big.jpg sends it; and the raw-body form.
+    r = api.post("/v1/predict", files={"image": ("big.jpg", big.read_bytes(), "image/jpeg")})
     assert_same(r.json()["predictions"][0], expected[4], body["classes"])
-    r = api.post("/predictImage?top_k=120", content=big.read_bytes(), headers={"content-type": "image/jpeg"})
+    r = api.post("/v1/predict?top_k=120", content=big.read_bytes(), headers={"content-type": "image/jpeg"})
     assert len(r.json()["predictions"][0]["top_k"]) == 120
     assert_same(r.json()["predictions"][0], default_classifier.predict([big], top_k=120)[0], body["classes"])
 
@@ -104,7 +104,7 @@ def test_synthetic_photo_matches_predict_and_describes_model(api, default_classi
     health = api.get("/health").json()
     assert health["status"] == "ok" and health["images"] >= 1
     spec = api.get("/openapi.json").json()
-    assert {"/predictImage", "/v1/predict", "/v1/model", "/health"} <= set(spec["paths"])
+    assert {"/api/predictImage", "/predictImage", "/v1/predict", "/v1/model", "/health"} <= set(spec["paths"])
     # The page and the API docs work offline: nothing is loaded from another host.
     for path in ("/", "/docs"):
         page = api.get(path)

@@ -1,17 +1,25 @@
 """The upload page in a real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium):
-pick a photo, see its breed and the bar chart, as the model says."""
+pick a photo, see its breed and the bar chart, as the model says. And the original project's front end as it
+calls the API: a page from another origin posts the photo and names the breed from its DogBreedMap.json."""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
 import os
 import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import make_image
-from server_support import serving
+from server_support import original_breed_map, serving
 
-from dogbreed_desktop.server import create_app
+from dogbreed_desktop.core.breeds import find_breed
+from dogbreed_desktop.server import ServerSettings, create_app
+from dogbreed_desktop.server.original_api import original_names
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -28,6 +36,7 @@ def browser():
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,650"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, where CORS errors go
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # never downloads a driver
     driver.set_page_load_timeout(60)
     yield driver
@@ -70,3 +79,76 @@ def test_page_shows_breed_and_chart_for_uploaded_photo(browser, default_classifi
             assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
         shot = Path(os.environ.get("DOGBREED_SCREENSHOT_DIR", tmp_path)) / "web_page.png"
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+# The original client's request, as its source makes it: `fetch` of a FormData with the photo in field `image`,
+# named uploadedContent.jpeg, to <api>/api/predictImage; then `DogBreedMap[prediction]`.
+ORIGINAL_CLIENT = """<!doctype html><meta charset="utf-8"><title>original client</title>
+<input type="file" id="file"><p id="out"></p>
+<script>
+const api = new URLSearchParams(location.search).get("api");
+document.getElementById("file").addEventListener("change", async (event) => {
+  const out = document.getElementById("out");
+  try {
+    const map = await (await fetch("DogBreedMap.json")).json();
+    const form = new FormData();
+    form.append("image", event.target.files[0], "uploadedContent.jpeg");
+    const answer = await (await fetch(api + "/api/predictImage", {method: "POST", body: form})).json();
+    out.textContent = map[answer.prediction] || "Image classification failed (no breed)";
+  } catch (error) {
+    out.textContent = "Image classification failed: " + error;
+  }
+});
+</script>
+"""
+
+
+@contextmanager
+def page_origin(folder: Path):
+    """Serve `folder` from a second loopback origin (another port), as the front end's own server would."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            thread.join(10)
+
+
+def original_client_says(browser, page: str, api: str, photo: Path) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{page}/index.html?api={api}")
+    browser.find_element(By.ID, "file").send_keys(str(photo.resolve()))
+    return WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "out").text)
+
+
+def test_original_front_end_from_another_origin_names_the_breed(browser, default_classifier, tmp_path):
+    table = original_breed_map() or {str(i): n for i, n in enumerate(original_names())}
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(ORIGINAL_CLIENT)
+    (site / "DogBreedMap.json").write_text(json.dumps(table))
+    photo = photos_to_upload(tmp_path)[0]
+    want = default_classifier.predict([photo])[0]
+    index = next(i for i, n in table.items() if find_breed(n).id == want.breed)
+    with page_origin(site) as page:
+        assert page.rsplit(":", 1)[0] == "http://127.0.0.1"  # same host, another port: another origin
+        with serving(create_app(default_classifier, ServerSettings(allow_origins=(page,)))) as api:
+            assert api != page
+            shown = original_client_says(browser, page, api, photo)
+            if want.verdict == "not_a_dog":  # the synthetic photo without DOGBREED_DATA may be no dog
+                assert shown == "Image classification failed (no breed)"
+            else:
+                assert shown == table[index], shown
+            if photo.name == "0001f9d23fc36befb8e383653dd84e4a.jpg":  # from DOGBREED_DATA
+                assert shown == "French bulldog"  # the photo's true breed, by the original's own table
+        browser.get_log("browser")  # start the next page's console afresh
+        with serving(create_app(default_classifier)) as api:  # started without --allow-origin
+            shown = original_client_says(browser, page, api, photo)
+            assert shown.startswith("Image classification failed: TypeError"), shown
+            assert any("blocked by CORS policy" in e["message"] for e in browser.get_log("browser"))

@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import socket
 import sys
+from urllib.parse import urlsplit
 
 from ..core.devices import DEVICES
 from .common import EXIT_OK, fail, load_classifier, positive_int
@@ -18,6 +19,26 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return value
+
+
+def parse_origin(text: str) -> str:
+    """`scheme://host[:port]` as a browser writes it in `Origin` (lower case, no path, no default port), or `*`.
+    A near miss (a trailing path, a typo) would never match any request, so it is an error here."""
+    text = text.strip()
+    if text == "*":
+        return text
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if (not parts or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an origin like http://localhost:3000 (or * for any)")
+    scheme, netloc = parts.scheme.lower(), parts.netloc.lower()
+    if parts.port == {"http": 80, "https": 443}[scheme]:
+        netloc = netloc.rsplit(":", 1)[0]
+    return f"{scheme}://{netloc}"
 
 
 def add_arguments(sv) -> None:
@@ -36,6 +57,9 @@ def add_arguments(sv) -> None:
     sv.add_argument("--batch-wait-ms", type=float, default=5.0,
                     help="how long an idle model waits for more requests to batch with (default 5)")
     sv.add_argument("--top-k", type=positive_int, default=5, help="default breeds listed per photo (default 5)")
+    sv.add_argument("--allow-origin", type=parse_origin, action="append", default=[], metavar="ORIGIN",
+                    help="let web pages from ORIGIN (e.g. http://localhost:3000) read the API's answers (CORS); "
+                    "repeatable; * allows any page. Default: none, no CORS header")
 
 
 def is_local(host: str) -> bool:
@@ -77,12 +101,15 @@ def run(args) -> int:
         clf = load_classifier(args.model, args.device)
         settings = ServerSettings(max_upload_mb=args.max_upload_mb, max_images=args.max_images,
                                   max_queue=args.max_queue, max_batch=args.batch_size,
-                                  batch_wait_ms=args.batch_wait_ms, top_k=min(args.top_k, len(clf.classes)))
+                                  batch_wait_ms=args.batch_wait_ms, top_k=min(args.top_k, len(clf.classes)),
+                                  allow_origins=tuple(dict.fromkeys(args.allow_origin)))
         app = create_app(clf, settings)
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"Serving {clf.name} on {clf.device_description} at http://{shown}:{port}/  "
               f"(API docs: /docs; Ctrl+C stops)", flush=True)
+        if settings.allow_origins:
+            print(f"Web pages from {', '.join(settings.allow_origins)} may read the answers (CORS)", flush=True)
         if not is_local(args.host):
             print(f"warning: listening on {args.host}: anyone who can reach this machine can use the API and "
                   "the upload page (no authentication, no TLS)", file=sys.stderr, flush=True)

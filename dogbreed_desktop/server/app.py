@@ -14,7 +14,9 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from .. import __version__
+from . import original_api
 from .batcher import Busy, MicroBatcher
+from .cors import allow_origins
 from .decode import prepare_upload
 from .errors import ApiError, install_handlers
 from .settings import ServerSettings
@@ -88,6 +90,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
                   "The page at `/` uploads photos from a browser; `/docs` lists these endpoints offline.")
     app.state.batcher, app.state.classifier, app.state.settings, app.state.close = batcher, classifier, settings, close
     install_handlers(app)
+    allow_origins(app, settings.allow_origins)
 
     def decode_all(uploads):
         return [(u.filename, prepare_upload(u, classifier.prepare, settings.max_pixels)) for u in uploads]
@@ -100,13 +103,16 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     in_flight = 0
     max_in_flight = settings.max_queue + settings.max_batch
 
-    async def predict(request: Request, top_k: int) -> JSONResponse:
+    async def classify(request: Request, top_k: int, *, one_image: bool = False) -> list:
+        """The one request path: uploads -> [(file name, Prediction)]; the routes below only shape the answer."""
         nonlocal in_flight
         if in_flight >= max_in_flight:
             raise busy(batcher.retry_after())
         in_flight += 1
         try:
             uploads = await read_uploads(request, settings)
+            if one_image and len(uploads) > 1:
+                raise ApiError(400, "one_image_only", "this endpoint takes one photo; send several to /v1/predict")
             loop = asyncio.get_running_loop()
             items = await loop.run_in_executor(decoders, decode_all, uploads)
             try:
@@ -116,12 +122,10 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
             results = await asyncio.wrap_future(future)
         finally:
             in_flight -= 1
-        predictions = []
         for (name, _), r in zip(items, results):
             if not r.ok:  # decoding succeeded, so this would be a bug; still an answer, not a traceback
                 raise ApiError(422, "corrupt_image", r.error, file=name)
-            predictions.append(prediction_json(name, r))
-        return JSONResponse({"model": classifier.name, "predictions": predictions, "classes": classifier.classes})
+        return [(name, r) for (name, _), r in zip(items, results)]
 
     top_k_query = Query(settings.top_k, ge=1, le=n_classes, description="breeds to list in `top_k`, best first")
     predict_doc = dict(openapi_extra={"requestBody": _UPLOAD_BODY}, responses=_ERRORS)
@@ -130,11 +134,11 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     async def v1_predict(request: Request, top_k: int = top_k_query):
         """Per photo: `breed` (Kaggle id), `name`, `probability`, `top_k`, and `probabilities` of all classes
         in the order of the response's `classes` (the model's order)."""
-        return await predict(request, top_k)
+        predictions = [prediction_json(name, r) for name, r in await classify(request, top_k)]
+        return JSONResponse({"model": classifier.name, "predictions": predictions, "classes": classifier.classes})
 
-    @app.post("/predictImage", summary="The original project's endpoint (same answer as /v1/predict)", **predict_doc)
-    async def predict_image(request: Request, top_k: int = top_k_query):
-        return await predict(request, top_k)
+    order = original_api.AnswerOrder.for_classes(classifier.classes, classifier.class_names)
+    original_api.add_routes(app, classify, order, **predict_doc)
 
     @app.get("/v1/model", summary="The loaded model: classes, preprocessing, metrics")
     async def model_info():
@@ -142,7 +146,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         return {"name": classifier.name, "backbone": a.backbone, "device": classifier.device_description,
                 "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
                 "preprocessing": classifier.preprocessing.to_dict(), "temperature": classifier.temperature,
-                "metrics": a.metrics,
+                "metrics": a.metrics, "predict_image": order.describe(),
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_images": settings.max_images,
                            "max_pixels": settings.max_pixels, "max_queue_images": settings.max_queue}}
 

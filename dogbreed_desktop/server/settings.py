@@ -17,6 +17,7 @@ class ServerSettings:
     batch_wait_ms: float = 5.0  # how long an idle worker waits for more requests to batch with the first
     max_queue: int = 64  # images waiting for the worker; beyond it, 503 + Retry-After
     decode_threads: int = 0  # 0: half the cores (torch uses the rest)
+    allow_origins: tuple[str, ...] = ()  # web page origins that may read answers (CORS); "*": any; (): no CORS
 
     @property
     def max_upload_bytes(self) -> int:
