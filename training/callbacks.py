@@ -9,13 +9,14 @@ the checkpointer runs last so it saves everyone's state after the epoch.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
-from dogbreed_desktop.core.files import atomic_write
+from dogbreed_desktop.core.files import atomic_write, payload_size, write_text
 
 from .runfolder import CHECKPOINT_FILENAME, METRIC_FIELDS
 
@@ -157,7 +158,7 @@ class Checkpointer(Callback):
 
     def on_epoch_end(self, state: "FitState", metrics: dict) -> None:
         checkpoint = state.checkpoint()
-        atomic_write(self.path, lambda tmp: torch.save(checkpoint, tmp))
+        atomic_write(self.path, lambda tmp: torch.save(checkpoint, tmp), size=payload_size(checkpoint))
         self.saved_epoch = int(metrics["epoch"])
 
 
@@ -187,11 +188,9 @@ def _cell(value) -> str:
 
 
 def write_metrics(path: Path, history: list[dict]) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(METRIC_FIELDS)
-            for row in history:
-                w.writerow([_cell(row.get(k)) for k in METRIC_FIELDS])
-
-    atomic_write(Path(path), write)
+    out = io.StringIO(newline="")
+    w = csv.writer(out)
+    w.writerow(METRIC_FIELDS)
+    for row in history:
+        w.writerow([_cell(row.get(k)) for k in METRIC_FIELDS])
+    write_text(Path(path), out.getvalue())

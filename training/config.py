@@ -125,10 +125,9 @@ class TrainConfig:
         return replace(self, **changes)
 
     def save(self, path: Path) -> None:
-        from dogbreed_desktop.core.files import atomic_write
+        from dogbreed_desktop.core.files import write_text
 
-        text = json.dumps(self.to_dict(), indent=2) + "\n"
-        atomic_write(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_text(Path(path), json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":

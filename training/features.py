@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.files import atomic_write
+from dogbreed_desktop.core.files import atomic_write, payload_size
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.precision import Precision
@@ -100,7 +100,8 @@ class FeatureCache:
         keys = torch.frombuffer(bytearray(b"".join(bytes.fromhex(d) for d in digests)), dtype=torch.uint8).view(-1, 16)
         feats = torch.stack([self._rows[d] for d in digests]).contiguous()
         meta = {"backbone": self.backbone, "preprocessing": json.dumps(self.prep.to_dict()), "engine": self.engine}
-        atomic_write(self.path, lambda tmp: save_file({"keys": keys, "features": feats}, str(tmp), metadata=meta))
+        tensors = {"keys": keys, "features": feats}
+        atomic_write(self.path, lambda tmp: save_file(tensors, str(tmp), metadata=meta), size=payload_size(tensors))
         self._dirty = False
 
 

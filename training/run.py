@@ -20,7 +20,7 @@ from typing import Sequence
 import torch
 
 from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact
-from dogbreed_desktop.core.files import atomic_write
+from dogbreed_desktop.core.files import DiskFull, saving, write_text
 from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
@@ -52,14 +52,35 @@ class RunResult:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    text = json.dumps(data, indent=2, default=str) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def write_status(run_dir: Path, status: str, reason: str = "", **extra) -> None:
     data = {"status": status, "reason": reason, "updated": _now(), "pid": os.getpid(), "host": socket.gethostname()}
     data.update(extra)
-    _write_json(Path(run_dir) / "status.json", data)
+    path = Path(run_dir) / "status.json"
+    try:
+        _write_json(path, data)
+    except DiskFull as full:
+        # Too full even for a tmp file beside it: rewrite it in place, in the blocks it already has, so the
+        # run still says why it ended (a torn status.json reads as "interrupted", which it then is).
+        if not path.is_file():
+            raise
+        try:
+            with open(path, "r+", encoding="utf-8") as f:
+                f.write(json.dumps(data, indent=2, default=str) + "\n")
+                f.truncate()
+        except OSError:
+            raise full from None
+
+
+def mark_interrupted(run_dir: Path, error: BaseException) -> None:
+    """status.json says the run was interrupted and why (a full disk: that sentence, so --resume is the way
+    on). Best effort: the error that ended the run is the one to report, not a second one about status.json."""
+    try:
+        write_status(run_dir, RunStatus.INTERRUPTED, describe(error))
+    except OSError:
+        pass
 
 
 def _now() -> str:
@@ -124,7 +145,8 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
     problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
     if problem:
         raise RunError(problem)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with saving(run_dir / "status.json"):
+        run_dir.mkdir(parents=True, exist_ok=True)
     write_status(run_dir, RunStatus.RUNNING, "checking the data", started=_now())
     try:
         if report is None:
@@ -145,7 +167,7 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
         write_status(run_dir, RunStatus.STOPPED, str(e))
         return RunResult(run_dir, RunStatus.STOPPED, str(e), None, {}, None, {})
     except BaseException as e:
-        write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
+        mark_interrupted(run_dir, e)
         raise
     return config, split
 
@@ -204,9 +226,13 @@ def _prepare_resume(run_dir: Path, epochs: int | None, device):
 def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, device: torch.device) -> RunResult:
     """The model of a run whose epochs are all done, written from its last checkpoint's best weights."""
     result = result_from_checkpoint(run_dir, config, ckpt, device)
-    model_path, metrics = write_model(run_dir, config, result)
-    write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
-                 finished=_now())
+    try:
+        model_path, metrics = write_model(run_dir, config, result)
+        write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
+                     finished=_now())
+    except BaseException as e:
+        mark_interrupted(run_dir, e)
+        raise
     return RunResult(run_dir, result.status, result.reason, result.best_epoch, metrics, model_path, {})
 
 
@@ -228,19 +254,19 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
     try:
         result = fit(config, split, callbacks=own + list(callbacks), control=control, device=device, resume=resume,
                      dist=d)
+        if not main:
+            return RunResult(run_dir, result.status, result.reason, result.best_epoch, {}, None, result.skipped)
+        if result.skipped:
+            _write_json(run_dir / "skipped.json", result.skipped)
+        model_path, metrics = None, {}
+        if result.best_outputs is not None:
+            model_path, metrics = write_model(run_dir, config, result)
+        write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
+                     finished=_now())
     except BaseException as e:
         if main:
-            write_status(run_dir, RunStatus.INTERRUPTED, describe(e))
+            mark_interrupted(run_dir, e)
         raise
-    if not main:
-        return RunResult(run_dir, result.status, result.reason, result.best_epoch, {}, None, result.skipped)
-    if result.skipped:
-        _write_json(run_dir / "skipped.json", result.skipped)
-    model_path, metrics = None, {}
-    if result.best_outputs is not None:
-        model_path, metrics = write_model(run_dir, config, result)
-    write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
-                 finished=_now())
     return RunResult(run_dir, result.status, result.reason, result.best_epoch, metrics, model_path, result.skipped)
 
 

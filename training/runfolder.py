@@ -25,6 +25,7 @@ from enum import Enum
 from pathlib import Path
 
 from dogbreed_desktop.core.errors import UserError
+from dogbreed_desktop.core.files import free_space, full_kind, human_size
 from dogbreed_desktop.paths import MODEL_FILENAME
 
 CHECKPOINT_FILENAME = "checkpoint.pt"
@@ -126,6 +127,9 @@ def writable_folder_problem(path: Path) -> str | None:
     except FileExistsError:
         return f"cannot create the folder {path}: a file is in the way"
     except OSError as e:
+        if full_kind(e, path):
+            return (f"Not enough disk space in {path}: {human_size(free_space(path))} free. "
+                    "Free some space and try again.")
         return f"cannot write to {path} ({e.strerror or e})"
     return None
 

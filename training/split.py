@@ -7,13 +7,14 @@ changes how the other classes are split. A folder that is already split (train/ 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import random
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dogbreed_desktop.core.files import atomic_write
+from dogbreed_desktop.core.files import atomic_write, saving, size_of, write_bytes, write_text
 from dogbreed_desktop.core.safenames import safe_folder_names
 
 from .preflight import Sample
@@ -76,14 +77,12 @@ def write_split(split: Split, path: Path) -> None:
     Paths are absolute, so the run resumes from any working folder; file names that are not valid UTF-8
     round-trip through surrogateescape."""
 
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
-            w = csv.writer(f)
-            w.writerow(["path", "label", "subset", "digest"])
-            for s in split.train + split.val:
-                w.writerow([str(Path(s.path).absolute()), s.label, s.subset, s.digest])
-
-    atomic_write(Path(path), write)
+    out = io.StringIO(newline="")
+    w = csv.writer(out)
+    w.writerow(["path", "label", "subset", "digest"])
+    for s in split.train + split.val:
+        w.writerow([str(Path(s.path).absolute()), s.label, s.subset, s.digest])
+    write_bytes(Path(path), out.getvalue().encode("utf-8", "surrogateescape"))
 
 
 def read_split(path: Path) -> Split:
@@ -110,7 +109,8 @@ def organise(split: Split, dest: Path, how: str = "link") -> Path:
             target = folder / Path(s.path.name).name
             if not _inside(target, dest):
                 raise ValueError(f"refusing to write outside {dest}: {target}")
-            folder.mkdir(parents=True, exist_ok=True)
+            with saving(target, size_of(s.path)):
+                folder.mkdir(parents=True, exist_ok=True)
             if target.exists() or target.is_symlink():
                 target.unlink()
             if how == "link":
@@ -119,15 +119,13 @@ def organise(split: Split, dest: Path, how: str = "link") -> Path:
                     continue
                 except OSError:  # Windows without developer mode, file systems without links
                     pass
-            shutil.copy2(s.path, target)
+            atomic_write(target, lambda tmp, src=s.path: shutil.copy2(src, tmp), size=size_of(s.path))
 
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["folder", "label"])
-            w.writerows((n, label) for label, n in sorted(names.items(), key=lambda kv: kv[1]))
-
-    atomic_write(dest / "classes.csv", write)
+    out = io.StringIO(newline="")
+    w = csv.writer(out)
+    w.writerow(["folder", "label"])
+    w.writerows((n, label) for label, n in sorted(names.items(), key=lambda kv: kv[1]))
+    write_text(dest / "classes.csv", out.getvalue())
     return dest
 
 

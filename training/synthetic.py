@@ -6,10 +6,13 @@ Small, deterministic and quick to learn: the loop should reach > 90% validation 
 from __future__ import annotations
 
 import csv
+import io
 import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+
+from dogbreed_desktop.core.files import atomic_write, write_text
 
 SHAPES = {
     "circle": (220, 60, 60),
@@ -60,11 +63,11 @@ def make_shapes(root: Path, per_class: int = 12, *, classes=None, size: int = 32
                 rows.append((image_id, c))
             else:
                 path = root / c / f"{c}_{i:04d}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            img.save(path)
+            atomic_write(path, lambda tmp, img=img: img.save(tmp, format="PNG"))
     if layout == "kaggle":
-        with open(root / "labels.csv", "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["id", "breed"])
-            w.writerows(rows)
+        out = io.StringIO(newline="")
+        w = csv.writer(out)
+        w.writerow(["id", "breed"])
+        w.writerows(rows)
+        write_text(root / "labels.csv", out.getvalue())
     return root

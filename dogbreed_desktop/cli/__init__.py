@@ -12,7 +12,8 @@ import importlib
 import sys
 
 from .. import __version__
-from .common import EXIT_USAGE, setup_output
+from ..core.errors import UserError
+from .common import EXIT_FAILED, EXIT_USAGE, fail, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             threads.decide("cli")  # this process's thread counts, before any work (core/threads.py)
             return _command(argv[0]).run(args)
         return cmd_gui(_gui_parser().parse_args(argv))
+    except UserError as e:  # a full disk, say, met where a subcommand did not expect it: one line, no traceback
+        return fail(str(e), EXIT_FAILED)
     except SystemExit as e:  # argparse and load_classifier exit this way
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     except KeyboardInterrupt:

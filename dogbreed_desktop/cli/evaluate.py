@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
+from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable,
+                     progress)
 
 HELP = "measure a model on a labelled set"
 
@@ -77,11 +78,14 @@ def run(args) -> int:
 
 
 def _write_report(ev, folder: str) -> int:
+    from ..core.files import DiskFull
     from ..core.report import HTML_NAME, write_report
 
     target = Path(folder).expanduser()
     try:
         write_report(ev, target)
+    except DiskFull as e:
+        return fail(str(e), EXIT_FAILED)
     except OSError as e:
         return fail(f"cannot write the report to {target}: {e}")
     print(f"report: {target / HTML_NAME}", file=sys.stderr)

@@ -17,7 +17,7 @@ from torch import nn
 
 from .artifact import ModelArtifact, load_artifact
 from .errors import UserError
-from .files import atomic_write
+from .files import write_bytes, write_text
 
 OPSET = 18
 INPUT, OUTPUT = "image", "probabilities"
@@ -88,7 +88,6 @@ def export_onnx(model: str | Path | ModelArtifact | None, out: str | Path, *, op
     out = Path(out).expanduser()
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
-    out.parent.mkdir(parents=True, exist_ok=True)
     wrapped = CalibratedNet(build_network(model).float(), model.temperature, model.test_time_mirror).eval()
     crop = model.preprocessing.crop
     example = torch.zeros(2, 3, crop, crop)
@@ -108,8 +107,8 @@ def export_onnx(model: str | Path | ModelArtifact | None, out: str | Path, *, op
     proto.producer_name = "Dog Breed Studio"
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
-    atomic_write(out, lambda tmp: tmp.write_bytes(data))
+    write_bytes(out, data)
     labels = out.with_name("labels.txt")
     text = "".join(f"{name}\n" for name in model.class_names)
-    atomic_write(labels, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(labels, text)
     return {"model": out, "labels": labels}

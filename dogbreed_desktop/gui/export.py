@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..core.files import write_text
 from .verdict import ranked
 
 
@@ -39,8 +40,10 @@ def table(rows_: Iterable, classes: Sequence[str], names: Sequence[str], k: int)
 
 
 def write_csv(path: Path, table: list[list[str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(table)
+    """Atomically: a full disk raises core.files.DiskFull and leaves an earlier export as it was."""
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(table)
+    write_text(Path(path), out.getvalue())
 
 
 def to_tsv(table: list[list[str]]) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage
+
+from ..core.files import write_bytes
 
 THUMBNAIL_BOX = 52  # logical pixels in the list
 THUMBNAIL_SIZE = 2 * THUMBNAIL_BOX  # decoded for up to 2x (HiDPI) screens
@@ -64,9 +66,11 @@ def save_pasted(image: QImage) -> Path:
     """A pasted picture becomes a PNG in the user's data folder, so it has a path like any other photo."""
     from ..paths import user_data_dir
 
-    folder = user_data_dir() / "pasted"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"pasted-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.png"
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not save the pasted image to {path}")
+    path = user_data_dir() / "pasted" / f"pasted-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.png"
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"could not encode the pasted image as PNG for {path}")
+    write_bytes(path, bytes(data))  # a full disk: core.files.DiskFull, in words
     return path

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
+from ..core.errors import describe
 from ..core.imagetypes import IMAGE_SUFFIXES
 from ..paths import builtin_model_path, resource
 from . import recent, settings
@@ -197,7 +198,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export results", start, "CSV (*.csv)")
         if path:
             settings.remember_dialog("export", Path(path).parent)
-            self.classify_tab.export_csv(path)
+            try:
+                self.classify_tab.export_csv(path)
+            except OSError as e:  # a full disk says where and how much space it needs (core.files.DiskFull)
+                self._warn(f"Could not export the results to {path}.", describe(e))
+                return
             self.statusBar().showMessage(f"Exported to {path}", 5000)
 
     def evaluate_model(self, model: str | None = None) -> None:
@@ -251,10 +256,12 @@ class MainWindow(QMainWindow):
             a.setChecked(bool(info) and Path(info.path) == builtin_model_path(name))
 
     def _on_model_failed(self, path: str, message: str) -> None:
-        self.dialog = QMessageBox(QMessageBox.Icon.Warning, TITLE, f"Could not load the model {path or '(built-in)'}.",
-                                  QMessageBox.StandardButton.Ok, self)
+        self._warn(f"Could not load the model {path or '(built-in)'}.", message)  # it keeps the model it has
+
+    def _warn(self, text: str, message: str) -> None:
+        self.dialog = QMessageBox(QMessageBox.Icon.Warning, TITLE, text, QMessageBox.StandardButton.Ok, self)
         self.dialog.setInformativeText(message)
-        self.dialog.open()  # non-blocking: the window keeps going with the model it has
+        self.dialog.open()  # non-blocking: the window keeps going
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress_bar.setVisible(done < total)
@@ -263,7 +270,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if not self._shut_down:
-            self.state.save()
+            try:
+                self.state.save()
+            except OSError as e:  # a full disk: said now, while there is a window to say it in
+                QMessageBox.warning(self, TITLE, f"Your settings could not be saved. {describe(e)}")
         self.shutdown()
         event.accept()
 

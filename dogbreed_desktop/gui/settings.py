@@ -17,6 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
 
+from ..core.files import DiskFull, full_kind, size_of
+
 ORGANIZATION = "DogBreedStudio"
 APPLICATION = "Dog Breed Studio"
 VERSION = 1  # bump when a key changes meaning; older values are then ignored key by key
@@ -103,10 +105,30 @@ def reset() -> None:
 
 
 def sync() -> bool:
-    """Write to disk now; False when the file cannot be written (read-only home, full disk)."""
+    """Write to disk now; False when the file cannot be written (a read-only home). A full disk raises
+    core.files.DiskFull, whose message says where and how much space is needed; the file written before is
+    kept whole (QSettings writes a new one and renames it)."""
     s = store()
     s.sync()
-    return s.status() == QSettings.Status.NoError
+    if s.status() == QSettings.Status.NoError:
+        return True
+    path = Path(s.fileName())
+    needed = max(size_of(path), _written_size(s))
+    kind = full_kind(None, path.parent, needed)
+    if kind:
+        raise DiskFull.at(path, needed, quota=kind == "quota")
+    return False
+
+
+def _written_size(s: QSettings) -> int:
+    """About the bytes the settings take as text (an INI file, a plist)."""
+    total = 0
+    for key in s.allKeys():
+        try:
+            total += len(key) + len(str(s.value(key))) + 4
+        except Exception:  # a foreign value QSettings cannot turn into a Python object
+            total += len(key) + 64
+    return total
 
 
 # -- the last folder of each file dialog ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from ...paths import MODEL_FILENAME
-from ..files import atomic_write, sha256_of
+from ..files import sha256_of, write_text
 from ..datasets import LabelledImage
 from .records import Evaluation
 
@@ -56,7 +56,7 @@ def store(ev: Evaluation, key: str) -> Path | None:
         return None
     path = cache_folder(ev.model_path) / f"{key}.json"
     text = json.dumps(ev.to_dict(), separators=(",", ":"))
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(path, text)
     return path
 
 

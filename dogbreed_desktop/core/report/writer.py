@@ -12,7 +12,7 @@ import io
 import math
 from pathlib import Path
 
-from ..files import atomic_write
+from ..files import write_bytes, write_text
 from . import analysis, figures
 from .records import Evaluation
 
@@ -56,14 +56,6 @@ def _csv_text(rows: list[list]) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
-
-
-def _write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def _table(rows: list[list], cls: str = "") -> str:
@@ -113,20 +105,19 @@ def render_html(ev: Evaluation, pngs: dict[str, bytes], counts, rows) -> str:
 
 def write_report(ev: Evaluation, folder: str | Path) -> dict[str, Path]:
     """report.html, per_breed.csv, confusion.csv, predictions.csv and the PNGs, in `folder`."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)  # made by the first write (which says so in words when the disk is full)
     counts = analysis.confusion(ev)
     rows = analysis.per_class(ev, counts)
     pngs = {"confusion.png": figures.confusion_png(ev, counts), "reliability.png": figures.reliability_png(ev),
             "weakest.png": figures.weakest_png(rows)}
     written = {}
     for name, data in pngs.items():
-        _write_bytes(folder / name, data)
+        write_bytes(folder / name, data)
         written[name] = folder / name
     for name, table in (("per_breed.csv", per_breed_rows(ev, rows)), ("confusion.csv", confusion_rows(ev, counts)),
                         ("predictions.csv", prediction_rows(ev))):
-        _write_text(folder / name, _csv_text(table))
+        write_text(folder / name, _csv_text(table))
         written[name] = folder / name
-    _write_text(folder / HTML_NAME, render_html(ev, pngs, counts, rows))
+    write_text(folder / HTML_NAME, render_html(ev, pngs, counts, rows))
     written[HTML_NAME] = folder / HTML_NAME
     return written

@@ -47,7 +47,10 @@ def evaluate(model: str | None, data: str | None, device: str = "cpu", *, contro
     clf = load_classifier(str(model_file), device)
     control.publish(f"Evaluating {len(items)} photos…")
     ev = evaluate_photos(clf, items, data=description, control=control)
-    cache.store(ev, key)
+    try:
+        cache.store(ev, key)
+    except OSError as e:  # a full disk: the evaluation is still shown, only not kept for next time
+        control.publish(f"The evaluation is not saved for next time. {e}")
     return ev
 
 
