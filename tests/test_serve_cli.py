@@ -40,12 +40,21 @@ def test_serve_answers_curl_and_stops_on_ctrl_c(tmp_path):
         assert prediction["file"] == "dog.jpg" and len(prediction["probabilities"]) == 120
         assert prediction["breed"] in r.json()["classes"]
         assert httpx.get(url + "/").status_code == 200
+        bad = httpx.post(f"{url}/v1/predict", content=b"xx--b\r\n",
+                         headers={"content-type": "multipart/form-data; boundary=b"})
+        assert bad.status_code == 400
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 130  # after a graceful shutdown; 130 is the usual code for Ctrl+C
     finally:
         proc.kill()
         proc.wait()
-    assert "Traceback" not in proc.stderr.read()
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr
+    # The malformed body is one line of our log, with its request id and status; python-multipart's own
+    # warning about it is part of that line, not a line of its own.
+    lines = [line for line in stderr.splitlines() if "Expected boundary character" in line]
+    assert len(lines) == 1, stderr
+    assert f"request {bad.headers['x-request-id']} POST /v1/predict from 127.0.0.1: 400 bad_multipart" in lines[0]
 
 
 def test_taken_port_is_one_line_and_exit_2():

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from .. import __version__
+from . import admission
 from .batcher import Busy, MicroBatcher
 from .decode import prepare_upload
 from .errors import ApiError, install_handlers
@@ -88,6 +89,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
                   "The page at `/` uploads photos from a browser; `/docs` lists these endpoints offline.")
     app.state.batcher, app.state.classifier, app.state.settings, app.state.close = batcher, classifier, settings, close
     install_handlers(app)
+    arrivals = admission.install(app, settings)  # upload deadline, bytes still arriving, the request log
 
     def decode_all(uploads):
         return [(u.filename, prepare_upload(u, classifier.preprocessing, settings.max_pixels)) for u in uploads]
@@ -95,18 +97,19 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     def busy(retry_after: int) -> ApiError:
         return ApiError(503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(retry_after)})
 
-    # Requests being read, decoded, queued or run. Uploads still streaming in hold memory too, so they count:
-    # past this many, 503 at once. Only touched on the event loop's thread: no lock.
+    # Requests decoded, queued or run, counted once their body has arrived (slow uploads wait in `arrivals`
+    # without locking complete requests out): past this many, 503 at once. Only touched on the event loop's
+    # thread: no lock.
     in_flight = 0
     max_in_flight = settings.max_queue + settings.max_batch
 
     async def predict(request: Request, top_k: int) -> JSONResponse:
         nonlocal in_flight
+        uploads = await read_uploads(request, settings)
         if in_flight >= max_in_flight:
-            raise busy(batcher.retry_after())
+            raise busy(batcher.retry_after(backlog=in_flight))
         in_flight += 1
         try:
-            uploads = await read_uploads(request, settings)
             loop = asyncio.get_running_loop()
             items = await loop.run_in_executor(decoders, decode_all, uploads)
             try:
@@ -148,7 +151,8 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
 
     @app.get("/health", summary="Liveness and the worker's counters")
     async def health():
-        return {"status": "ok", "model": classifier.name, "requests_in_flight": in_flight, **batcher.stats()}
+        return {"status": "ok", "model": classifier.name, "requests_in_flight": in_flight, **arrivals.stats(),
+                **batcher.stats()}
 
     page, docs = (STATIC / "index.html").read_text("utf-8"), (STATIC / "docs.html").read_text("utf-8")
 
