@@ -131,7 +131,7 @@ def test_slow_uploads_wait_without_locking_out_complete_ones(short):
 
 def test_bytes_arriving_are_bounded_with_an_honest_retry_after(short):
     """Two stalled uploads hold 3 KB of the 4 KB for bodies arriving: a 1.8 KB photo would pass it, so it gets
-    503, with Retry-After no later than the stalled ones' deadline, and its connection closed."""
+    503, with Retry-After no later than the stalled ones' deadline."""
     photo = jpeg_bytes()
     assert 1000 < len(photo) < 4096 - 400
     slow = [connect(short) for _ in range(2)]
@@ -166,3 +166,15 @@ def test_bad_request_is_one_line_in_our_log_with_the_librarys_warning(short, cap
     line = lines[0].getMessage()
     assert f"request {rid} POST /v1/predict from 127.0.0.1: 400 bad_multipart" in line
     assert line.count("Expected boundary character 45, got 120") == 1
+
+
+def test_unparsable_request_gets_our_json_400(short, caplog):
+    caplog.set_level(logging.INFO)
+    with connect(short) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        reply, _ = until_closed(sock)
+    head, body = reply.decode("latin-1").split("\r\n\r\n", 1)
+    assert head.startswith("HTTP/1.1 400") and "application/json" in head
+    assert '"bad_request"' in body
+    messages = [rec.getMessage() for rec in caplog.records]
+    assert any("400 bad_request" in m for m in messages) and "Invalid HTTP request received." not in messages

@@ -5,6 +5,10 @@ A pure ASGI middleware (uvicorn and Starlette have no body deadline or in-flight
 counted against the app's cap on requests in progress (`app.py`) only once its body has arrived: until then it
 holds only the bytes it has sent, which are counted here. So many slow uploads wait without blocking complete
 ones, and each either finishes within `upload_timeout` or gets 408 and its connection closed.
+
+Other answers given before the body has all arrived (413, 503) leave the connection open: uvicorn reads and
+drops the rest, so that the client can finish sending and read the answer (closing at once would reset the
+connection under it), and the header deadline (`deadlines.py`) bounds how long that may take.
 """
 
 from __future__ import annotations
@@ -12,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-
-from starlette.datastructures import MutableHeaders
 
 from .errors import ApiError
 from .requestlog import RequestLog
@@ -83,8 +85,8 @@ class UploadGuard:
                 message = await asyncio.wait_for(receive(), deadline - loop.time())
             except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
                 self.arrivals.finish(uid)
-                raise ApiError(408, "upload_timeout",
-                               f"the upload did not arrive within {self.timeout:g} s") from None
+                raise ApiError(408, "upload_timeout", f"the upload did not arrive within {self.timeout:g} s",
+                               headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
                 self.arrivals.add(uid, len(message.get("body", b"")), loop.time())
                 arrived = not message.get("more_body", False)
@@ -94,14 +96,8 @@ class UploadGuard:
                 self.arrivals.finish(uid)  # from here on the app's cap on requests in progress counts it
             return message
 
-        async def closing_send(message):
-            if message["type"] == "http.response.start" and not arrived:
-                # Answered before the whole body came (408, 413, 503...): close instead of reading the rest.
-                MutableHeaders(scope=message)["connection"] = "close"
-            await send(message)
-
         try:
-            await self.app(scope, guarded_receive, closing_send)
+            await self.app(scope, guarded_receive, send)
         finally:
             self.arrivals.finish(uid)
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from .. import __version__
-from . import admission
+from . import admission, openapi
 from .batcher import Busy, MicroBatcher
 from .decode import prepare_upload
 from .errors import ApiError, install_handlers
@@ -22,25 +22,6 @@ from .settings import ServerSettings
 from .uploads import read_uploads
 
 STATIC = Path(__file__).resolve().parent / "static"
-
-_UPLOAD_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "image": {"type": "array", "items": {"type": "string", "format": "binary"},
-                      "description": "one or more photos (any field name with a filename also counts)"}}}},
-        "image/*": {"schema": {"type": "string", "format": "binary"}},
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-    },
-}
-_ERRORS = {s: {"description": d + ': `{"error": {"code", "message", "file"?}}`'} for s, d in {
-    400: "no image, an empty file, a malformed multipart body",
-    413: "upload over --max-upload-mb, too many images, or a picture too large to decode safely",
-    415: "a body that is neither multipart/form-data nor an image, or a file that is not an image",
-    422: "a truncated or corrupt image, or a bad query parameter",
-    503: "the queue is full: retry after the `Retry-After` header's seconds",
-}.items()}
-
 
 def _plain(value):
     """Core result values -> JSON types (enums by value, dataclasses as objects)."""
@@ -127,7 +108,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         return JSONResponse({"model": classifier.name, "predictions": predictions, "classes": classifier.classes})
 
     top_k_query = Query(settings.top_k, ge=1, le=n_classes, description="breeds to list in `top_k`, best first")
-    predict_doc = dict(openapi_extra={"requestBody": _UPLOAD_BODY}, responses=_ERRORS)
+    predict_doc = openapi.predict_doc(settings, n_classes)
 
     @app.post("/v1/predict", summary="Breed of each uploaded photo", **predict_doc)
     async def v1_predict(request: Request, top_k: int = top_k_query):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -49,6 +51,18 @@ class HeaderDeadlineH11(H11Protocol):
         self._cancel()
         super().connection_lost(exc)
 
+    def send_400_response(self, msg: str) -> None:
+        """A request h11 cannot parse: our JSON error and a line in our log, instead of uvicorn's plain text and
+        its bare warning (filtered out in `uvicorn_config`)."""
+        client = "%s:%d" % self.client if self.client else "a client"
+        log.info("closed the connection from %s: 400 bad_request: %s", client, msg)
+        body = json.dumps({"error": {"code": "bad_request", "message": "invalid HTTP request"}}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close")]
+        for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
+
     def _between_requests(self) -> bool:
         return self.cycle is None or self.cycle.response_complete
 
@@ -74,8 +88,20 @@ class HeaderDeadlineH11(H11Protocol):
         self.transport.close()
 
 
+class _NotInvalidRequest(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != INVALID_REQUEST
+
+
+INVALID_REQUEST = "Invalid HTTP request received."  # uvicorn's warning, logged before send_400_response
+
+
 def uvicorn_config(app, settings: ServerSettings, **kwargs) -> uvicorn.Config:
     """The uvicorn settings every server of this app runs with (the CLI's and the tests')."""
     protocol = functools.partial(HeaderDeadlineH11, header_timeout=settings.header_timeout)
-    return uvicorn.Config(app, http=protocol, timeout_keep_alive=settings.keep_alive_timeout,
-                          h11_max_incomplete_event_size=MAX_HEADER_BYTES, **kwargs)
+    config = uvicorn.Config(app, http=protocol, timeout_keep_alive=settings.keep_alive_timeout,
+                            h11_max_incomplete_event_size=MAX_HEADER_BYTES, **kwargs)
+    uvicorn_log = logging.getLogger("uvicorn.error")  # after Config, which (re)configures uvicorn's loggers
+    if not any(isinstance(f, _NotInvalidRequest) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_NotInvalidRequest())
+    return config
