@@ -136,15 +136,17 @@ def main() -> None:
     if "stalled" in scenarios:
         proc, url = start_server(args.model)
         try:
-            r = asyncio.run(slow_clients.stalled(url, proc.pid, clients=args.stalled_clients))
+            r = asyncio.run(slow_clients.stalled(url, proc.pid, bodies, clients=args.stalled_clients))
         finally:
             proc.terminate()
             proc.wait(60)
-        print(f"\n{r['clients']} uploads that stop after 19 MB:\n")
-        print("| server RSS before | peak | after | answers | longest stall before its answer | all released |")
-        print("|---|---|---|---|---|---|")
+        print(f"\n{r['clients']} uploads that stop after 19 MB, and one normal client for 20 s:\n")
+        print("| server RSS before | peak | after | stalled uploads answered | longest stall before its answer | "
+              "all released | normal uploads | 200 within 2 s |")
+        print("|---|---|---|---|---|---|---|---|")
         print(f"| {r['baseline_mb']:.0f} MB | {r['peak_mb']:.0f} MB | {r['after_mb']:.0f} MB | {fmt(r['outcomes'])} | "
-              f"{r['longest_stall_s']:.1f} s | {r['all_released_s']:.1f} s |")
+              f"{r['longest_stall_s']:.1f} s | {r['all_released_s']:.1f} s | {r['normal']} | {r['normal_ok_2s']} "
+              f"({100 * r['normal_ok_2s'] / r['normal']:.0f} %) |")
 
 
 def fmt(outcomes: dict) -> str:

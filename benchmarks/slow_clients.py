@@ -2,8 +2,9 @@
 
 - `slow`: N clients send a multipart photo at 100 bytes/s while another client uploads photos normally: how
   many normal uploads get 200 within 2 s, and when each slow client is answered or closed.
-- `stalled`: N clients send 19 MB of a 19.9 MB upload at full speed, then stop: the server's RSS before,
-  at its peak and after, and when each stalled upload is answered or closed.
+- `stalled`: N clients send 19 MB of a 19.9 MB upload at full speed, then stop, while another client uploads
+  photos normally: the server's RSS before, at its peak and after, when each stalled upload is answered or
+  closed, and how the normal uploads fared.
 """
 
 from __future__ import annotations
@@ -60,17 +61,14 @@ async def _slow_client(port: int, body: bytes, content_type: str, rate: int, lim
     return status, time.monotonic() - start
 
 
-async def slow(url: str, photos: list[bytes], clients: int = 150, rate: int = 100, normal_for: float = 20,
-               limit: float = 60) -> dict:
-    port = httpx.URL(url).port
-    slow_tasks = [asyncio.ensure_future(_slow_client(port, *multipart(photos[i % len(photos)]), rate, limit))
-                  for i in range(clients)]
+async def normal_uploads(url: str, photos: list[bytes], seconds: float, arriving: int = 0) -> dict:
+    """One client uploading photos one after another for `seconds`, once `arriving` uploads are in progress."""
     latencies, statuses = [], []
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         ready = time.monotonic() + 30
-        while (await http.get("/health")).json()["uploads_arriving"] < clients and time.monotonic() < ready:
+        while (await http.get("/health")).json()["uploads_arriving"] < arriving and time.monotonic() < ready:
             await asyncio.sleep(0.1)
-        end = time.monotonic() + normal_for
+        end = time.monotonic() + seconds
         i = 0
         while time.monotonic() < end:
             t = time.monotonic()
@@ -78,13 +76,24 @@ async def slow(url: str, photos: list[bytes], clients: int = 150, rate: int = 10
             latencies.append(time.monotonic() - t)
             statuses.append(r.status_code)
             i += 1
-    outcomes = await asyncio.gather(*slow_tasks)
     ok_fast = sum(1 for s, t in zip(statuses, latencies) if s == 200 and t <= 2)
     latencies.sort()
     return {"normal": len(statuses), "normal_ok_2s": ok_fast, "normal_p50": latencies[len(latencies) // 2],
-            "normal_max": latencies[-1], "slow": clients,
-            "slow_outcomes": {s: sum(1 for o, _ in outcomes if o == s) for s in {o for o, _ in outcomes}},
-            "slow_last_s": max(t for _, t in outcomes)}
+            "normal_max": latencies[-1]}
+
+
+def _count(outcomes) -> dict:
+    return {s: sum(1 for o, _ in outcomes if o == s) for s in {o for o, _ in outcomes}}
+
+
+async def slow(url: str, photos: list[bytes], clients: int = 150, rate: int = 100, normal_for: float = 20,
+               limit: float = 60) -> dict:
+    port = httpx.URL(url).port
+    slow_tasks = [asyncio.ensure_future(_slow_client(port, *multipart(photos[i % len(photos)]), rate, limit))
+                  for i in range(clients)]
+    normal = await normal_uploads(url, photos, normal_for, arriving=clients)
+    outcomes = await asyncio.gather(*slow_tasks)
+    return {**normal, "slow": clients, "slow_outcomes": _count(outcomes), "slow_last_s": max(t for _, t in outcomes)}
 
 
 def rss_mb(pid: int) -> float:
@@ -117,7 +126,8 @@ async def _stalled_client(port: int, sent: int, declared: int, limit: float) -> 
     return status, time.monotonic() - stalled
 
 
-async def stalled(url: str, pid: int, clients: int = 96, sent_mb: float = 19, limit: float = 60) -> dict:
+async def stalled(url: str, pid: int, photos: list[bytes], clients: int = 96, sent_mb: float = 19,
+                  normal_for: float = 20, limit: float = 60) -> dict:
     port = httpx.URL(url).port
     baseline = rss_mb(pid)
     peak = [baseline]
@@ -130,7 +140,10 @@ async def stalled(url: str, pid: int, clients: int = 96, sent_mb: float = 19, li
     sampler = asyncio.ensure_future(sample())
     start = time.monotonic()
     sent = int(sent_mb * 2**20)
-    outcomes = await asyncio.gather(*[_stalled_client(port, sent, sent + 900 * 1024, limit) for _ in range(clients)])
+    tasks = [asyncio.ensure_future(_stalled_client(port, sent, sent + 900 * 1024, limit)) for _ in range(clients)]
+    await asyncio.sleep(2)  # the stalled uploads are sending
+    normal = await normal_uploads(url, photos, normal_for)
+    outcomes = await asyncio.gather(*tasks)
     released = time.monotonic() - start
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         ready = time.monotonic() + 30
@@ -138,6 +151,5 @@ async def stalled(url: str, pid: int, clients: int = 96, sent_mb: float = 19, li
             await asyncio.sleep(0.1)
     await asyncio.sleep(1)  # let the allocator hand freed memory back
     sampler.cancel()
-    return {"clients": clients, "baseline_mb": baseline, "peak_mb": max(peak), "after_mb": rss_mb(pid),
-            "outcomes": {s: sum(1 for o, _ in outcomes if o == s) for s in {o for o, _ in outcomes}},
-            "longest_stall_s": max(t for _, t in outcomes), "all_released_s": released}
+    return {**normal, "clients": clients, "baseline_mb": baseline, "peak_mb": max(peak), "after_mb": rss_mb(pid),
+            "outcomes": _count(outcomes), "longest_stall_s": max(t for _, t in outcomes), "all_released_s": released}

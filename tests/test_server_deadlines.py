@@ -154,6 +154,21 @@ def test_bytes_arriving_are_bounded_with_an_honest_retry_after(short):
     assert r.status_code == 200, r.text
 
 
+def test_the_largest_upload_arriving_makes_room_for_a_smaller_one(short):
+    """A stalled upload holds 3.4 KB of the 4 KB for bodies arriving: a 1.8 KB photo does not fit, and the
+    stalled one, larger, is stopped with 503 to let it in."""
+    photo = jpeg_bytes()
+    with connect(short) as stalled:
+        stalled.sendall(upload_head(5000) + b"\0" * 3500)
+        until_health(short, "upload_bytes_arriving", 3500)
+        cut_before = short.get("/health").json()["uploads_cut"]
+        r = short.post("/v1/predict", content=photo, headers={"content-type": "image/jpeg"})
+        assert r.status_code == 200, r.text
+        reply = _read_response(stalled)
+    assert reply.startswith("HTTP/1.1 503") and "stopped the largest" in reply
+    assert short.get("/health").json()["uploads_cut"] == cut_before + 1
+
+
 def test_bad_request_is_one_line_in_our_log_with_the_librarys_warning(short, caplog):
     """python-multipart's own warning about the body is in our line, once (test_serve_cli checks that stderr
     shows no other line for it)."""

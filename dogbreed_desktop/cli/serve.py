@@ -76,6 +76,7 @@ def run(args) -> int:
 
     from ..server import ServerSettings, create_app
     from ..server.deadlines import uvicorn_config
+    from ..server.memory import map_large_buffers
     from ..server.requestlog import log_to_stderr
 
     with sock:
@@ -93,6 +94,7 @@ def run(args) -> int:
             print(f"warning: listening on {args.host}: anyone who can reach this machine can use the API and "
                   "the upload page (no authentication, no TLS)", file=sys.stderr, flush=True)
         log_to_stderr()
+        map_large_buffers()
         config = uvicorn_config(app, settings, log_level="warning", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=10)
         uvicorn.Server(config).run(sockets=[sock])

@@ -16,46 +16,70 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+from dataclasses import dataclass
 
 from .errors import ApiError
 from .requestlog import RequestLog
 from .settings import ServerSettings
 
 
+@dataclass(eq=False)
+class _Upload:
+    deadline: float
+    cut: asyncio.Future  # set when the upload is stopped to make room for a smaller one
+    held: int = 0
+
+
+def _busy(message: str, retry_after: int) -> ApiError:
+    return ApiError(503, "busy", message, headers={"Retry-After": str(retry_after)})
+
+
 class Arrivals:
-    """Bytes of request bodies still arriving, and each upload's deadline (the latest its bytes are let go).
+    """Bytes of request bodies still arriving, within a budget. An upload that would pass it makes room by
+    stopping the upload holding the most bytes, when that one holds more than it would; otherwise it gets 503
+    itself. So stalled large uploads cannot keep ordinary photos out, and memory stays bounded.
     Only touched on the event loop's thread: no lock."""
 
     def __init__(self, limit: int):
-        self.limit, self.bytes = limit, 0
-        self._uploads: dict[int, list] = {}  # id -> [bytes held, deadline]
+        self.limit, self.bytes, self.cut = limit, 0, 0
+        self._uploads: dict[int, _Upload] = {}
         self._ids = itertools.count()
 
-    def start(self, deadline: float) -> int:
+    def start(self, deadline: float) -> tuple[int, _Upload]:
         uid = next(self._ids)
-        self._uploads[uid] = [0, deadline]
-        return uid
+        self._uploads[uid] = upload = _Upload(deadline, asyncio.get_running_loop().create_future())
+        return uid, upload
 
     def add(self, uid: int, n: int, now: float) -> None:
-        held = self._uploads[uid]
-        if self.bytes > held[0] and self.bytes + n > self.limit:  # a lone upload always fits
-            raise ApiError(503, "busy", "the server is receiving too many uploads at once; try again shortly",
-                           headers={"Retry-After": str(self.retry_after(uid, now))})
-        held[0] += n
+        upload = self._uploads[uid]
+        while self.bytes + n > self.limit and self.bytes > upload.held:  # a lone upload always fits
+            biggest = max((u for u in self._uploads.values() if u is not upload), key=lambda u: u.held)
+            if biggest.held <= upload.held + n:
+                raise _busy("the server is receiving too many uploads at once; try again shortly",
+                            self.retry_after(upload, now))
+            self.bytes -= biggest.held
+            biggest.held = 0
+            biggest.cut.set_result(True)  # its receive wakes up and answers 503
+            self.cut += 1
+        upload.held += n
         self.bytes += n
 
-    def finish(self, uid: int) -> None:
-        held = self._uploads.pop(uid, None)
-        if held:
-            self.bytes -= held[0]
+    def cut_error(self, upload: _Upload, now: float) -> ApiError:
+        return _busy("the server is receiving too many uploads at once and stopped the largest, this one; "
+                     "try again shortly", self.retry_after(upload, now))
 
-    def retry_after(self, uid: int, now: float) -> int:
+    def finish(self, uid: int) -> None:
+        upload = self._uploads.pop(uid, None)
+        if upload:
+            self.bytes -= upload.held
+
+    def retry_after(self, upload: _Upload, now: float) -> int:
         """Seconds until the first other upload holding bytes is done at the latest (by its deadline)."""
-        ends = [d for u, (n, d) in self._uploads.items() if u != uid and n]
+        ends = [u.deadline for u in self._uploads.values() if u is not upload and u.held]
         return max(1, math.ceil(min(ends, default=now + 1) - now))
 
     def stats(self) -> dict:
-        return {"uploads_arriving": len(self._uploads), "upload_bytes_arriving": self.bytes}
+        return {"uploads_arriving": len(self._uploads), "upload_bytes_arriving": self.bytes, "uploads_cut": self.cut}
 
 
 def _has_body(scope) -> bool:
@@ -74,19 +98,24 @@ class UploadGuard:
             return await self.app(scope, receive, send)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        uid = self.arrivals.start(deadline)
+        uid, upload = self.arrivals.start(deadline)
         arrived = False
 
         async def guarded_receive():
             nonlocal arrived
             if arrived:
                 return await receive()
-            try:
-                message = await asyncio.wait_for(receive(), deadline - loop.time())
-            except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
+            message = asyncio.ensure_future(receive())
+            done, _ = await asyncio.wait({message, upload.cut}, timeout=max(0.0, deadline - loop.time()),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if upload.cut.done() or message not in done:
+                message.cancel()
                 self.arrivals.finish(uid)
+                if upload.cut.done():
+                    raise self.arrivals.cut_error(upload, loop.time())
                 raise ApiError(408, "upload_timeout", f"the upload did not arrive within {self.timeout:g} s",
-                               headers={"Connection": "close"}) from None
+                               headers={"Connection": "close"})
+            message = message.result()
             if message["type"] == "http.request":
                 self.arrivals.add(uid, len(message.get("body", b"")), loop.time())
                 arrived = not message.get("more_body", False)
