@@ -68,6 +68,12 @@ def test_taken_port_is_one_line_and_exit_2():
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_upload_timeout_must_be_positive():
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "serve", "--upload-timeout", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--upload-timeout" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_local_hosts():
     assert all(map(is_local, ["127.0.0.1", "localhost", "::1", "127.0.0.2"]))
     assert not any(map(is_local, ["0.0.0.0", "::", "192.168.1.10", "example.org"]))

@@ -22,8 +22,9 @@ class ServerSettings:
     upload_timeout: float = 30.0  # then 408 and the connection is closed
     header_timeout: float = 10.0  # a request's headers, from the connection (or the previous answer) on
     keep_alive_timeout: float = 5.0  # idle after an answer (uvicorn's timeout_keep_alive)
-    # Bytes of request bodies still arriving, all uploads together: an upload that would pass it while others
-    # are arriving gets 503. Complete requests are counted separately (max_queue + max_batch).
+    # Bytes of request bodies still arriving, all uploads together: past it, the largest upload arriving is
+    # stopped (503) to make room, or the newcomer gets 503 (admission.Arrivals). Complete requests are counted
+    # separately (max_queue + max_batch).
     max_arriving_mb: float = 256.0
 
     @property
