@@ -12,6 +12,7 @@ photo manager calling the API would.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import os
 import re
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+import slow_clients
 from dogbreed_desktop.core.classifier import Classifier
 
 
@@ -56,7 +58,8 @@ def predict_rate(clf: Classifier, photos: list[Path], images: int, in_thread: bo
 
 def start_server(model: str | None) -> tuple[subprocess.Popen, str]:
     cmd = [sys.executable, "-m", "dogbreed_desktop", "serve", "--port", "0"] + (["--model", model] if model else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    # Its log (a line per 408 in the slow-client scenarios) would drown the tables.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()
     found = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
     if not found:
@@ -104,6 +107,9 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=64, help="distinct photos, cycled")
     ap.add_argument("--requests", type=int, default=12, help="requests per client (at least 48 per level)")
     ap.add_argument("--model", help="model for both runs (default: built-in)")
+    ap.add_argument("--scenarios", default="normal,slow,stalled", help="which of normal, slow, stalled to run")
+    ap.add_argument("--slow-clients", type=int, default=150, help="clients uploading at 100 bytes/s")
+    ap.add_argument("--stalled-clients", type=int, default=96, help="uploads that stop after 19 MB")
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DOGBREED_DATA or pass --data")
@@ -111,6 +117,45 @@ def main() -> None:
     bodies = [p.read_bytes() for p in photos]
     levels = {c: max(48, args.requests * c) for c in (1, 4, 16)}
 
+    scenarios = set(args.scenarios.split(","))
+    print(f"{len(photos)} real photos, {os.cpu_count()} cores, one photo per request\n")
+    if "normal" in scenarios:
+        normal(args, photos, bodies, levels)
+    if "slow" in scenarios:
+        proc, url = start_server(args.model)
+        try:
+            r = asyncio.run(slow_clients.slow(url, bodies, clients=args.slow_clients))
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        print(f"\n{r['slow']} slow clients (100 bytes/s each) and one normal client, for 20 s:\n")
+        print("| normal uploads | 200 within 2 s | p50 | slowest | slow clients answered or closed | last one |")
+        print("|---|---|---|---|---|---|")
+        print(f"| {r['normal']} | {r['normal_ok_2s']} ({100 * r['normal_ok_2s'] / r['normal']:.0f} %) | "
+              f"{1000 * r['normal_p50']:.0f} ms | {1000 * r['normal_max']:.0f} ms | {fmt(r['slow_outcomes'])} | "
+              f"{r['slow_last_s']:.1f} s |")
+    if "stalled" in scenarios:
+        proc, url = start_server(args.model)
+        try:
+            r = asyncio.run(slow_clients.stalled(url, proc.pid, bodies, clients=args.stalled_clients))
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        print(f"\n{r['clients']} uploads that stop after 19 MB, and one normal client for 20 s:\n")
+        print("| server RSS before | peak | after | stalled uploads answered | longest stall before its answer | "
+              "all released | normal uploads | 200 within 2 s | p50 | slowest |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        print(f"| {r['baseline_mb']:.0f} MB | {r['peak_mb']:.0f} MB | {r['after_mb']:.0f} MB | {fmt(r['outcomes'])} | "
+              f"{r['longest_stall_s']:.1f} s | {r['all_released_s']:.1f} s | {r['normal']} | {r['normal_ok_2s']} "
+              f"({100 * r['normal_ok_2s'] / r['normal']:.0f} %) | {1000 * r['normal_p50']:.0f} ms | "
+              f"{1000 * r['normal_max']:.0f} ms |")
+
+
+def fmt(outcomes: dict) -> str:
+    return ", ".join(f"{n} {s}" for s, n in sorted(outcomes.items()))
+
+
+def normal(args, photos, bodies, levels) -> None:
     clf = Classifier.load(args.model)
     main_thread = predict_rate(clf, photos, 32, in_thread=False)
     proc, url = start_server(args.model)
@@ -122,7 +167,6 @@ def main() -> None:
         proc.terminate()
         proc.wait(60)
 
-    print(f"{len(photos)} real photos, {os.cpu_count()} cores, one photo per request\n")
     print("| clients | requests | `predict` images/s | API images/s | API / `predict` | p50 | p99 | "
           "images per model call |")
     print("|---|---|---|---|---|---|---|---|")

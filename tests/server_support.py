@@ -12,14 +12,17 @@ from pathlib import Path
 
 import uvicorn
 
+from dogbreed_desktop.server.deadlines import uvicorn_config
+
 
 @contextmanager
 def serving(app):
-    """Yield the base URL of `app` served by uvicorn; stop it (and the app's worker) on exit."""
+    """Yield the base URL of `app` served by uvicorn with the CLI's deadlines (from the app's settings); stop
+    it (and the app's worker) on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, app.state.settings, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -47,12 +47,21 @@ def test_serve_answers_curl_and_stops_on_ctrl_c(tmp_path):
             assert list(r.json())[:2] == ["prediction", "results"], r.text
             assert r.headers.get("access-control-allow-origin") == allowed
         assert httpx.get(url + "/").status_code == 200
+        bad = httpx.post(f"{url}/v1/predict", content=b"xx--b\r\n",
+                         headers={"content-type": "multipart/form-data; boundary=b"})
+        assert bad.status_code == 400
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 130  # after a graceful shutdown; 130 is the usual code for Ctrl+C
     finally:
         proc.kill()
         proc.wait()
-    assert "Traceback" not in proc.stderr.read()
+    stderr = proc.stderr.read()
+    assert "Traceback" not in stderr
+    # The malformed body is one line of our log, with its request id and status; python-multipart's own
+    # warning about it is part of that line, not a line of its own.
+    lines = [line for line in stderr.splitlines() if "Expected boundary character" in line]
+    assert len(lines) == 1, stderr
+    assert f"request {bad.headers['x-request-id']} POST /v1/predict from 127.0.0.1: 400 bad_multipart" in lines[0]
 
 
 def test_taken_port_is_one_line_and_exit_2():
@@ -64,6 +73,12 @@ def test_taken_port_is_one_line_and_exit_2():
                            capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_upload_timeout_must_be_positive():
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "serve", "--upload-timeout", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--upload-timeout" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_local_hosts():

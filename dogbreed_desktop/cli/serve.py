@@ -56,6 +56,9 @@ def add_arguments(sv) -> None:
     sv.add_argument("--batch-size", type=positive_int, default=32, help="most photos per model call (default 32)")
     sv.add_argument("--batch-wait-ms", type=float, default=5.0,
                     help="how long an idle model waits for more requests to batch with (default 5)")
+    sv.add_argument("--upload-timeout", type=_positive_float, default=30.0,
+                    help="seconds a request body may take to arrive, then 408 and the connection is closed "
+                    "(default 30)")
     sv.add_argument("--top-k", type=positive_int, default=5, help="default breeds listed per photo (default 5)")
     sv.add_argument("--allow-origin", type=parse_origin, action="append", default=[], metavar="ORIGIN",
                     help="let web pages from ORIGIN (e.g. http://localhost:3000) read the API's answers (CORS); "
@@ -96,13 +99,17 @@ def run(args) -> int:
     import uvicorn
 
     from ..server import ServerSettings, create_app
+    from ..server.deadlines import uvicorn_config
+    from ..server.memory import map_large_buffers
+    from ..server.requestlog import log_to_stderr
 
     with sock:
         clf = load_classifier(args.model, args.device)
         settings = ServerSettings(max_upload_mb=args.max_upload_mb, max_images=args.max_images,
                                   max_queue=args.max_queue, max_batch=args.batch_size,
                                   batch_wait_ms=args.batch_wait_ms, top_k=min(args.top_k, len(clf.classes)),
-                                  allow_origins=tuple(dict.fromkeys(args.allow_origin)))
+                                  allow_origins=tuple(dict.fromkeys(args.allow_origin)),
+                                  upload_timeout=args.upload_timeout)
         app = create_app(clf, settings)
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
@@ -113,7 +120,9 @@ def run(args) -> int:
         if not is_local(args.host):
             print(f"warning: listening on {args.host}: anyone who can reach this machine can use the API and "
                   "the upload page (no authentication, no TLS)", file=sys.stderr, flush=True)
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+        log_to_stderr()
+        map_large_buffers()
+        config = uvicorn_config(app, settings, log_level="warning", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=10)
         uvicorn.Server(config).run(sockets=[sock])
     return EXIT_OK

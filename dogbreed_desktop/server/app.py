@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from .. import __version__
 from . import original_api
+from . import admission, openapi
 from .batcher import Busy, MicroBatcher
 from .cors import allow_origins
 from .decode import prepare_upload
@@ -23,25 +24,6 @@ from .settings import ServerSettings
 from .uploads import read_uploads
 
 STATIC = Path(__file__).resolve().parent / "static"
-
-_UPLOAD_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "image": {"type": "array", "items": {"type": "string", "format": "binary"},
-                      "description": "one or more photos (any field name with a filename also counts)"}}}},
-        "image/*": {"schema": {"type": "string", "format": "binary"}},
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-    },
-}
-_ERRORS = {s: {"description": d + ': `{"error": {"code", "message", "file"?}}`'} for s, d in {
-    400: "no image, an empty file, a malformed multipart body",
-    413: "upload over --max-upload-mb, too many images, or a picture too large to decode safely",
-    415: "a body that is neither multipart/form-data nor an image, or a file that is not an image",
-    422: "a truncated or corrupt image, or a bad query parameter",
-    503: "the queue is full: retry after the `Retry-After` header's seconds",
-}.items()}
-
 
 def _plain(value):
     """Core result values -> JSON types (enums by value, dataclasses as objects)."""
@@ -90,7 +72,8 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
                   "The page at `/` uploads photos from a browser; `/docs` lists these endpoints offline.")
     app.state.batcher, app.state.classifier, app.state.settings, app.state.close = batcher, classifier, settings, close
     install_handlers(app)
-    allow_origins(app, settings.allow_origins)
+    arrivals = admission.install(app, settings)  # upload deadline, bytes still arriving, the request log
+    allow_origins(app, settings.allow_origins)  # outermost: error answers carry CORS headers too
 
     def decode_all(uploads):
         return [(u.filename, prepare_upload(u, classifier.prepare, settings.max_pixels)) for u in uploads]
@@ -98,21 +81,22 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     def busy(retry_after: int) -> ApiError:
         return ApiError(503, "busy", "the server is busy; try again shortly", headers={"Retry-After": str(retry_after)})
 
-    # Requests being read, decoded, queued or run. Uploads still streaming in hold memory too, so they count:
-    # past this many, 503 at once. Only touched on the event loop's thread: no lock.
+    # Requests decoded, queued or run, counted once their body has arrived (slow uploads wait in `arrivals`
+    # without locking complete requests out): past this many, 503 at once. Only touched on the event loop's
+    # thread: no lock.
     in_flight = 0
     max_in_flight = settings.max_queue + settings.max_batch
 
     async def classify(request: Request, top_k: int, *, one_image: bool = False) -> list:
         """The one request path: uploads -> [(file name, Prediction)]; the routes below only shape the answer."""
         nonlocal in_flight
+        uploads = await read_uploads(request, settings)
+        if one_image and len(uploads) > 1:
+            raise ApiError(400, "one_image_only", "this endpoint takes one photo; send several to /v1/predict")
         if in_flight >= max_in_flight:
-            raise busy(batcher.retry_after())
+            raise busy(batcher.retry_after(backlog=in_flight))
         in_flight += 1
         try:
-            uploads = await read_uploads(request, settings)
-            if one_image and len(uploads) > 1:
-                raise ApiError(400, "one_image_only", "this endpoint takes one photo; send several to /v1/predict")
             loop = asyncio.get_running_loop()
             items = await loop.run_in_executor(decoders, decode_all, uploads)
             try:
@@ -128,7 +112,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         return [(name, r) for (name, _), r in zip(items, results)]
 
     top_k_query = Query(settings.top_k, ge=1, le=n_classes, description="breeds to list in `top_k`, best first")
-    predict_doc = dict(openapi_extra={"requestBody": _UPLOAD_BODY}, responses=_ERRORS)
+    predict_doc = openapi.predict_doc(settings, n_classes)
 
     @app.post("/v1/predict", summary="Breed of each uploaded photo", **predict_doc)
     async def v1_predict(request: Request, top_k: int = top_k_query):
@@ -138,7 +122,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         return JSONResponse({"model": classifier.name, "predictions": predictions, "classes": classifier.classes})
 
     order = original_api.AnswerOrder.for_classes(classifier.classes, classifier.class_names)
-    original_api.add_routes(app, classify, order, **predict_doc)
+    original_api.add_routes(app, classify, order, **openapi.predict_doc(settings, n_classes, one_image=True))
 
     @app.get("/v1/model", summary="The loaded model: classes, preprocessing, metrics")
     async def model_info():
@@ -152,7 +136,8 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
 
     @app.get("/health", summary="Liveness and the worker's counters")
     async def health():
-        return {"status": "ok", "model": classifier.name, "requests_in_flight": in_flight, **batcher.stats()}
+        return {"status": "ok", "model": classifier.name, "requests_in_flight": in_flight, **arrivals.stats(),
+                **batcher.stats()}
 
     page, docs = (STATIC / "index.html").read_text("utf-8"), (STATIC / "docs.html").read_text("utf-8")
 

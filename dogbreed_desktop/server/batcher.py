@@ -61,13 +61,14 @@ class MicroBatcher:
             self._cond.notify()
         return job.future
 
-    def retry_after(self) -> int:
-        """Seconds until the backlog is likely cleared, at the recent rate."""
+    def retry_after(self, backlog: int = 0) -> int:
+        """Seconds until the backlog (the queue, or `backlog` images if more) is likely cleared, at the recent
+        rate."""
         with self._cond:
-            return self._retry_after_locked()
+            return self._retry_after_locked(backlog)
 
-    def _retry_after_locked(self) -> int:
-        backlog = self._queued + self._running
+    def _retry_after_locked(self, backlog: int = 0) -> int:
+        backlog = max(backlog, self._queued + self._running)
         return max(1, math.ceil(backlog / self._rate)) if self._rate else 1
 
     def stats(self) -> dict:

@@ -32,7 +32,7 @@ def prepare_upload(upload: Upload, prepare: Callable[[bytes], tuple[np.ndarray, 
         raise ApiError(422, "corrupt_image", f"truncated or corrupt image ({e})", file=name) from None
     if w * h > limit:
         raise ApiError(413, "image_too_large", f"image too large to decode safely ({w}x{h} pixels; "
-                       f"the limit is {limit / 1e6:.0f} megapixels)", file=name)
+                       f"the limit is {limit / 2**20:g} megapixels, {limit} pixels)", file=name)
     try:
         return prepare(upload.data)
     except ImageError as e:

@@ -18,7 +18,20 @@ class ServerSettings:
     max_queue: int = 64  # images waiting for the worker; beyond it, 503 + Retry-After
     decode_threads: int = 0  # 0: half the cores (torch uses the rest)
     allow_origins: tuple[str, ...] = ()  # web page origins that may read answers (CORS); "*": any; (): no CORS
+    # Deadlines, so that slow or stalled clients cannot hold connections and memory for ever (deadlines.py,
+    # admission.py). The upload's deadline runs from its headers to its last byte: 30 s is 20 MB at 5 Mbit/s.
+    upload_timeout: float = 30.0  # then 408 and the connection is closed
+    header_timeout: float = 10.0  # a request's headers, from the connection (or the previous answer) on
+    keep_alive_timeout: float = 5.0  # idle after an answer (uvicorn's timeout_keep_alive)
+    # Bytes of request bodies still arriving, all uploads together: past it, the largest upload arriving is
+    # stopped (503) to make room, or the newcomer gets 503 (admission.Arrivals). Complete requests are counted
+    # separately (max_queue + max_batch).
+    max_arriving_mb: float = 256.0
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_arriving_bytes(self) -> int:
+        return int(self.max_arriving_mb * 1024 * 1024)
