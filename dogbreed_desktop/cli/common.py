@@ -106,6 +106,21 @@ def progress(total: int, enabled: bool) -> "TqdmControl":
     return TqdmControl(enabled, total)
 
 
+class _NoBar:
+    """What a disabled tqdm bar does (nothing), without importing tqdm."""
+
+    def __init__(self, total: int):
+        self.total, self.n = total, 0
+
+    def update(self, n: int) -> None:
+        self.n += n
+
+    def clear(self) -> None:
+        pass
+
+    refresh = close = clear
+
+
 class TqdmControl(Control):
     """One tqdm bar on stderr per phase (the `message` of progress: checking images, extracting features,
     training...), with rate and ETA. `write` prints a line above the bar."""
@@ -117,11 +132,14 @@ class TqdmControl(Control):
             self._new_bar(total, "")
 
     def _new_bar(self, total: int, message: str) -> None:
-        from tqdm import tqdm
-
         self.close()
-        self.bar = tqdm(total=total, desc=message or None, unit="batch" if message == "training" else "img",
-                        disable=not self.enabled, file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.2)
+        if self.enabled:
+            from tqdm import tqdm  # 0.1 s of import: only when a bar is drawn (cold `predict` is timed)
+
+            self.bar = tqdm(total=total, desc=message or None, unit="batch" if message == "training" else "img",
+                            file=sys.stderr, leave=False, dynamic_ncols=True, mininterval=0.2)
+        else:
+            self.bar = _NoBar(total)
         self.phase = message
 
     def progress(self, done, total, message=""):

@@ -13,32 +13,16 @@ from __future__ import annotations
 import os
 import platform
 import threading
-from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from . import threads
 from .artifact import ModelArtifact
 from .devices import DEVICES, DeviceUnavailable
+from .engine_base import Engine, Outputs
 
 ENGINES = ("auto", "onnxruntime", "torch")
-
-
-@dataclass(frozen=True)
-class Outputs:
-    features: np.ndarray  # (N, F) pooled embedding, float32
-    imagenet: np.ndarray  # (N, 1000) the backbone's ImageNet logits (the gate reads them)
-    feature_map: np.ndarray | None = None  # (N, F, h, w), only when asked for (heatmaps)
-
-
-class Engine(Protocol):
-    name: str  # "onnxruntime" or "torch"
-    description: str  # for the status bar and /v1/model: "CPU (2 threads, ONNX Runtime)"
-    observers: list[Callable[[int, int], None]]  # called with (member, images) before each run
-
-    def run(self, member: int, images: np.ndarray, *, feature_map: bool = False) -> Outputs:
-        """`images`: float32 NCHW, normalised for that member's preprocessing."""
 
 
 class OrtEngine:
@@ -105,4 +89,15 @@ def open_engine(members: Sequence[ModelArtifact], device: str = "auto", engine: 
             return TorchEngine(members, device)
     if kind in ("cuda", "mps"):
         raise DeviceUnavailable(f"ONNX Runtime here runs on the CPU only; {device} needs the torch engine")
-    return OrtEngine(members)
+    from .graphs import GraphUnavailable
+
+    try:
+        return OrtEngine(members)
+    except GraphUnavailable:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            raise
+        from .torch_engine import TorchEngine  # a model whose graph cannot be made here still classifies
+
+        return TorchEngine(members, device)

@@ -13,7 +13,7 @@ Where graphs come from, never downloaded:
 - a fine-tuned backbone (embedded in the model file): beside the model file (`<stem>.backbone.onnx`, written when
   training saves the model), else the user cache, likewise.
 Each graph records what it was made from (`dogbreed_source`); one that does not match is made again or refused.
-Making a graph needs torch (`export_graph`); finding and checking one does not.
+Making one is `core.graph_making`; finding and checking one needs neither torch nor onnx.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .artifact import ModelArtifact
 from .errors import UserError
-from .files import atomic_write, sha256_of
+from .files import sha256_of
 from .specs import BACKBONES
 
 GRAPH_VERSION = "1"  # bump when the graph's inputs, outputs or export change: older graphs are made again
@@ -50,6 +50,14 @@ def source_id(artifact: ModelArtifact) -> str:
     return str(BACKBONES[artifact.backbone].sha256)
 
 
+def template_path(backbone: str) -> Path | None:
+    """The backbone's template graph (`core.graph_making`), installed or cached, if there is one."""
+    from ..paths import cache_dir, resources_dir
+
+    name = f"{backbone}-{str(BACKBONES[backbone].sha256)[:16]}.template.onnx"
+    return next((p for p in (resources_dir() / "graphs" / name, cache_dir() / "graphs" / name) if p.is_file()), None)
+
+
 def candidates(artifact: ModelArtifact, source: str) -> list[Path]:
     """Where the graph may be, best first; the last one is where a new graph is written."""
     from ..paths import cache_dir, resources_dir
@@ -60,12 +68,9 @@ def candidates(artifact: ModelArtifact, source: str) -> list[Path]:
     return [resources_dir() / "graphs" / f"{artifact.backbone}-{source[:16]}.onnx", cached]
 
 
-def _expected(backbone: str, source: str) -> dict:
-    return {"dogbreed_backbone": backbone, "dogbreed_source": source, "dogbreed_graph": GRAPH_VERSION}
-
-
-def _matches(meta: dict, backbone: str, source: str) -> bool:
-    return all(meta.get(k) == v for k, v in _expected(backbone, source).items())
+def _matches(meta: dict, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
+    expected = {"dogbreed_backbone": backbone, "dogbreed_source": source, "dogbreed_graph": version}
+    return all(meta.get(k) == v for k, v in expected.items())
 
 
 def session_options(threads: int):
@@ -101,26 +106,21 @@ def open_session(artifact: ModelArtifact, threads: int):
         session = _open(path, threads) if path.is_file() else None
         if session is not None and _matches(session.get_modelmeta().custom_metadata_map, artifact.backbone, source):
             return session
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise GraphUnavailable(
-            f"this build has no ONNX graph for {artifact.backbone} ({places[0].name}) and cannot make one without "
-            "PyTorch; use the full build once to prepare the model"
-        ) from None
+    from .graph_making import make_graph  # raises GraphUnavailable where nothing here can make one
+
     target = places[-1]
     log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)
-    export_graph(artifact, target, source)
+    make_graph(artifact, target, source)
     session = _open(target, threads)
     if session is None:
         raise GraphUnavailable(f"the ONNX graph made for {artifact.backbone} at {target} does not load")
     return session
 
 
-def graph_matches(path: Path, backbone: str, source: str) -> bool:
+def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
     """The graph at `path` was made by this version of the export from exactly these weights."""
     session = _open(path, 1) if path.is_file() else None
-    return session is not None and _matches(session.get_modelmeta().custom_metadata_map, backbone, source)
+    return session is not None and _matches(session.get_modelmeta().custom_metadata_map, backbone, source, version)
 
 
 def write_graph_beside(artifact: ModelArtifact) -> Path | None:
@@ -131,37 +131,12 @@ def write_graph_beside(artifact: ModelArtifact) -> Path | None:
     if artifact.backbone_weights.get("source") != "embedded":
         open_session(artifact, 1)
         return None
+    from .graph_making import make_graph
+
     source = source_id(artifact)
     target = candidates(artifact, source)[0]
-    export_graph(artifact, target, source)
+    make_graph(artifact, target, source)
     return target
-
-
-def export_graph(artifact: ModelArtifact, target: Path, source: str) -> None:
-    """Export the backbone (with its ImageNet head) of `artifact` to `target`, atomically. Needs torch."""
-    import warnings
-
-    import torch
-
-    from .network import GraphModule, backbone_for
-
-    module = GraphModule(backbone_for(artifact)).eval()
-    crop = artifact.preprocessing.crop
-    example = torch.zeros(2, 3, crop, crop)
-    dim = torch.export.Dim
-    shapes = ({0: dim("batch", min=1, max=4096), 2: dim("height", min=32, max=4096),
-               3: dim("width", min=32, max=4096)},)
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(module, (example,), dynamo=True, input_names=["image"],
-                                    output_names=list(OUTPUTS), dynamic_shapes=shapes, verbose=False)
-    program.optimize()
-    model = program.model_proto
-    for key, value in (("dogbreed_backbone", artifact.backbone), ("dogbreed_source", source),
-                       ("dogbreed_graph", GRAPH_VERSION)):
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    atomic_write(target, lambda tmp: tmp.write_bytes(model.SerializeToString()))
 
 
 def package_artifact(name: str) -> ModelArtifact:
@@ -171,34 +146,8 @@ def package_artifact(name: str) -> ModelArtifact:
     return ModelArtifact(name, ["x"], spec.preprocessing, None, None, spec.weights_reference(), gate=None)
 
 
-def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
-    """Make the graphs of every offline backbone into `folder` (default resources/graphs): install and build
-    time, so the classify-only bundle and a first launch never need torch for them."""
-    from ..paths import resources_dir
-    from .backbones import package_weights_path
-    from .specs import OFFLINE_BACKBONES
-
-    folder = folder or resources_dir() / "graphs"
-    made = []
-    for name in OFFLINE_BACKBONES:
-        spec = BACKBONES[name]
-        package_weights_path(name)  # the installed weights, checked against their sha256
-        stub = package_artifact(name)
-        target = folder / f"{name}-{spec.sha256[:16]}.onnx"
-        if not graph_matches(target, name, spec.sha256):
-            export_graph(stub, target, spec.sha256)
-        made.append(target)
-    return made
-
-
-def main() -> None:
-    """`python -m dogbreed_desktop.core.graphs [FOLDER]`: prepare the built-in graphs."""
-    import sys
-
-    for path in prepare_builtin_graphs(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
-        print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
-
-
 if __name__ == "__main__":
+    from .graph_making import main
+
     main()
 

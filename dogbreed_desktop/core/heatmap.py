@@ -48,6 +48,12 @@ def _scaled(img: Image.Image, crop: int) -> Image.Image:
 def heatmap(classifier, source: ImageSource, class_index: int | None = None) -> Image.Image:
     """A grayscale ("L") picture the size of the upright photo: 0 = no attention, 255 = most. The class
     defaults to the top breed. Raises ImageError for unreadable photos, HeatmapUnavailable for other backbones."""
+    arr = heatmap_values(classifier, source, class_index)
+    return Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+
+
+def heatmap_values(classifier, source: ImageSource, class_index: int | None = None) -> np.ndarray:
+    """The map as float32 in [0, 1] (H x W of the upright photo), before it becomes a picture."""
     crop_max = max(p.crop for p in classifier.preprocessings)
     img = load_image(source, draft=crop_max)
     size = _upright_size(source, img.size)
@@ -74,8 +80,7 @@ def heatmap(classifier, source: ImageSource, class_index: int | None = None) -> 
     small = (total / max(float(total.max()), 1e-8)).astype(np.float32)
     big = Image.fromarray(small, mode="F").resize(size, Image.Resampling.BILINEAR)
     arr = np.asarray(big, dtype=np.float32)
-    arr = arr / max(float(arr.max()), 1e-8)  # resampling can shave the peak: the most attention is 255 again
-    return Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    return arr / max(float(arr.max()), 1e-8)  # resampling can shave the peak: the most attention is 1 again
 
 
 def _resize_map(cam: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 from . import threads
 from .artifact import ModelArtifact
 from .devices import describe_device, resolve_device
-from .engine import Outputs
+from .engine_base import Outputs
 from .network import backbone_for
 from .precision import Precision
 

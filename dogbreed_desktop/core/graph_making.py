@@ -1,0 +1,136 @@
+"""Making the engine's ONNX graphs (`core.graphs` finds and checks them).
+
+A backbone is exported from torch once, at install or build time, in two forms: a *template* that keeps every
+weight under its torch name (batch norms unfolded), and the optimised graph the engine runs (the template through
+onnxscript's optimizer: batch norms folded, shape arithmetic simplified; about twice the speed of the template in
+ONNX Runtime). A fine-tuned backbone has the same architecture, so its graph is the template with its own weights
+put in and optimised again: seconds, no torch, where a torch export takes minutes. Without a template (or
+without onnx and onnxscript) the fine-tuned backbone is exported from torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .artifact import ModelArtifact
+from .files import atomic_write
+from .graphs import GRAPH_VERSION, OUTPUTS, GraphUnavailable, graph_matches, package_artifact, template_path
+from .specs import BACKBONES, OFFLINE_BACKBONES
+
+TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
+log = logging.getLogger(__name__)
+
+
+def make_graph(artifact: ModelArtifact, target: Path, source: str) -> None:
+    """The optimised graph of `artifact`'s backbone at `target`, atomically."""
+    template = template_path(artifact.backbone) if artifact.backbone_weights.get("source") == "embedded" else None
+    if template is not None and _have("onnx", "onnxscript"):
+        model = _with_weights(template, artifact.backbone_state or {})
+        if model is not None:
+            _write(_optimised(model), target, artifact.backbone, source, GRAPH_VERSION)
+            return
+    if not _have("torch", "onnx", "onnxscript"):
+        raise GraphUnavailable(
+            f"this build has no ONNX graph for {artifact.backbone} and cannot make one (it needs PyTorch, onnx and "
+            "onnxscript); use the full build once to prepare the model"
+        )
+    _write(_optimised(_export(artifact)), target, artifact.backbone, source, GRAPH_VERSION)
+
+
+def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
+    """The template and the graph of every offline backbone in `folder` (default resources/graphs): install and
+    build time, so the classify-only bundle and a first launch never need torch."""
+    from ..paths import resources_dir
+    from .backbones import package_weights_path
+
+    folder = folder or resources_dir() / "graphs"
+    made = []
+    for name in OFFLINE_BACKBONES:
+        sha = str(BACKBONES[name].sha256)
+        package_weights_path(name)  # the installed weights, checked against their sha256
+        graph, template = folder / f"{name}-{sha[:16]}.onnx", folder / f"{name}-{sha[:16]}.template.onnx"
+        fresh_template = graph_matches(template, name, sha, TEMPLATE)
+        if not (fresh_template and graph_matches(graph, name, sha)):
+            log.info("exporting %s from torch", name)
+            model = _export(package_artifact(name))
+            _write(model, template, name, sha, TEMPLATE)
+            _write(_optimised(model), graph, name, sha, GRAPH_VERSION)
+        made += [graph, template]
+    return made
+
+
+def _have(*modules: str) -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def _export(artifact: ModelArtifact):
+    """The backbone (with the ImageNet head the gate reads) from torch, unoptimised: weights keep their names."""
+    import torch
+
+    from .network import GraphModule, backbone_for
+
+    module = GraphModule(backbone_for(artifact)).eval()
+    crop = artifact.preprocessing.crop
+    dim = torch.export.Dim
+    shapes = ({0: dim("batch", min=1, max=4096), 2: dim("height", min=32, max=4096),
+               3: dim("width", min=32, max=4096)},)
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(module, (torch.zeros(2, 3, crop, crop),), dynamo=True, input_names=["image"],
+                                    output_names=list(OUTPUTS), dynamic_shapes=shapes, verbose=False,
+                                    optimize=False)
+    return program.model_proto
+
+
+def _with_weights(template: Path, state: dict):
+    """The template with a fine-tuned backbone's weights in place of the package's, or None when they do not
+    fit it one to one (then the backbone is exported from torch)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(template))
+    del model.metadata_props[:]
+    slots = {i.name: i for i in model.graph.initializer if i.name.startswith("backbone.")
+             and not i.name.startswith("backbone._fc.")}  # the original ImageNet head stays: the gate reads it
+    given = {f"backbone.{k}": v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    if set(given) != set(slots):
+        log.info("fine-tuned weights do not match the template (%d vs %d tensors)", len(given), len(slots))
+        return None
+    for name, value in given.items():
+        array = np.ascontiguousarray(value, dtype=np.float32)
+        if tuple(slots[name].dims) != array.shape:
+            return None
+        slots[name].CopyFrom(numpy_helper.from_array(array, name))
+    return model
+
+
+def _optimised(model):
+    import onnxscript.optimizer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return onnxscript.optimizer.optimize(model)
+
+
+def _write(model, target: Path, backbone: str, source: str, version: str) -> None:
+    del model.metadata_props[:]
+    for key, value in (("dogbreed_backbone", backbone), ("dogbreed_source", source), ("dogbreed_graph", version)):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    data = model.SerializeToString()
+    atomic_write(target, lambda tmp: tmp.write_bytes(data), size=len(data))
+
+
+def main() -> None:
+    """`python -m dogbreed_desktop.core.graphs [FOLDER]`: prepare the built-in graphs."""
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for path in prepare_builtin_graphs(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
+        print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")

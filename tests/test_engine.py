@@ -1,0 +1,152 @@
+"""The ONNX Runtime engine: the same answers as torch, and no torch anywhere on the classify path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_image
+
+from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.heatmap import heatmap_values
+
+# Runs the CLI's `main` in a fresh interpreter and says whether torch was imported by then.
+CLI = textwrap.dedent("""
+    import json, sys
+    from dogbreed_desktop.cli import main
+    code = main(sys.argv[1:])
+    print(json.dumps({"code": code, "torch": "torch" in sys.modules}))
+""")
+
+SERVE = textwrap.dedent("""
+    import json, sys, threading, time, httpx
+    from dogbreed_desktop.cli import main
+    port = sys.argv[2]
+    threading.Thread(target=main, args=(["serve", "--port", port],), daemon=True).start()
+    for _ in range(600):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    with open(sys.argv[1], "rb") as f:
+        r = httpx.post(f"http://127.0.0.1:{port}/api/predictImage", files={"image": ("a.jpg", f, "image/jpeg")})
+    print(json.dumps({"code": r.status_code, "torch": "torch" in sys.modules}), flush=True)
+    import os
+    os._exit(0)
+""")
+
+WINDOW = textwrap.dedent("""
+    import json, os, sys
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from dogbreed_desktop.gui.app import application
+    from dogbreed_desktop.gui.main_window import MainWindow
+    app = application()
+    window = MainWindow(device="cpu")
+    window.show()
+    got = []
+    window.client.results.connect(lambda rid, verdicts: (got.extend(verdicts), app.quit()))
+    window.client.failed.connect(lambda rid, message: (print(message), app.quit()))
+    window.start(None, [sys.argv[1]])
+    app.exec()
+    print(json.dumps({"code": 0 if got else 1, "torch": "torch" in sys.modules}))
+    window.close()
+""")
+
+
+def _run(script: str, *args: str) -> dict:
+    r = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    return make_image(tmp_path_factory.mktemp("p") / "dog.jpg", size=(320, 240))
+
+
+def test_predict_and_evaluate_never_import_torch(photo, tmp_path):
+    assert _run(CLI, "predict", "--json", photo) == {"code": 0, "torch": False}
+    for label in ("beagle", "pug"):  # a tiny labelled folder, one folder per class
+        make_image(tmp_path / "data" / label / "a.png", color=(len(label) * 20, 90, 30))
+    assert _run(CLI, "evaluate", "--data", tmp_path / "data", "--model", "accurate") == {"code": 0, "torch": False}
+
+
+def test_serve_never_imports_torch(photo):
+    assert _run(SERVE, photo, _free_port()) == {"code": 200, "torch": False}
+
+
+@pytest.mark.gui
+def test_the_window_classifies_without_torch(photo):
+    assert _run(WINDOW, photo) == {"code": 0, "torch": False}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("model", ["fast", "accurate"])
+def test_onnx_runtime_gives_torch_answers_on_real_photos(model, real_photos):
+    photos = [p for p, _ in real_photos[::25]]  # 24 photos of 24 breeds
+    ort, ref = Classifier.load(model, device="cpu"), Classifier.load(model, device="cpu", engine="torch")
+    assert ort.engine.name == "onnxruntime" and ref.engine.name == "torch"
+    a, b = ort.predict(photos), ref.predict(photos)
+    diff = np.abs(np.array([r.probabilities for r in a]) - np.array([r.probabilities for r in b]))
+    assert diff.max() < 1e-4, diff.max()
+    assert [r.verdict for r in a] == [r.verdict for r in b] and [r.breed for r in a] == [r.breed for r in b]
+    assert np.allclose([r.dog_probability for r in a], [r.dog_probability for r in b], atol=1e-4)
+    for p in photos[:3]:  # heatmaps (float maps before the 8-bit picture)
+        assert np.abs(heatmap_values(ort, p) - heatmap_values(ref, p)).max() < 1e-3
+
+
+def test_a_fast_run_classifies_on_onnx_runtime_like_torch(tmp_path):
+    from training.config import make_config
+    from training.run import start_run
+    from training.synthetic import make_shapes
+
+    data = make_shapes(tmp_path / "data", per_class=6, size=32, classes=["circle", "square", "cross"])
+    cfg = make_config(data, device="cpu", mode="fast", image_size=32, epochs=2, batch_size=8, lr=1e-2,
+                      cache_dir=str(tmp_path / "cache"), decode_threads=1)
+    start_run(cfg, tmp_path / "run")
+    photos = sorted(data.rglob("*.png"))[::4]
+    ort, ref = Classifier.load(tmp_path / "run", device="cpu"), Classifier.load(tmp_path / "run", engine="torch")
+    assert ort.engine.name == "onnxruntime"
+    a = np.array([r.probabilities for r in ort.predict(photos)])
+    assert np.abs(a - np.array([r.probabilities for r in ref.predict(photos)])).max() < 1e-4
+
+
+def test_engine_choice_is_explained(monkeypatch):
+    from dogbreed_desktop.core.devices import DeviceUnavailable
+
+    with pytest.raises(DeviceUnavailable, match="unknown engine"):
+        Classifier.load("fast", engine="tensorrt")
+    monkeypatch.setenv("DOGBREED_ENGINE", "torch")
+    assert Classifier.load("fast", device="cpu").engine.name == "torch"
+
+
+def test_a_finetune_run_classifies_on_onnx_runtime_like_torch(tmp_path):
+    """A fine-tuned backbone gets its own graph (beside the model, or made once in the cache)."""
+    pytest.importorskip("torchvision")
+    from training.config import make_config
+    from training.run import start_run
+    from training.synthetic import make_shapes
+
+    data = make_shapes(tmp_path / "data", per_class=4, size=32, classes=["circle", "square", "cross"])
+    cfg = make_config(data, device="cpu", mode="finetune", image_size=32, epochs=1, batch_size=8, lr=1e-3,
+                      patience=0, cache_dir=str(tmp_path / "cache"), decode_threads=1)
+    start_run(cfg, tmp_path / "run")
+    photos = sorted(data.rglob("*.png"))[::3]
+    ort, ref = Classifier.load(tmp_path / "run", device="cpu"), Classifier.load(tmp_path / "run", engine="torch")
+    assert ort.engine.name == "onnxruntime"
+    a = np.array([r.probabilities for r in ort.predict(photos)])
+    assert np.abs(a - np.array([r.probabilities for r in ref.predict(photos)])).max() < 1e-4
