@@ -1,5 +1,6 @@
-"""Take docs/train_before.png, train_during.png and train_after.png: the real window's Train tab at its default
-size, offscreen, before a run (a 120-breed folder checked), during and after a real short fast-mode run.
+"""Take docs/train_before.png, train_during.png, train_after.png and train_tab_child_died.png: the real window's
+Train tab at its default size, offscreen, before a run (a 120-breed folder checked), during and after a real
+short fast-mode run, and after that run, resumed, lost its training process (SIGKILL; POSIX).
 
     DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_train_screenshots.py [--out docs]
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -102,6 +104,16 @@ def main() -> None:
     settle(lambda: bool(finished) and not tab.training)
     pause()
     save(window, args.out / "train_after.png")
+
+    stopped_at = tab.curves.points()
+    tab.runs.resume_button.click()  # the run just stopped, continued, then its process killed from outside
+    settle(lambda: tab.curves.points() >= stopped_at + 5)
+    died = []
+    tab.child.died.connect(died.append)
+    os.kill(tab.child.pid, signal.SIGKILL)
+    settle(lambda: bool(died) and not tab.training)
+    pause()
+    save(window, args.out / "train_tab_child_died.png")
     window.close()
 
 

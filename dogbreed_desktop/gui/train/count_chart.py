@@ -53,6 +53,7 @@ class CountChart(QWidget):
         self.counts: dict[str, int] = {}
         self.names: list[str] = []  # per-class mode: the bars' classes, most first
         self.bins: tuple[int, list[int], list[int]] | None = None  # histogram mode
+        self.laid_out_for: tuple[float, float] | None = None  # the plot size the ticks were chosen for
         self.plot.getPlotItem().getViewBox().sigResized.connect(self._relabel)
 
     @property
@@ -64,13 +65,16 @@ class CountChart(QWidget):
         names = sorted(counts, key=lambda c: (-counts[c], c))
         self.names, self.bins = (names, None) if len(names) <= MAX_NAMED else ([], histogram(list(counts.values())))
         if self.per_class:
-            set_axis_labels(self.plot, "images", "classes")
+            set_axis_labels(self.plot, "images", "")  # the names say what the bars are
+            # pyqtgraph sizes the axis to 0.8 of the text's height, counting on the label below for the rest
+            self.plot.getPlotItem().getAxis("bottom").setHeight(QFontMetrics(self.plot.font()).height() + 4)
             self.bars.setOpts(x=list(range(len(names))), height=[counts[c] for c in names], width=0.8)
             self.plot.setXRange(-0.6, max(1, len(names)) - 0.4, padding=0)
             top = max(counts.values(), default=1)
         else:
             width, starts, classes = self.bins
             set_axis_labels(self.plot, "classes", "images per class")
+            self.plot.getPlotItem().getAxis("bottom").setHeight(None)
             self.bars.setOpts(x=[s + (width - 1) / 2 for s in starts], height=classes, width=0.8 * width)
             self.plot.setXRange(starts[0] - 0.6, starts[-1] + width - 0.4, padding=0)
             top = max(classes)
@@ -101,12 +105,15 @@ class CountChart(QWidget):
             gap = fm.horizontalAdvance(tick_text(x1)) + 2 * fm.averageCharWidth()
             bottom.setTicks([[(v, tick_text(v)) for v in spaced_ticks(max(0, x0), x1, vb.width(), gap, whole=True)]])
             self.caption.setVisible(True)
-        top = max(1.0, y1 / 1.1)
-        left = spaced_ticks(0, top, vb.height() * top / max(y1, 1e-9), 1.25 * fm.height(), whole=True)
+        top = max(1.0, round(y1 / 1.1))
+        per_unit, gap = vb.height() / max(y1, 1e-9), 1.25 * fm.height()
+        left = spaced_ticks(0, top, top * per_unit, gap, whole=True)
+        if (top - left[-1]) * per_unit >= gap:
+            left.append(top)  # the tallest bar's value too, where it fits
         self.plot.getPlotItem().getAxis("left").setTicks([[(v, tick_text(v)) for v in left]])
         self.laid_out_for = (vb.width(), vb.height())
 
     def settled(self) -> bool:
         """The ticks were chosen for the plot's present size (for tests: layouts settle a few events later)."""
         vb = self.plot.getPlotItem().getViewBox()
-        return getattr(self, "laid_out_for", None) == (vb.width(), vb.height())
+        return self.laid_out_for == (vb.width(), vb.height())
