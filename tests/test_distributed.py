@@ -53,6 +53,29 @@ def test_shards_cover_the_order_once_and_pad_to_equal_steps():
     assert Dist().shard(order, pad=True) == order and Dist(1, 3).seed(0) != Dist(0, 3).seed(0) == 0
 
 
+def test_torchrun_environment_gives_processes_and_nodes(monkeypatch):
+    import torch
+
+    from training.distributed import from_env
+    from training.run import environment
+
+    for name in ("WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    alone = environment(torch.device("cpu"), from_env())
+    assert (alone["world_size"], alone["nodes"], alone["local_world_size"]) == (1, 1, 1)
+    # what torchrun sets for the third process of node 1 in a 2-node x 4-process run
+    env = {"WORLD_SIZE": "8", "LOCAL_WORLD_SIZE": "4", "GROUP_WORLD_SIZE": "2", "RANK": "6", "LOCAL_RANK": "2"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    d = from_env()
+    assert (d.rank, d.world_size, d.local_rank, d.local_world_size, d.nodes) == (6, 8, 2, 4, 2)
+    monkeypatch.delenv("GROUP_WORLD_SIZE")  # another launcher: nodes from the sizes
+    assert from_env().nodes == 2
+    shown = environment(torch.device("cpu"), d)
+    assert (shown["world_size"], shown["nodes"], shown["local_world_size"]) == (8, 2, 4)
+    assert json.loads(json.dumps(shown))["world_size"] == 8  # plain JSON, as written to the run folder
+
+
 def test_gpus_starts_torchrun_with_the_same_command():
     assert strip_gpus(["--data", "d", "--gpus", "2", "--gpus=3", "--epochs", "1"]) == ["--data", "d", "--epochs", "1"]
     args = torchrun_args(2, ["--data", "d", "--gpus", "2"], frozen=False)
@@ -82,6 +105,9 @@ def test_fast_mode_two_processes_match_one(tmp_path):
     # one run folder, one feature cache holding every photo (the ranks' shares gathered), one model
     assert len(list((tmp_path / "c2").glob("*.safetensors"))) == 1
     assert read_status(tmp_path / "two")["status"] == "finished"
+    env = {run: json.loads((tmp_path / run / "environment.json").read_text()) for run in ("one", "two")}
+    assert [(e["world_size"], e["nodes"], e["local_world_size"]) for e in env.values()] == [(1, 1, 1), (2, 1, 2)]
+    assert env["two"]["distributed_backend"] == "gloo" and env["one"]["distributed_backend"] is None
     r = cli("predict", "--model", str(tmp_path / "two"), "--json", str(data / "ring" / "ring_0000.png"))
     assert r.returncode == 0 and json.loads(r.stdout.splitlines()[-1])["breed"] in {"circle", "cross", "ring",
                                                                                     "square", "triangle"}

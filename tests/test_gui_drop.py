@@ -55,6 +55,30 @@ def test_dropped_real_photo_chart_equals_classifier_predict(qtbot, real_photos, 
     assert len(chart.values()) == 120 and sum(chart.values()) == pytest.approx(1, abs=1e-4)
 
 
+def test_a_dropped_photo_is_decoded_once_for_the_model_and_its_thumbnail(qtbot, tmp_path, monkeypatch):
+    """Twice in all: once for the model and the list's thumbnail (in the decoding threads), once for the large
+    view; not a third time for the thumbnail on the inference thread."""
+    from PIL import ImageFile
+
+    photo = make_image(tmp_path / "dog.jpg", size=(900, 600))
+    window = make_window(qtbot)
+    tab = window.classify_tab
+    decodes, load = [], ImageFile.ImageFile.load
+
+    def counting_load(img):
+        if img.tile and getattr(img, "filename", "") == str(photo):  # pixel data still to decode: a decode
+            decodes.append(img.size)
+        return load(img)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    with qtbot.waitSignal(tab.request_finished, timeout=60_000):
+        assert drop_files(tab, [photo])
+    qtbot.waitUntil(tab.panel.photo.has_image, timeout=10_000)
+    row = tab.model.row(0)
+    assert row.state == DONE and row.thumbnail is not None and not row.thumbnail.isNull()
+    assert len(decodes) == 2, decodes
+
+
 def test_folder_drop_fills_the_list(qtbot, tmp_path):
     folder = tmp_path / "dogs"
     for i in range(6):

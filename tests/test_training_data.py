@@ -127,3 +127,36 @@ def test_an_already_split_folder_keeps_its_split(tmp_path):
     split = stratified_split(rep.samples, 0.5, seed=0)
     assert split.counts() == {"circle": (6, 2), "square": (6, 2)}
     assert all("test" in s.path.parts for s in split.val)
+
+
+def test_a_second_preflight_reads_only_the_files_that_changed(shapes, tmp_path, monkeypatch):
+    """What the Train tab's training process does with the window's checks (`train --checks`)."""
+    import os
+
+    import training.preflight as pf
+
+    (shapes / "circle" / "garbage.png").write_bytes(b"not a png")
+    shutil.copyfile(shapes / "square" / "square_0001.png", shapes / "square" / "again.png")
+    first = preflight(shapes)
+    pf.write_checks(first, tmp_path / "checks.json")
+    read = []
+    real_check = pf._check
+    monkeypatch.setattr(pf, "_check", lambda item: read.append(item.path.name) or real_check(item))
+
+    second = preflight(shapes, known=pf.read_checks(tmp_path / "checks.json"))
+    assert read == [] and second.reused == 26  # 24 photos, the broken one and the duplicate: none read again
+    assert second.samples == first.samples and second.unreadable == first.unreadable
+    assert second.duplicates == first.duplicates
+    assert second.to_dict()["reused_checks"] == 26
+
+    changed = shapes / "circle" / "circle_0003.png"
+    shutil.copyfile(shapes / "triangle" / "triangle_0000.png", changed)  # new content, new size and time
+    os.utime(changed, ns=(1, 1))
+    third = preflight(shapes, known=pf.read_checks(tmp_path / "checks.json"))
+    assert read == ["circle_0003.png"] and third.reused == 25
+    assert third.conflicting_duplicates == [[shapes / "circle" / "circle_0003.png",
+                                             shapes / "triangle" / "triangle_0000.png"]]
+
+    (tmp_path / "checks.json").write_text('{"schema": 1, "checks": {"x": {"stamp": "no"}}}')
+    assert pf.read_checks(tmp_path / "checks.json") == {}  # a damaged file: everything is read
+    assert pf.read_checks(tmp_path / "missing.json") == {}

@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", default="bar", choices=("bar", "json"),
                    help="bar: tqdm bars and epoch lines (default); json: one JSON object per line on stdout for "
                         "other programs (schema in training/jsonlines.py and the README), `stop` on stdin stops")
+    p.add_argument("--checks", metavar="FILE",
+                   help="per-file checks of an earlier preflight of the same folder (the JSON the Train tab "
+                        "writes): files unchanged since are not read again")
     p.add_argument("--gpus", type=positive_int, default=1,
                    help="train on N GPUs of this machine with DistributedDataParallel (starts torchrun; with "
                         "--device cpu, N CPU processes)")
@@ -169,7 +172,7 @@ def run_train(args) -> int:
     from .config import TrainConfig, make_config
     from .distributed import from_env, init_distributed, shutdown_distributed, watch_parent
     from .launch import gpus_problem, launch, train_argv
-    from .preflight import preflight
+    from .preflight import preflight, read_checks
     from .run import resume_run, start_run
     from .runfolder import new_run_dir, out_dir_problem, writable_folder_problem
 
@@ -232,7 +235,8 @@ def run_train(args) -> int:
             report = None
             if d.main:
                 try:
-                    report = preflight(config.data, control=control, per_class=config.per_class)
+                    known = read_checks(args.checks) if args.checks else None
+                    report = preflight(config.data, control=control, per_class=config.per_class, known=known)
                 except Stopped as e:
                     report = e
             report = d.broadcast(report)
@@ -241,9 +245,11 @@ def run_train(args) -> int:
             control.close()
             for line in report.summary().splitlines():
                 say(printable(line))  # file names may hold escape codes
+            if report.reused:
+                say(f"{report.reused} of {len(report.checks)} files unchanged since the --checks file: not read again")
             if events is not None:
                 control.out.emit("preflight", summary=report.summary(), images=len(report.samples),
-                                 classes=len(report.classes))
+                                 classes=len(report.classes), reused=report.reused)
             if not report.ok:
                 return fail("; ".join(report.problems()), EXIT_FAILED)
             result = start_run(config, run_dir, control=control, callbacks=callbacks, report=report, device=device,

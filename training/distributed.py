@@ -31,6 +31,8 @@ class Dist:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    local_world_size: int = 1  # processes on this node
+    nodes: int = 1
 
     @property
     def enabled(self) -> bool:
@@ -210,7 +212,10 @@ def from_env() -> Dist:
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if world <= 1:
         return Dist()
-    return Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "0") or 0) or world
+    # torchrun runs one agent per node: GROUP_WORLD_SIZE counts them (else equal nodes are assumed)
+    nodes = int(os.environ.get("GROUP_WORLD_SIZE", "0") or 0) or -(-world // local)
+    return Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")), local, nodes)
 
 
 def init_distributed(device: torch.device) -> Dist:

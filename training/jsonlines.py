@@ -5,7 +5,8 @@ One JSON object per line, each with an "event" (schema 1; NaN and infinities are
 
     {"event": "start", "schema": 1, "run_dir": str, "resume": bool, "pid": int, "world_size": int}
     {"event": "config", "mode": str, "backbone": str, "device": str}
-    {"event": "preflight", "summary": str, "images": int, "classes": int}
+    {"event": "preflight", "summary": str, "images": int, "classes": int, "reused": int}   reused: files
+                                      whose check came from --checks (not read again)
     {"event": "progress", "phase": str, "done": int, "total": int}   phase: "checking images",
                                       "extracting features", "training"; at most 10 a second, and at each end
     {"event": "batch", "epoch": float, "loss": float}   train loss of the last few batches; x = 2.5 is half

@@ -1,13 +1,17 @@
 """Look at a labelled folder before training: what is there, what is broken, what will be used.
 
-Every file is read once: its content hash (the feature cache key and the duplicate test) and a header check
-(Pillow `verify`). Pixel data is decoded later, during feature extraction or training; a file that fails
-there is skipped and reported by the run.
+Every file is read once: its content hash (the feature cache key and the duplicate test) and a decode check
+(JPEGs at 1/8 scale). A file that still fails when training decodes it is skipped and reported by the run.
+
+Each file's outcome is kept with its size and modification time (`PreflightReport.checks`). The Train tab
+hands them to its training process (`write_checks`, `train --checks FILE`), whose own preflight then reads
+again only the files that changed since (`read_checks`, `preflight(known=...)`): not the whole folder twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from dogbreed_desktop.core.datasets import LabelledImage, LabelledSet, load_labe
 from dogbreed_desktop.core.preprocess import MAX_PIXELS, not_a_regular_file, reserve_pixels
 
 MIN_PER_CLASS = 2  # one image to train on and one to validate with
+CHECKS_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class PreflightReport:
     too_small: dict[str, int] = field(default_factory=dict)  # classes left out, with their usable image count
     unreadable_folders: list[tuple[Path, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # how the data was understood (e.g. columns swapped)
+    # absolute path -> {"stamp": [size, mtime_ns], "digest", "error"}: each checked file's outcome
+    checks: dict[str, dict] = field(default_factory=dict, repr=False)
+    reused: int = 0  # checks taken from `known` (an earlier preflight of the same, unchanged files)
 
     @property
     def classes(self) -> list[str]:
@@ -115,6 +123,7 @@ class PreflightReport:
             "too_small": dict(self.too_small),
             "unreadable_folders": [{"path": str(p), "error": e} for p, e in self.unreadable_folders],
             "notes": list(self.notes),
+            "reused_checks": self.reused,
         }
 
 
@@ -155,10 +164,54 @@ def _check(item: LabelledImage) -> tuple[str | None, str | None]:
     return digest, None
 
 
+def _stamp(path: Path) -> list[int] | None:
+    """[size, mtime_ns]: what tells an unchanged file from a changed one without reading it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _check_or_reuse(item: LabelledImage, known: dict[str, dict]) -> dict:
+    """The file's check: the known one when the file has the same size and modification time, else a new one
+    (the stamp is taken before reading, so a file changed while being read is checked again next time)."""
+    stamp = _stamp(item.path)
+    prior = known.get(os.path.abspath(item.path))
+    if stamp is not None and prior is not None and prior.get("stamp") == stamp:
+        return {**prior, "reused": True}
+    digest, error = _check(item)
+    return {"stamp": stamp, "digest": digest, "error": error}
+
+
+def write_checks(report: PreflightReport, path: Path) -> None:
+    """The report's per-file checks, for another process's `preflight(known=read_checks(path))`."""
+    from dogbreed_desktop.core.files import write_text
+
+    write_text(Path(path), json.dumps({"schema": CHECKS_SCHEMA, "root": str(report.root), "checks": report.checks}))
+
+
+def read_checks(path: str | Path) -> dict[str, dict]:
+    """`write_checks`'s checks; empty (so every file is checked) when the file is missing, damaged or from
+    another version."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        checks = data["checks"] if data.get("schema") == CHECKS_SCHEMA else {}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+    if not isinstance(checks, dict):
+        return {}
+    good = (lambda c: isinstance(c, dict) and isinstance(c.get("stamp"), list)
+            and (isinstance(c.get("digest"), str) != isinstance(c.get("error"), str)))
+    return {k: {"stamp": c["stamp"], "digest": c.get("digest"), "error": c.get("error")}
+            for k, c in checks.items() if good(c)}
+
+
 def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
-              per_class: int | None = None) -> PreflightReport:
+              per_class: int | None = None, known: dict[str, dict] | None = None) -> PreflightReport:
     """Scan `root` (raises core.datasets.DatasetError when it holds no labelled set, core.control.Stopped when
-    `control` asks to stop)."""
+    `control` asks to stop). `known`: checks of an earlier preflight (`read_checks`), reused for the files
+    that have not changed."""
     data = root if isinstance(root, LabelledSet) else load_labelled_set(root)
     items = sorted(data.items, key=lambda i: (i.label, str(i.path)))
     if per_class:
@@ -183,7 +236,10 @@ def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
     by_digest: dict[str, list[LabelledImage]] = {}
     workers = max(1, min(8, (os.cpu_count() or 1) * 2))
     with ThreadPoolExecutor(workers, thread_name_prefix="preflight") as pool:
-        for n, (item, (digest, error)) in enumerate(zip(items, pool.map(_check, items)), 1):
+        for n, (item, check) in enumerate(zip(items, pool.map(lambda i: _check_or_reuse(i, known or {}), items)), 1):
+            digest, error = check["digest"], check["error"]
+            report.reused += bool(check.pop("reused", False))
+            report.checks[os.path.abspath(item.path)] = check
             if error:
                 report.unreadable.append((item.path, error))
             else:

@@ -94,9 +94,11 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def environment(device: torch.device) -> dict:
+def environment(device: torch.device, dist: Dist | None = None) -> dict:
+    """Versions, device and GPU, and the processes the run ran on (`dist`: torchrun's ranks)."""
     from dogbreed_desktop import __version__
 
+    d = dist or Dist()
     env = {
         "app_version": __version__,
         "python": sys.version.split()[0],
@@ -111,8 +113,16 @@ def environment(device: torch.device) -> dict:
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.version.cuda,
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "world_size": d.world_size,  # training processes in all
+        "nodes": d.nodes,
+        "local_world_size": d.local_world_size,  # processes on the node that wrote this file
+        "distributed_backend": torch.distributed.get_backend() if d.enabled and _dist_initialized() else None,
     }
     return env
+
+
+def _dist_initialized() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
 def start_run(
@@ -133,14 +143,14 @@ def start_run(
     d = dist or Dist()
     control = control or Control()
     device = device or resolve_device(config.device)
-    prepared = d.on_main(lambda: _prepare(config, run_dir, control, report, device))
+    prepared = d.on_main(lambda: _prepare(config, run_dir, control, report, device, d))
     if isinstance(prepared, RunResult):  # stopped while checking the data
         return prepared
     config, split = prepared
     return _execute(run_dir, config, split, control=control, callbacks=callbacks, device=device, dist=d)
 
 
-def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device):
+def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, device, d: Dist):
     """Write the run folder: (config with its learning rate decided, split), or a stopped RunResult."""
     problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
     if problem:
@@ -162,7 +172,7 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
         if config.organise != "none":
             organise(split, run_dir / "organised", config.organise)
         config.save(run_dir / "config.json")
-        _write_json(run_dir / "environment.json", environment(device))
+        _write_json(run_dir / "environment.json", environment(device, d))
     except Stopped as e:
         write_status(run_dir, RunStatus.STOPPED, str(e))
         return RunResult(run_dir, RunStatus.STOPPED, str(e), None, {}, None, {})
@@ -186,7 +196,7 @@ def resume_run(
     run_dir = Path(run_dir)
     d = dist or Dist()
     control = control or Control()
-    prepared = d.on_main(lambda: _prepare_resume(run_dir, epochs, device))
+    prepared = d.on_main(lambda: _prepare_resume(run_dir, epochs, device, d))
     if isinstance(prepared, RunResult):  # its epochs were all done: only its model was missing
         return prepared
     config, split, ckpt, previous = prepared
@@ -196,7 +206,7 @@ def resume_run(
                     fresh_patience=previous == RunStatus.STOPPED_EARLY, dist=d)
 
 
-def _prepare_resume(run_dir: Path, epochs: int | None, device):
+def _prepare_resume(run_dir: Path, epochs: int | None, device, d: Dist):
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} is not a training run folder (no config.json)")
     if read_status(run_dir).get("status") == RunStatus.RUNNING:
@@ -219,7 +229,7 @@ def _prepare_resume(run_dir: Path, epochs: int | None, device):
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
                            f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
     check_images(split, run_dir)
-    _write_json(run_dir / "environment.json", environment(device))
+    _write_json(run_dir / "environment.json", environment(device, d))
     return config, split, ckpt, previous
 
 

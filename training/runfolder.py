@@ -3,7 +3,7 @@
     RUN/config.json        the TrainConfig
     RUN/preflight.json     what the data check found
     RUN/split.csv          path,label,subset,digest
-    RUN/environment.json   versions, device, GPU
+    RUN/environment.json   versions, device, GPU, processes and nodes (world_size, nodes, local_world_size)
     RUN/metrics.csv        epoch,train_loss,val_loss,val_top1,val_top5,lr,seconds (epoch 0 = starting point)
     RUN/checkpoint.pt      the training checkpoint (weights_only loadable), rewritten atomically each epoch
     RUN/model.safetensors  the model artifact (best epoch, temperature fitted on validation)

@@ -165,7 +165,15 @@ class Classifier:
         `probabilities` take (stacked). Raises ImageError for a file that cannot be read."""
         if len(self.preprocessings) == 1:
             return (prepare(source, self.preprocessing),)
-        img = load_image(source, draft=max(p.resize for p in self.preprocessings))
+        return self.prepare_decoded(self.decode(source))
+
+    def decode(self, source: ImageSource) -> Image.Image:
+        """The picture, upright, decoded at the least scale every preprocessing needs (ImageError if broken):
+        for a caller that makes something else from the same decode (the window's thumbnails)."""
+        return load_image(source, draft=max(p.resize for p in self.preprocessings))
+
+    def prepare_decoded(self, img: Image.Image) -> tuple[np.ndarray, ...]:
+        """`prepare` of a picture already decoded by `decode`."""
         return tuple(to_uint8_array(resize_and_crop(img, p)) for p in self.preprocessings)
 
     def predict(self, inputs: Sequence[ImageSource], **kwargs) -> list[Result]:

@@ -54,6 +54,17 @@ def preview(path: str, box: QSize, *, control=None) -> tuple[QImage, QImage]:
     return image, fit(image, box)
 
 
+def classifier_input(classifier, path: str | Path) -> tuple[tuple, QImage]:
+    """One decode of a photo for the Classify tab: the classifier's input (`Classifier.prepare`'s arrays) and
+    the list's thumbnail, both made from the same decoded picture. Raises ImageError."""
+    from PIL import Image
+
+    img = classifier.decode(path)
+    arrays = classifier.prepare_decoded(img)
+    img.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)  # in place: the arrays are made
+    return arrays, pil_to_qimage(img)
+
+
 def thumbnail(path: str | Path) -> QImage | None:
     """A small square-ish thumbnail, or None when the file cannot be decoded."""
     try:

@@ -1,5 +1,5 @@
-"""What the inference client's tasks do on the runner's thread: load a model (so torch is imported off the GUI
-thread) and classify photos with it, a batch of verdicts at a time, as plain data.
+"""What the inference client's tasks do on the runner's thread: load a model (off the GUI thread) and classify
+photos with it, a batch of verdicts at a time, as plain data.
 
 `Engine` holds the active classifier. Only the runner's one thread touches it, one task at a time, so a load
 and the classifications queued after it see the same model; the GUI thread only reads `info`.
@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 
 from ..core.control import Control
-from .images import save_pasted, thumbnail
+from .images import classifier_input, save_pasted
 from .messages import ModelInfo, Verdict
 
 BATCH_SIZE = 16
@@ -37,38 +37,40 @@ class Engine:
 
     def classify(self, items: list, *, control) -> None:
         """Photos, folders or pasted images (QImage). Publishes ("queued", [path]) once the folders are
-        listed, then ("results", [Verdict]) after each batch, until done or stopped."""
+        listed, then ("results", [Verdict]) after each batch, until done or stopped. Each photo is decoded
+        once, in the decoding threads, for both the model and its thumbnail (images.classifier_input)."""
+        from ..core import threads
         from ..core.classifier import collect_images
+        from ..core.preprocess import load_ahead  # numpy and Pillow: imported on this thread, when first needed
 
         paths = collect_images(save_pasted(i) if isinstance(i, QImage) else Path(i) for i in items)
         control.publish(("queued", [str(p) for p in paths]))
-        if self.classifier is None:
+        clf = self.classifier
+        if clf is None:
             control.publish(("results", [Verdict(str(p), None, "no model is loaded") for p in paths]))
             return
-        each_batch = _EachBatch(control)
-        for chunk in (paths[:FIRST_BATCH], paths[FIRST_BATCH:]):
-            if chunk and not control.should_stop():
-                for result in self.classifier.iter_predict(chunk, top_k=1, batch_size=BATCH_SIZE,
-                                                           control=each_batch):
-                    each_batch.pending.append(result)
-                each_batch.flush()
+        decoded = load_ahead(paths, lambda p: classifier_input(clf, p), window=2 * BATCH_SIZE,
+                             workers=threads.current().decode)
+        batch, size = [], FIRST_BATCH
+        try:
+            for path, item in zip(paths, decoded):
+                if control.should_stop():
+                    return
+                batch.append((str(path), item))
+                if len(batch) == size:
+                    _publish(clf, batch, control)
+                    batch, size = [], BATCH_SIZE
+            if batch and not control.should_stop():
+                _publish(clf, batch, control)
+        finally:
+            decoded.close()  # a stop: what was queued ahead is not decoded
 
 
-class _EachBatch(Control):
-    """The control `iter_predict` gets: the task's stop flag, and a progress call after every batch that
-    publishes the batch's verdicts with their thumbnails."""
+def _publish(clf, batch: list, control) -> None:
+    """One batch through the model; its verdicts, with their thumbnails, to the window."""
+    from ..core.preprocess import ImageError
 
-    def __init__(self, task_control):
-        super().__init__()
-        self._stop = task_control._stop  # one flag: stopping the task stops the prediction at its next batch
-        self._task = task_control
-        self.pending: list = []
-
-    def progress(self, done: int, total: int, message: str = "") -> None:
-        self.flush()
-
-    def flush(self) -> None:
-        verdicts = [Verdict.from_result(r, thumbnail(r.source)) for r in self.pending]
-        self.pending.clear()
-        if verdicts:
-            self._task.publish(("results", verdicts))
+    inputs = [(path, item if isinstance(item, ImageError) else item[0]) for path, item in batch]
+    results = clf.predict_prepared(inputs, top_k=1)
+    control.publish(("results", [Verdict.from_result(r, None if isinstance(item, ImageError) else item[1])
+                                 for r, (_, item) in zip(results, batch)]))

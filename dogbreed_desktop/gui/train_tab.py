@@ -7,6 +7,8 @@ It only composes and routes: the widgets live in `gui/train/`, the preflight tas
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -39,6 +41,7 @@ class TrainTab(QWidget):
         self.checker = TaskRunner("preflight", self)
         self.child = TrainChild(self)  # the training
         self._last_run: str | None = None
+        self._checks_file: str | None = None  # the preflight's checks handed to the running child
         self._layout()
 
         self.data.folder_chosen.connect(self.check_folder)
@@ -107,7 +110,21 @@ class TrainTab(QWidget):
 
         settings = {"data": str(report.root), **self.settings.values()}
         run_dir = new_run_dir(self.runs.root, settings["backbone"])
-        self._launch(str(run_dir), {**settings, "gpus": self.settings.gpus.value()})
+        self._launch(str(run_dir), {**settings, "gpus": self.settings.gpus.value()}, self._write_checks(report))
+
+    def _write_checks(self, report) -> str | None:
+        """The preflight's per-file checks in a temporary file for the child, whose own preflight then reads
+        only files changed since; None (it reads them all) when the file cannot be written."""
+        from training.preflight import write_checks  # torch-free
+
+        try:
+            fd, path = tempfile.mkstemp(prefix="dogbreed-checks-", suffix=".json")
+            os.close(fd)
+            self._checks_file = path
+            write_checks(report, Path(path))
+        except OSError:  # a full or read-only temp folder: the child checks the files itself
+            return None
+        return path
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run; its curves so far stay and grow."""
@@ -119,11 +136,11 @@ class TrainTab(QWidget):
             if info is not None:
                 self.curves.show_history(info.history, info.metrics.get("best_epoch"))
 
-    def _launch(self, run_dir: str, settings: dict | None = None) -> None:
+    def _launch(self, run_dir: str, settings: dict | None = None, checks: str | None = None) -> None:
         self.curves.reset()
         self._last_run = run_dir
         self.controls.offer_resume(False)
-        self.child.start(run_dir, settings)
+        self.child.start(run_dir, settings, checks=checks)
 
     def _epoch(self, row: dict, best_epoch) -> None:
         first = not self.curves.rows
@@ -141,16 +158,26 @@ class TrainTab(QWidget):
         self.controls.set_running(running)
         self.runs.set_busy(running)
         if not running:
+            self._remove_checks()
             self.controls.set_can_start(self.data.report is not None and self.data.report.ok)
             self.runs.refresh(select=Path(self._last_run).name if self._last_run else None)
 
+    def _remove_checks(self) -> None:
+        if self._checks_file:
+            Path(self._checks_file).unlink(missing_ok=True)
+            self._checks_file = None
+
     def _done(self, result: dict) -> None:
-        self.controls.show_outcome(outcome_html(result), bool(result["model_path"]))
+        from training.runfolder import RunStatus  # torch-free
+
+        ended = RunStatus.describe(result["status"]).capitalize()
+        self.controls.show_outcome(outcome_html(result), bool(result["model_path"]), ended)
         self.run_finished.emit(result)
 
     def _failed(self, message: str) -> None:
         color = colors(self.palette()).css("error_text")
-        self.controls.show_outcome(f"<span style='color:{color}'><b>Training failed:</b> {message}</span>", False)
+        self.controls.show_outcome(f"<span style='color:{color}'><b>Training failed:</b> {message}</span>", False,
+                                   "Failed")
 
     def _died(self, message: str) -> None:
         """The child was killed or crashed: say so, and offer Resume when the run has a checkpoint."""
@@ -158,7 +185,8 @@ class TrainTab(QWidget):
 
         info = read_run(Path(self._last_run)) if self._last_run else None
         resumable = info is not None and info.can_resume
-        self.controls.show_outcome(died_html(message, resumable, colors(self.palette()).css("error_text")), False)
+        self.controls.show_outcome(died_html(message, resumable, colors(self.palette()).css("error_text")), False,
+                                   "Stopped unexpectedly")
         self.controls.offer_resume(resumable)
 
     def _resume_last(self) -> None:
@@ -171,10 +199,15 @@ class TrainTab(QWidget):
 
     def _show_run(self, info) -> None:
         if not self.training:
+            from training.runfolder import RunStatus  # torch-free
+
             self.curves.show_history(info.history, info.metrics.get("best_epoch"))
+            self.controls.show_ended(RunStatus.describe(info.status).capitalize())
             self._last_run = str(info.path)
             self.controls.use_button.setEnabled(info.has_model)
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop any running training and preflight and wait for them (called when the window closes)."""
-        return all([self.child.shutdown(timeout_ms), self.checker.shutdown(timeout_ms)])
+        stopped = all([self.child.shutdown(timeout_ms), self.checker.shutdown(timeout_ms)])
+        self._remove_checks()
+        return stopped

@@ -25,9 +25,11 @@ def train_command(args: list[str]) -> tuple[str, list[str]]:
     return sys.executable, ["-m", "dogbreed_desktop", *args]
 
 
-def train_arguments(run_dir: str, settings: dict | None = None, epochs: int | None = None) -> list[str]:
+def train_arguments(run_dir: str, settings: dict | None = None, epochs: int | None = None,
+                    checks: str | None = None) -> list[str]:
     """`train` options for a new run (`settings`: make_config keywords, `data` included, and `gpus`) or a
-    resume. The options come from the config's own table (training.cli.options_for), torch-free."""
+    resume. The options come from the config's own table (training.cli.options_for), torch-free. `checks`:
+    the window's preflight checks (training.preflight.write_checks), so the child reads no file twice."""
     from training.cli import options_for
 
     args = ["train", "--progress", "json"]
@@ -37,6 +39,8 @@ def train_arguments(run_dir: str, settings: dict | None = None, epochs: int | No
             args += ["--epochs", str(epochs)]
         return args
     args += ["--out", run_dir, *options_for(settings)]
+    if checks:
+        args += ["--checks", checks]
     if int(settings.get("gpus") or 1) > 1:
         args += ["--gpus", str(int(settings["gpus"]))]
     return args
@@ -79,10 +83,11 @@ class TrainChild(QObject):
     def pid(self) -> int | None:
         return int(self.process.processId()) if self.process is not None else None
 
-    def start(self, run_dir: str, settings: dict | None = None, epochs: int | None = None) -> None:
+    def start(self, run_dir: str, settings: dict | None = None, epochs: int | None = None,
+              checks: str | None = None) -> None:
         if self.process is not None:
             raise RuntimeError("a training is already running")
-        program, args = train_command(train_arguments(run_dir, settings, epochs))
+        program, args = train_command(train_arguments(run_dir, settings, epochs, checks))
         self.run_dir, self._buffer, self._ended = run_dir, b"", False
         self._stderr.clear()
         p = QProcess(self)

@@ -1,5 +1,8 @@
 """Live training curves: loss (train within and per epoch, validation) and validation accuracy, with the best
-epoch marked by a vertical line and a star. Items are created once and updated with `setData`."""
+epoch marked by a vertical line and a star. Items are created once and updated with `setData`.
+
+Until a run has a point to draw, each plot says so in words and its axes show no numbers (an empty 0-1 grid
+would read as a measurement)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..theme import colors, on_palette_change
-from .plots import plot_widget, titled
+from .plots import Placeholder, plot_widget, titled
 
 
 def _finite(xs, ys):
@@ -35,6 +38,9 @@ class CurvesPanel(QWidget):
         self.top5_curve = self.acc_plot.plot([], [])
         self.best_star = self.loss_plot.plot([], [], pen=None, symbol="star", symbolSize=16)
         self.best_star_acc = self.acc_plot.plot([], [], pen=None, symbol="star", symbolSize=16)
+        self.placeholders = {self.loss_plot: Placeholder(self.loss_plot, "The loss appears here once a run starts"),
+                             self.acc_plot: Placeholder(self.acc_plot, "Accuracy appears after the first validation")}
+        self._empty: dict[pg.PlotWidget, bool] = {}
         self.best_lines = []
         for plot in (self.loss_plot, self.acc_plot):
             line = pg.InfiniteLine(angle=90, movable=False)
@@ -63,6 +69,18 @@ class CurvesPanel(QWidget):
         for line in self.best_lines:
             line.setPen(pg.mkPen(c.best, width=1, style=Qt.PenStyle.DotLine))
 
+    def _show_empty(self, plot: pg.PlotWidget, empty: bool) -> None:
+        """The placeholder and no numbers on the axes while `plot` has nothing to draw."""
+        if self._empty.get(plot) == empty:
+            return  # restyling the axes on every batch would redraw them for nothing
+        self._empty[plot] = empty
+        self.placeholders[plot].setVisible(empty)
+        for name in ("left", "bottom"):
+            plot.getPlotItem().getAxis(name).setStyle(showValues=not empty)
+
+    def is_empty(self, plot: pg.PlotWidget) -> bool:
+        return self._empty[plot]
+
     def reset(self) -> None:
         self.rows: list[dict] = []
         self.batches: tuple[list[float], list[float]] = ([], [])
@@ -72,12 +90,15 @@ class CurvesPanel(QWidget):
             curve.setData([], [])
         for line in self.best_lines:
             line.setVisible(False)
+        for plot in self.placeholders:
+            self._show_empty(plot, True)
 
     def add_batch(self, epoch: float, loss: float) -> None:
         """The train loss of the last few batches (x is fractional: 2.5 = half way through epoch 3)."""
         self.batches[0].append(epoch)
         self.batches[1].append(loss)
         self.batch_curve.setData(*self.batches)
+        self._show_empty(self.loss_plot, False)
 
     def add_epoch(self, row: dict, best_epoch: int | None) -> None:
         self.rows = [r for r in self.rows if r["epoch"] < row["epoch"]] + [dict(row)]
@@ -108,7 +129,18 @@ class CurvesPanel(QWidget):
         if best is not None:
             self.best_star.setData([best["epoch"]], [best["val_loss"]])
             self.best_star_acc.setData([best["epoch"]], [100 * best["val_top1"]])
-        self.loss_plot.setXRange(0, max(1, ep[-1] if ep else 1), padding=0.04)
+        self._show_empty(self.loss_plot, not self.rows and not self.batches[0])
+        self._show_empty(self.acc_plot, not self.acc_points())
+        if self.rows or self.batches[0]:
+            last = max(ep[-1] if ep else 0, self.batches[0][-1] if self.batches[0] else 0)
+            self.loss_plot.setXRange(0, max(1, last), padding=0.04)
+        accuracy = [v for r in self.rows for v in (100 * r["val_top1"], 100 * r["val_top5"]) if not math.isnan(v)]
+        if accuracy:  # from a round number below the lowest point to 100 %, never a 99.6-100.4 % scale
+            self.acc_plot.setYRange(max(0, 5 * math.floor((min(accuracy) - 1) / 5)), 100, padding=0.05)
+
+    def acc_points(self) -> int:
+        xs = self.top1_curve.getData()[0]
+        return 0 if xs is None else len(xs)
 
     def points(self) -> int:
         """Epoch points on the validation curve (for tests and the status line)."""

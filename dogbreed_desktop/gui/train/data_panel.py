@@ -1,46 +1,17 @@
-"""Pick the labelled folder and see what is in it: the preflight summary and a per-class count chart."""
+"""Pick the labelled folder and see what is in it: the preflight summary and the images-per-class chart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from .. import settings
-from ..theme import ACCENT, colors, on_palette_change
-from .plots import plot_widget
-
-
-class CountChart(QWidget):
-    """Images per class as bars (BarGraphItem created once, updated with setOpts)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.plot = plot_widget(self, "", "images", "classes")
-        self.plot.setMinimumHeight(80)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=ACCENT, pen=None)
-        self.plot.addItem(self.bars)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
-        self.counts: dict[str, int] = {}
-
-    def set_counts(self, counts: dict[str, int]) -> None:
-        self.counts = dict(counts)
-        names = sorted(counts, key=lambda c: (-counts[c], c))
-        heights = [counts[c] for c in names]
-        self.bars.setOpts(x=list(range(len(names))), height=heights, width=0.8)
-        # names under the bars when they fit; with many classes (120 breeds) the tooltip names the extremes
-        ticks = [list(enumerate(n[:10] for n in names))] if 0 < len(names) <= 12 else [[]]
-        self.plot.getPlotItem().getAxis("bottom").setTicks(ticks)
-        self.plot.setXRange(-0.6, max(1, len(names)) - 0.4, padding=0)
-        self.plot.setYRange(0, max(heights, default=1) * 1.1, padding=0)
-        if names:
-            self.setToolTip(f"most: {names[0]} ({heights[0]}), fewest: {names[-1]} ({heights[-1]})")
+from ..theme import colors, on_palette_change
+from .count_chart import CountChart
 
 
 class DataPanel(QGroupBox):

@@ -7,6 +7,8 @@ import time
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+IDLE_TEXT = "No run yet"
+
 
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -43,7 +45,9 @@ class RunControls(QWidget):
         self.phase = QLabel("", self)
         self.outcome = QLabel("", self)
         self.outcome.setWordWrap(True)
-        self.outcome.setMinimumHeight(4 * self.fontMetrics().lineSpacing() + 4)
+        # Both lines take room only when they say something: before a run it goes to the data chart.
+        self.phase.hide()
+        self.outcome.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
@@ -58,6 +62,7 @@ class RunControls(QWidget):
         layout.addWidget(self.outcome)
         self._phase_start: tuple[str, float, int] | None = None
         self.set_running(False)
+        self.show_ended(IDLE_TEXT, done=False)
         self.set_can_start(False)
         self.use_button.setEnabled(False)
 
@@ -69,12 +74,19 @@ class RunControls(QWidget):
         self.start_button.setEnabled(not running)
         if running:
             self.use_button.setEnabled(False)
-            self.outcome.setText("")
+            _say(self.outcome, "")
+            self.bar.setFormat("%p%")
             self.bar.setRange(0, 0)  # busy until the first progress report
             self._phase_start = None
-        else:
-            self.bar.setRange(0, 1)
-            self.bar.setValue(1 if self.bar.value() else 0)
+        elif self.bar.format() == "%p%":  # the run ended without a word on how (show_ended says it otherwise)
+            self.show_ended("Ended")
+
+    def show_ended(self, text: str, done: bool = True) -> None:
+        """The bar, when no run is going: a word on the run shown (a full bar), or IDLE_TEXT (an empty one);
+        never a percentage that no run is making."""
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1 if done else 0)
+        self.bar.setFormat(text)
 
     def show_progress(self, done: int, total: int, message: str) -> None:
         now = time.monotonic()
@@ -89,20 +101,27 @@ class RunControls(QWidget):
             text += f" · about {format_eta((total - done) / rate)} left"
             if message == "training":
                 text += " (at most; early stopping may end sooner)"
-        self.phase.setText(text)
+        _say(self.phase, text)
 
     def show_stopping(self) -> None:
         self.stop_button.setEnabled(False)
-        self.phase.setText("Stopping at the next batch; the best model so far is kept…")
+        _say(self.phase, "Stopping at the next batch; the best model so far is kept…")
 
     def offer_resume(self, offer: bool) -> None:
         self.resume_button.setVisible(offer)
         self.resume_button.setEnabled(offer)
 
-    def show_outcome(self, html: str, model_ready: bool) -> None:
-        self.outcome.setText(html)
+    def show_outcome(self, html: str, model_ready: bool, ended: str) -> None:
+        """How the run ended: `html` under the bar, `ended` (a few words) in it."""
+        self.show_ended(ended)
+        _say(self.outcome, html)
         self.use_button.setEnabled(model_ready)
-        self.phase.setText("")
+        _say(self.phase, "")
+
+
+def _say(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 def outcome_html(result: dict) -> str:
