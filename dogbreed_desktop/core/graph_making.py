@@ -131,6 +131,7 @@ def main() -> None:
     """`python -m dogbreed_desktop.core.graphs [FOLDER]`: prepare the built-in graphs."""
     import sys
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(format="%(message)s")
+    log.setLevel(logging.INFO)  # ours only: onnxscript's optimizer narrates every rewrite at INFO
     for path in prepare_builtin_graphs(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
         print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
