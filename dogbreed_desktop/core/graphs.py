@@ -171,22 +171,33 @@ def package_artifact(name: str) -> ModelArtifact:
     return ModelArtifact(name, ["x"], spec.preprocessing, None, None, spec.weights_reference(), gate=None)
 
 
-def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
-    """Make the graphs of every offline backbone into `folder` (default resources/graphs): install and build
-    time, so the classify-only bundle and a first launch never need torch for them."""
+def _builtin_graphs(folder: Path | None) -> dict[str, Path]:
+    """Each offline backbone -> where its built-in graph goes (default resources/graphs, as `candidates` looks)."""
     from ..paths import resources_dir
-    from .backbones import package_weights_path
     from .specs import OFFLINE_BACKBONES
 
     folder = folder or resources_dir() / "graphs"
+    return {name: folder / f"{name}-{BACKBONES[name].sha256[:16]}.onnx" for name in OFFLINE_BACKBONES}
+
+
+def missing_builtin_graphs(folder: Path | None = None) -> list[Path]:
+    """The built-in graphs that are missing or not made from the expected weights (torch-free): a bundle build
+    checks this before packing resources/, as the classify-only bundle has no other weights."""
+    return [path for name, path in _builtin_graphs(folder).items()
+            if not graph_matches(path, name, str(BACKBONES[name].sha256))]
+
+
+def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
+    """Make the graphs of every offline backbone into `folder` (default resources/graphs): install and build
+    time, so the classify-only bundle and a first launch never need torch for them."""
+    from .backbones import package_weights_path
+
     made = []
-    for name in OFFLINE_BACKBONES:
-        spec = BACKBONES[name]
+    for name, target in _builtin_graphs(folder).items():
+        sha256 = str(BACKBONES[name].sha256)
         package_weights_path(name)  # the installed weights, checked against their sha256
-        stub = package_artifact(name)
-        target = folder / f"{name}-{spec.sha256[:16]}.onnx"
-        if not graph_matches(target, name, spec.sha256):
-            export_graph(stub, target, spec.sha256)
+        if not graph_matches(target, name, sha256):
+            export_graph(package_artifact(name), target, sha256)
         made.append(target)
     return made
 
