@@ -260,17 +260,32 @@ def watch_gui(exe: Path, photo: Path, home: Path, seconds: float, platform: str,
 
 
 def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
+    """Xvfb on a display number it picks itself (-displayfd): a fixed number meets the previous run's server still
+    going away, or someone else's, when smoke tests run one after another (the cpu, then the classify app)."""
+    import select
+
     if not (shutil.which("Xvfb") and shutil.which("xwininfo")):
         print("  (no Xvfb or xwininfo: window-shown time not measured)")
         return None, None
-    display = ":97"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+    os.close(write_end)
+    said = b""
+    while not said.endswith(b"\n") and select.select([read_end], [], [], 15)[0]:
+        chunk = os.read(read_end, 32)  # read to the newline: Xvfb dies if it cannot write all of it
+        if not chunk:
+            break
+        said += chunk
+    os.close(read_end)
+    number = said.decode().strip()
+    display = f":{number}"
+    for _ in range(50 if number.isdigit() else 0):
         if subprocess.run(["xwininfo", "-root"], env={"DISPLAY": display}, capture_output=True).returncode == 0:
             return xvfb, display
         time.sleep(0.1)
     xvfb.kill()
+    xvfb.wait()
     print("  (Xvfb did not start: window-shown time not measured)")
     return None, None
 

@@ -171,7 +171,7 @@ def package_artifact(name: str) -> ModelArtifact:
     return ModelArtifact(name, ["x"], spec.preprocessing, None, None, spec.weights_reference(), gate=None)
 
 
-def _builtin_graphs(folder: Path | None) -> dict[str, Path]:
+def builtin_graph_paths(folder: Path | None) -> dict[str, Path]:
     """Each offline backbone -> where its built-in graph goes (default resources/graphs, as `candidates` looks)."""
     from ..paths import resources_dir
     from .specs import OFFLINE_BACKBONES
@@ -183,7 +183,7 @@ def _builtin_graphs(folder: Path | None) -> dict[str, Path]:
 def missing_builtin_graphs(folder: Path | None = None) -> list[Path]:
     """The built-in graphs that are missing or not made from the expected weights (torch-free): a bundle build
     checks this before packing resources/, as the classify-only bundle has no other weights."""
-    return [path for name, path in _builtin_graphs(folder).items()
+    return [path for name, path in builtin_graph_paths(folder).items()
             if not graph_matches(path, name, str(BACKBONES[name].sha256))]
 
 
@@ -193,7 +193,7 @@ def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
     from .backbones import package_weights_path
 
     made = []
-    for name, target in _builtin_graphs(folder).items():
+    for name, target in builtin_graph_paths(folder).items():
         sha256 = str(BACKBONES[name].sha256)
         package_weights_path(name)  # the installed weights, checked against their sha256
         if not graph_matches(target, name, sha256):
