@@ -214,3 +214,13 @@ def test_build_scripts_parse():
                         "runpy.run_path('scripts/smoke-test-app.py', run_name='not_main')"],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_build_finds_missing_or_foreign_graphs_without_torch(tmp_path):
+    """scripts/build-app.sh runs this check with the build venv (no torch in classify's)."""
+    from dogbreed_desktop.core.graphs import builtin_graph_paths, missing_builtin_graphs
+
+    assert missing_builtin_graphs() == []  # resources/graphs, as the session fixture leaves it
+    paths = list(builtin_graph_paths(tmp_path).values())
+    paths[0].write_bytes(b"not an ONNX graph")
+    assert missing_builtin_graphs(tmp_path) == paths
