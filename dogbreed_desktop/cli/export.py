@@ -18,6 +18,10 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..core.errors import UserError
+    from ..core.flavour import has_torch, needs_full_build
+
+    if not has_torch():  # the classify-only build
+        return fail(needs_full_build("ONNX export"))
     from ..core.export_onnx import export_onnx
 
     try:

@@ -14,4 +14,10 @@ def add_arguments(tr) -> None:
 def run(args) -> int:
     from training.cli import run_train
 
+    from ..core.flavour import TRAINING, has_torch
+    from .common import fail
+
+    if not has_torch():  # the classify-only build: the same sentence as its Train tab, exit status 2
+        return fail(TRAINING)
+
     return run_train(args)

@@ -21,6 +21,7 @@ from . import threads
 from .artifact import ModelArtifact
 from .devices import DEVICES, DeviceUnavailable
 from .engine_base import Engine, Outputs
+from .flavour import has_torch, require_torch
 
 ENGINES = ("auto", "onnxruntime", "torch")
 
@@ -76,11 +77,15 @@ def open_engine(members: Sequence[ModelArtifact], device: str = "auto", engine: 
     kind = device.split(":")[0]
     if kind not in DEVICES:
         raise DeviceUnavailable(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    if engine == "torch" or not all(map(supported, members)):
+    unsupported = [m.backbone for m in members if not supported(m)]
+    if engine == "torch" or unsupported:
+        require_torch(f"A {unsupported[0]} model" if unsupported else "The torch engine")  # the classify-only build
         from .torch_engine import TorchEngine
 
         return TorchEngine(members, device)
-    if engine == "auto" and (kind in ("cuda", "mps") or (kind == "auto" and _gpu_likely())):
+    if kind in ("cuda", "mps"):
+        require_torch(f"The {DEVICES[kind]}")  # before any import of torch: the classify-only build has none
+    if engine == "auto" and has_torch() and (kind in ("cuda", "mps") or (kind == "auto" and _gpu_likely())):
         from .devices import resolve_device  # imports torch: only where a GPU may be there to use
 
         if resolve_device(device).type != "cpu":

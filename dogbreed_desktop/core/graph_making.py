@@ -18,8 +18,9 @@ import numpy as np
 
 from .artifact import ModelArtifact
 from .files import atomic_write
-from .graphs import GRAPH_VERSION, OUTPUTS, GraphUnavailable, graph_matches, package_artifact, template_path
-from .specs import BACKBONES, OFFLINE_BACKBONES
+from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_paths, graph_matches, package_artifact,
+                     template_path)
+from .specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
 log = logging.getLogger(__name__)
@@ -44,15 +45,13 @@ def make_graph(artifact: ModelArtifact, target: Path, source: str) -> None:
 def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
     """The template and the graph of every offline backbone in `folder` (default resources/graphs): install and
     build time, so the classify-only bundle and a first launch never need torch."""
-    from ..paths import resources_dir
     from .backbones import package_weights_path
 
-    folder = folder or resources_dir() / "graphs"
     made = []
-    for name in OFFLINE_BACKBONES:
+    for name, graph in builtin_graph_paths(folder).items():
         sha = str(BACKBONES[name].sha256)
         package_weights_path(name)  # the installed weights, checked against their sha256
-        graph, template = folder / f"{name}-{sha[:16]}.onnx", folder / f"{name}-{sha[:16]}.template.onnx"
+        template = graph.with_name(graph.name.replace(".onnx", ".template.onnx"))
         fresh_template = graph_matches(template, name, sha, TEMPLATE)
         if not (fresh_template and graph_matches(graph, name, sha)):
             log.info("exporting %s from torch", name)

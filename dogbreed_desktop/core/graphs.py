@@ -146,6 +146,22 @@ def package_artifact(name: str) -> ModelArtifact:
     return ModelArtifact(name, ["x"], spec.preprocessing, None, None, spec.weights_reference(), gate=None)
 
 
+def builtin_graph_paths(folder: Path | None) -> dict[str, Path]:
+    """Each offline backbone -> where its built-in graph goes (default resources/graphs, as `candidates` looks)."""
+    from ..paths import resources_dir
+    from .specs import OFFLINE_BACKBONES
+
+    folder = folder or resources_dir() / "graphs"
+    return {name: folder / f"{name}-{BACKBONES[name].sha256[:16]}.onnx" for name in OFFLINE_BACKBONES}
+
+
+def missing_builtin_graphs(folder: Path | None = None) -> list[Path]:
+    """The built-in graphs that are missing or not made from the expected weights (torch-free): a bundle build
+    checks this before packing resources/, as the classify-only bundle has no other weights."""
+    return [path for name, path in builtin_graph_paths(folder).items()
+            if not graph_matches(path, name, str(BACKBONES[name].sha256))]
+
+
 if __name__ == "__main__":
     from .graph_making import main
 

@@ -52,12 +52,30 @@ def run(image_paths: list[str], model: str | None = None) -> int:
         # scripts/smoke-test-app.py times launch -> first verdicts on screen as launch -> exit.
         window.classify_tab.request_finished.connect(lambda *_: app.exit(0))
         window.client.model_failed.connect(lambda *_: app.exit(3))
+    if os.environ.get("DOGBREED_SMOKE_TRAIN_TAB"):
+        # scripts/smoke-test-app.py looks at the Train tab of the built app (the classify-only build's sentence).
+        QTimer.singleShot(0, lambda: _show_train_tab(app, window, Path(os.environ["DOGBREED_SMOKE_TRAIN_TAB"])))
     # Load the model and queue the photos once the window is on screen.
     QTimer.singleShot(0, lambda: window.start(model, [Path(p) for p in image_paths]))
     code = app.exec()
     if not window.stopped_cleanly:
         print("dogbreed-desktop: a worker did not stop in time", file=sys.stderr)
     return code
+
+
+def _show_train_tab(app: QApplication, window: MainWindow, screenshot: Path) -> None:
+    """Switch to the Train tab, save a screenshot of the window, print what the tab says, and quit."""
+    from PySide6.QtGui import QTextDocumentFragment
+
+    tab = window.train_tab
+    window.tabs.setCurrentWidget(tab)
+    app.processEvents()
+    saved = window.grab().save(str(screenshot))
+    notice = tab.unavailable
+    print("train tab:", QTextDocumentFragment.fromHtml(notice.text()).toPlainText() if notice else "can train",
+          f"(start enabled: {tab.controls.start_button.isEnabled()}, choose folder enabled: {tab.data.isEnabled()})",
+          flush=True)
+    app.exit(0 if saved else 4)
 
 
 def _close_on_signals(window: MainWindow) -> QTimer:

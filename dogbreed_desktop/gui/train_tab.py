@@ -3,6 +3,8 @@
 It only composes and routes: the widgets live in `gui/train/`, the preflight task in `gui/train/tasks.py` (on a
 `TaskRunner`). Training itself runs as a child process (`gui/train/child.py`: `dogbreed-desktop train
 --progress json`), so it runs as fast as the CLI and a crash in it leaves the window and its photos alone.
+In the classify-only build (no torch) the tab says in one sentence that training needs the full build, and only
+the earlier runs' curves, "Evaluate" and "Use model" stay usable.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from ..core.flavour import TRAINING, has_torch
 from .train.curves import CurvesPanel
 from .train.data_panel import DataPanel
 from .tasks import TaskRunner
@@ -42,7 +45,13 @@ class TrainTab(QWidget):
         self.child = TrainChild(self)  # the training
         self._last_run: str | None = None
         self._checks_file: str | None = None  # the preflight's checks handed to the running child
+        self.can_train = has_torch()
+        self.unavailable: QLabel | None = None  # the classify-only build's sentence
         self._layout()
+        if not self.can_train:
+            for part in (self.data, self.settings, self.controls):
+                part.setEnabled(False)
+            self.runs.set_can_resume(False)
 
         self.data.folder_chosen.connect(self.check_folder)
         self.controls.start_clicked.connect(self.start)
@@ -84,7 +93,17 @@ class TrainTab(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([380, 620])
-        QHBoxLayout(self).addWidget(split)
+        outer = QVBoxLayout(self)
+        if not self.can_train:
+            self.unavailable = QLabel(f"<b>{TRAINING}</b> It classifies, evaluates and serves; earlier runs can "
+                                      "still be evaluated and used.", self)
+            self.unavailable.setObjectName("training_unavailable")
+            self.unavailable.setWordWrap(True)
+            self.unavailable.setFrameShape(QFrame.Shape.StyledPanel)
+            self.unavailable.setMargin(8)
+            self.unavailable.setAccessibleName(TRAINING)
+            outer.addWidget(self.unavailable)
+        outer.addWidget(split, 1)
 
     @property
     def training(self) -> bool:
@@ -92,6 +111,8 @@ class TrainTab(QWidget):
 
     def check_folder(self, folder: str) -> None:
         """Run the preflight on `folder` (a newer request supersedes an older one)."""
+        if not self.can_train:
+            return
         self.controls.set_can_start(False)
         self.data.show_checking()
         self.checker.submit(check, folder, self.settings.overrides.get("per_class"), supersede=True,
@@ -104,7 +125,7 @@ class TrainTab(QWidget):
 
     def start(self) -> None:
         report = self.data.report
-        if report is None or not report.ok or self.training:
+        if report is None or not report.ok or self.training or not self.can_train:
             return
         from training.runfolder import new_run_dir  # torch-free; the child makes the config
 
@@ -128,7 +149,7 @@ class TrainTab(QWidget):
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run; its curves so far stay and grow."""
-        if not self.training:
+        if not self.training and self.can_train:
             from training.runfolder import read_run  # torch-free
 
             info = read_run(Path(run_dir))

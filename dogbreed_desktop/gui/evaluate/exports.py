@@ -23,6 +23,11 @@ class Exporter(QObject):
         self.runner = TaskRunner("export", self)
 
     def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
+        from ...core.flavour import has_torch, needs_full_build
+
+        if not has_torch():  # the classify-only build: say so instead of asking for a file name
+            self._failed(None, needs_full_build("ONNX export"))
+            return
         stem = Path(model_path).parent.name if model_path and Path(model_path).name == "model.safetensors" else ""
         suggested = f"{stem or 'dog-breeds'}.onnx"
         suggested = str(Path(settings.dialog_dir("onnx")) / suggested) if settings.dialog_dir("onnx") else suggested

@@ -42,6 +42,7 @@ class RunsList(QGroupBox):
         layout.addLayout(buttons)
         self.root: Path | None = None
         self.busy = False
+        self.can_resume = True  # False in the classify-only build: no training there
         self._selected(None, None)
 
     def set_root(self, root: Path) -> None:
@@ -73,9 +74,13 @@ class RunsList(QGroupBox):
         self.busy = busy
         self._selected(self.list.currentItem(), None)
 
+    def set_can_resume(self, can: bool) -> None:
+        self.can_resume = can
+        self._selected(self.list.currentItem(), None)
+
     def _selected(self, item, _previous) -> None:
         info = item.data(Qt.ItemDataRole.UserRole) if item else None
-        self.resume_button.setEnabled(bool(info and info.can_resume and not self.busy))
+        self.resume_button.setEnabled(bool(info and info.can_resume and self.can_resume and not self.busy))
         self.use_button.setEnabled(bool(info and info.has_model))
         self.evaluate_button.setEnabled(bool(info and info.has_model))
         if info is not None:
