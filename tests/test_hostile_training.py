@@ -162,7 +162,7 @@ def test_bad_cache_and_unwritable_places(tmp_path, capsys, base):
 
     cache = tmp_path / "cache"
     config = make_config(base / "data", device="cpu", device_type="cpu", mode="fast", image_size=32)
-    path = FeatureCache.path_for(cache, config.backbone, preprocessing_for(config))
+    path = FeatureCache.path_for(cache, config.backbone, preprocessing_for(config), "onnxruntime")
     path.parent.mkdir(parents=True)
     from safetensors.torch import save_file
 

@@ -96,7 +96,7 @@ def test_run_folder_contents(shapes, cache, tmp_path):
 def test_features_are_cached(shapes, cache, tmp_path):
     cfg = config(shapes, cache, epochs=1)
     start_run(cfg, tmp_path / "a")
-    cached = FeatureCache(cache, cfg.backbone, preprocessing_for(cfg))
+    cached = FeatureCache(cache, cfg.backbone, preprocessing_for(cfg), "onnxruntime")  # the CPU engine made them
     assert len(cached) == 60
 
     class Counting(Control):

@@ -153,12 +153,13 @@ def _reporting(args, main_rank: bool = True):
     return control, lambda line: print(line, flush=True), None, fail
 
 
-def _cache_note(folder: Path, config) -> str | None:
+def _cache_note(folder: Path, config, device_type: str) -> str | None:
     """Why the existing feature cache for this config will be recomputed, if it will."""
     from .config import preprocessing_for
-    from .features import FeatureCache, cache_problem
+    from .features import FeatureCache, cache_problem, extraction_engine
 
-    path = FeatureCache.path_for(folder, config.backbone, preprocessing_for(config))
+    engine = extraction_engine(config.backbone, device_type)
+    path = FeatureCache.path_for(folder, config.backbone, preprocessing_for(config), engine)
     return cache_problem(path, config.backbone) if path.exists() else None
 
 
@@ -211,7 +212,7 @@ def run_train(args) -> int:
     features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
     if not problem and config.mode == "fast":
         problem = writable_folder_problem(features)
-        note = None if problem else _cache_note(features, config)
+        note = None if problem else _cache_note(features, config, device.type)
         if note:
             say(f"note: {note}")
     if problem:

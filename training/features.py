@@ -143,18 +143,25 @@ def _decoded(samples: list[Sample], todo: list[int], prep: Preprocessing, batch_
     return zip(todo, items)
 
 
+def extraction_engine(backbone: str, device_type: str) -> str:
+    """The engine fast mode extracts features with (and the cache is keyed on): ONNX Runtime for an offline
+    backbone on the CPU (unless DOGBREED_ENGINE=torch), else torch."""
+    if device_type == "cpu" and backbone_spec(backbone).offline and os.environ.get("DOGBREED_ENGINE") != "torch":
+        return "onnxruntime"
+    return "torch"
+
+
 class Embedder:
     """uint8 NCHW batch -> (N, feature_dim) float32 features on the CPU, by the engine chosen once per run."""
 
     def __init__(self, backbone_name: str, backbone: nn.Module, prep: Preprocessing, precision: Precision):
         self.prep, self.backbone, self.precision = prep, backbone, precision
-        self.engine, self._ort = "torch", None
-        if (precision.device.type == "cpu" and backbone_spec(backbone_name).offline
-                and os.environ.get("DOGBREED_ENGINE") != "torch"):
+        self.engine, self._ort = extraction_engine(backbone_name, precision.device.type), None
+        if self.engine == "onnxruntime":
             from dogbreed_desktop.core.engine import OrtEngine
             from dogbreed_desktop.core.graphs import package_artifact
 
-            self._ort, self.engine = OrtEngine([package_artifact(backbone_name)]), "onnxruntime"
+            self._ort = OrtEngine([package_artifact(backbone_name)])
 
     def __call__(self, batch: np.ndarray) -> torch.Tensor:
         if self._ort is not None:
