@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             threads.decide("cli")  # this process's thread counts, before any work (core/threads.py)
             return _command(argv[0]).run(args)
         return cmd_gui(_gui_parser().parse_args(argv))
-    except UserError as e:  # a full disk, say, met where a subcommand did not expect it: one line, no traceback
-        return fail(str(e), EXIT_FAILED)
-    except SystemExit as e:  # argparse and load_classifier exit this way
+    except UserError as e:  # a model that cannot be loaded, a full disk...: one line, no traceback
+        return fail(str(e), getattr(e, "exit_code", EXIT_FAILED))
+    except SystemExit as e:  # argparse exits this way
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130

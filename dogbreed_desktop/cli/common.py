@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from ..core.control import Control  # threading only: cheap enough for `--help`
+from ..core.errors import UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
@@ -90,15 +91,20 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+class ModelUnusable(UserError):
+    """`--model` names nothing usable: a usage error (exit 2), said in one line by `cli.main`."""
+
+    exit_code = EXIT_USAGE
+
+
 def load_classifier(model: str | None, device: str):
-    """The classifier for `--model`, or exit 2 with one line saying why it cannot be loaded."""
+    """The classifier for `--model` (any name `core.models.resolve_model` takes). Raises ModelUnusable."""
     from ..core.classifier import Classifier
-    from ..core.errors import UserError
 
     try:
         return Classifier.load(model, device=device)
     except UserError as e:
-        raise SystemExit(fail(f"cannot load model: {e}"))
+        raise ModelUnusable(f"cannot load model: {e}") from None
 
 
 def progress(total: int, enabled: bool) -> "TqdmControl":
