@@ -33,7 +33,6 @@ import time
 
 from dogbreed_desktop.core.control import Control
 
-SCHEMA = 1
 MIN_INTERVAL_S = 0.1  # ~10 progress lines a second at most
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import UserError
-from .imagetypes import IMAGE_SUFFIXES, is_image_path  # noqa: F401 (re-exported)
+from .imagetypes import is_image_path  # noqa: F401 (re-exported for the classifier)
 from .specs import Preprocessing  # noqa: F401 (re-exported)
 
 # The pixel budget. Every decode and every resize is bounded by these, so no input file can make the app

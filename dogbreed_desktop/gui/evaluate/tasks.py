@@ -1,5 +1,5 @@
-"""The Evaluate view's background work, run on task runners (`gui/tasks.py`): evaluating, gallery thumbnails,
-writing a report, exporting to ONNX. Each calls the same Qt-free code as the CLI, imported when the task
+"""The Evaluate view's background work, run on task runners (`gui/tasks.py`): evaluating and gallery thumbnails
+(its report export is `gui/exporter.py`'s). Each calls the same Qt-free code as the CLI, imported when the task
 runs (on the runner's thread, so building the view does not import torch), and returns plain data."""
 
 from __future__ import annotations
@@ -69,7 +69,3 @@ def thumbnails(paths: list[str], *, control):
     if chunk:
         yield chunk
 
-
-def call(fn, *, control):
-    """`fn()` on the runner's thread: a report or an ONNX export, neither interruptible."""
-    return fn()
