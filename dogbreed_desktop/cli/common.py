@@ -1,10 +1,9 @@
-"""Helpers every subcommand shares: exit codes, argument types, error output, a tqdm-backed Control."""
+"""Helpers every subcommand shares: exit codes, argument types, error output, a tqdm-backed Control. (JSON
+output is `core.jsonsafe.dumps`.)"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import warnings
 
@@ -43,40 +42,6 @@ def _escape(c: str) -> str:
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
         return f"\\x{code - 0xDC00:02x}"
     return c.encode("unicode_escape").decode("ascii") if code < 0x10000 else f"\\U{code:08x}"
-
-
-def json_safe(value):
-    """`value` with NaN/inf as null and strings made valid Unicode, so `json.dumps(allow_nan=False)` always
-    gives JSON that strict readers accept (bare NaN and lone surrogates are not JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return _valid_unicode(value)
-    if isinstance(value, dict):
-        return {_valid_unicode(str(k)): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _valid_unicode(text: str) -> str:
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        # Bytes a file name held that were not UTF-8 become \xNN text; other lone surrogates \uDNNN.
-        raw = text.encode("utf-8", "surrogateescape") if _only_escaped_bytes(text) else None
-        if raw is not None:
-            return raw.decode("utf-8", "backslashreplace")
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _only_escaped_bytes(text: str) -> bool:
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-
-
-def dumps(value, **kwargs) -> str:
-    return json.dumps(json_safe(value), allow_nan=False, **kwargs)
 
 
 def positive_int(text: str) -> int:

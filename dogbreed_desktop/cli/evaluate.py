@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from ..core.devices import DEVICES
-from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable,
+from ..core.jsonsafe import dumps
+from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, fail, load_classifier, positive_int, printable,
                      progress)
 
 HELP = "measure a model on a labelled set"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
+from ..core.jsonsafe import dumps
+from .common import EXIT_OK, EXIT_SOME_FAILED, fail, load_classifier, positive_int, printable, progress
 
 HELP = "classify photos and folders"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..tasks import Throttle
+from ...core.control import Throttle
 
 
 def photos_to_evaluate(model_file: Path, data: str | None):
