@@ -19,6 +19,8 @@ from dogbreed_desktop.core.datasets import first_per_group
 from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
 from dogbreed_desktop.core.metrics import expected_calibration_error
 
+pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
+
 
 @pytest.fixture(scope="module")
 def split(real_data):
