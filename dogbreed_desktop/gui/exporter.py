@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from ..paths import MODEL_FILENAME
 from . import settings
 from .tasks import TaskRunner
 
@@ -23,7 +24,8 @@ class Exporter(QObject):
         self.runner = TaskRunner("export", self)
 
     def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
-        stem = Path(model_path).parent.name if model_path and Path(model_path).name == "model.safetensors" else ""
+        path = Path(model_path) if model_path else None  # a run's model is named after its run folder
+        stem = (path.parent.name if path.name == MODEL_FILENAME else path.stem) if path else ""
         suggested = f"{stem or 'dog-breeds'}.onnx"
         suggested = str(Path(settings.dialog_dir("onnx")) / suggested) if settings.dialog_dir("onnx") else suggested
         out, _ = QFileDialog.getSaveFileName(parent, f"Export {name or 'the model'} as ONNX", suggested,
