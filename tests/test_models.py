@@ -76,3 +76,35 @@ def test_export_takes_built_in_names_and_gives_the_apps_probabilities(name, tmp_
     ours = session.run(None, feed)[0]
     app = np.array([r.probabilities for r in clf.predict(photos)])
     assert np.abs(ours - app).max() < 1e-4
+
+
+def test_a_saved_evaluation_is_keyed_on_every_member_of_an_ensemble(tmp_path):
+    """Retraining one member of an ensemble (the manifest unchanged) must not bring back the old evaluation."""
+    from dogbreed_desktop.core.datasets import LabelledImage
+    from dogbreed_desktop.core.report.cache import cache_key
+
+    for f in model_files("accurate"):
+        shutil.copy(f, tmp_path / f.name)
+    manifest = tmp_path / resolve_model("accurate").name
+    items = [LabelledImage(tmp_path / "a.jpg", "pug")]
+    before = cache_key(manifest, items)
+    assert cache_key(manifest, items) == before
+    member = model_files(manifest)[2]
+    member.write_bytes(member.read_bytes() + b" ")
+    assert cache_key(manifest, items) != before
+
+
+@pytest.mark.slow
+def test_the_window_exports_the_accurate_model_it_has_open(qtbot, tmp_path):
+    """File ▸ Export Model… with the accurate ensemble active (it said "model file not found" before)."""
+    pytest.importorskip("onnxruntime")
+    from gui_support import make_window
+
+    w = make_window(qtbot)
+    with qtbot.waitSignal(w.client.model_loaded, timeout=120_000):
+        w.open_model_path("accurate")
+    assert w.model_actions["accurate"].isChecked()
+    out = tmp_path / "accurate.onnx"
+    with qtbot.waitSignal(w.exporter.exported, timeout=300_000) as done:
+        w.exporter.export(w.client.model.path, str(out))
+    assert done.args == [str(out)] and out.stat().st_size > 1_000_000 and (tmp_path / "labels.txt").is_file()
