@@ -96,7 +96,10 @@ def test_run_folder_contents(shapes, cache, tmp_path):
 def test_features_are_cached(shapes, cache, tmp_path):
     cfg = config(shapes, cache, epochs=1)
     start_run(cfg, tmp_path / "a")
-    cached = FeatureCache(cache, cfg.backbone, preprocessing_for(cfg))
+    prep = preprocessing_for(cfg)
+    # The engine that made the features names the file: ONNX Runtime on the CPU, torch elsewhere
+    [engine] = [e for e in ("onnxruntime", "torch") if FeatureCache.path_for(cache, cfg.backbone, prep, e).exists()]
+    cached = FeatureCache(cache, cfg.backbone, prep, engine)
     assert len(cached) == 60
 
     class Counting(Control):
