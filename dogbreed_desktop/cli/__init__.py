@@ -13,7 +13,7 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserError
-from .common import EXIT_FAILED, EXIT_USAGE, fail, setup_output
+from .common import EXIT_FAILED, EXIT_USAGE, MODEL_HELP, fail, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
@@ -33,7 +33,7 @@ def _gui_parser() -> argparse.ArgumentParser:
         f"Subcommands: {', '.join(SUBCOMMANDS)} (see `dogbreed-desktop SUBCOMMAND --help`).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("--model", help="model artifact (.safetensors) or training run folder")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("images", nargs="*", help="photos or folders to classify on start")
     return p
 

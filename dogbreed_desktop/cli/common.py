@@ -12,6 +12,9 @@ from ..core.errors import UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
+# What `--model` (and export's MODEL) takes, in every subcommand alike (core/models.py resolves it).
+MODEL_HELP = ("built-in model (fast, the default, or accurate), a model artifact (.safetensors), an ensemble "
+              "manifest (.json) or a training run folder")
 
 
 def setup_output() -> None:
