@@ -69,3 +69,14 @@ def make_image(path: Path, color=(200, 120, 40), size=(64, 48), mode="RGB", **sa
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, **save_kwargs)
     return path
+
+
+@pytest.fixture(scope="session")
+def heic_photo(real_photos, tmp_path_factory) -> tuple[Path, Path]:
+    """(a real dog photo, the same photo re-encoded as a phone's HEIC by pillow-heif)."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    jpeg = real_photos[0][0]
+    heic = tmp_path_factory.mktemp("phone") / "IMG_0001.HEIC"
+    with Image.open(jpeg) as img:
+        pillow_heif.from_pillow(img.convert("RGB")).save(str(heic), quality=90)
+    return jpeg, heic

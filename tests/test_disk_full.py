@@ -98,7 +98,7 @@ def test_model_artifact(small_disk):
 
 
 def test_csv_export(small_disk):
-    from dogbreed_desktop.gui.export import write_csv
+    from dogbreed_desktop.gui.results_table import write_csv
 
     disk = small_disk("1m")
     target = disk / "results.csv"

@@ -23,6 +23,8 @@ from training.launch import strip_gpus, torchrun_args
 from training.runfolder import read_metrics, read_status
 from training.synthetic import make_shapes
 
+pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
+
 BREEDS = ("beagle", "golden_retriever", "pug", "samoyed", "toy_poodle")
 
 

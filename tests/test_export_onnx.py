@@ -15,6 +15,8 @@ from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.export_onnx import ExportError, export_onnx
 from dogbreed_desktop.core.preprocess import Preprocessing, normalize, prepare
 
+pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
+
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 SIZE = 32

@@ -210,7 +210,8 @@ def test_the_window_shows_before_torch_is_imported():
     r = subprocess.run([sys.executable, "-c", WINDOW_BEFORE_TORCH], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "torch after show: False" in r.stdout, r.stdout
-    assert "loaded: EfficientNet-Lite0" in r.stdout and "torch after load: False" in r.stdout  # ONNX Runtime
+    # On the CPU the model runs on ONNX Runtime: loading it and classifying never import torch at all
+    assert "loaded: EfficientNet-Lite0" in r.stdout and "torch after load: False" in r.stdout
 
 
 def test_a_bad_model_on_the_command_line_falls_back_to_the_built_in_one(qtbot, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dogbreed_desktop.gui import export
+from dogbreed_desktop.gui import results_table
 from dogbreed_desktop.gui.verdict import headline, percent, ranked, verdict_line
 
 pytestmark = pytest.mark.gui
@@ -12,14 +12,14 @@ NAMES = ("Beagle", "Pug", "Boxer", "Whippet")
 
 
 def test_a_confident_verdict_names_the_breed():
-    assert verdict_line([0.05, 0.91, 0.03, 0.01], NAMES) == "Pug, 91% sure"
-    assert headline([0.05, 0.91, 0.03, 0.01], NAMES) == ("Pug", "91%")
+    assert verdict_line([0.05, 0.91, 0.03, 0.01], NAMES, "breed") == "Pug, 91% sure"
+    assert headline([0.05, 0.91, 0.03, 0.01], NAMES, "breed") == ("Pug", "91%")
 
 
 def test_under_the_threshold_it_says_it_is_not_sure():
     probs = [0.30, 0.41, 0.2, 0.09]
-    assert verdict_line(probs, NAMES) == "Not sure: maybe Pug (41%) or Beagle (30%)"
-    assert headline(probs, NAMES) == ("Maybe Pug", "41%")
+    assert verdict_line(probs, NAMES, "unsure") == "Not sure: maybe Pug (41%) or Beagle (30%)"
+    assert headline(probs, NAMES, "unsure") == ("Maybe Pug", "41%")
 
 
 def test_ranking_and_percentages():
@@ -28,14 +28,14 @@ def test_ranking_and_percentages():
 
 
 def test_export_table_has_top_k_columns_and_error_rows(tmp_path):
-    table = export.rows([("a.jpg", (0.1, 0.6, 0.2, 0.1), ""), ("b.jpg", None, "empty file")],
+    table = results_table.rows([("a.jpg", (0.1, 0.6, 0.2, 0.1), ""), ("b.jpg", None, "empty file")],
                         ("beagle", "pug", "boxer", "whippet"), NAMES, k=2)
     assert table[0] == ["path", "error", "breed_1", "name_1", "probability_1", "breed_2", "name_2", "probability_2"]
     assert table[1] == ["a.jpg", "", "pug", "Pug", "0.600000", "boxer", "Boxer", "0.200000"]
     assert table[2] == ["b.jpg", "empty file"] + [""] * 6
-    export.write_csv(tmp_path / "r.csv", table)
+    results_table.write_csv(tmp_path / "r.csv", table)
     assert (tmp_path / "r.csv").read_text().splitlines()[1] == "a.jpg,,pug,Pug,0.600000,boxer,Boxer,0.200000"
-    assert export.to_tsv(table).splitlines()[2] == "b.jpg\tempty file" + "\t" * 6
+    assert results_table.to_tsv(table).splitlines()[2] == "b.jpg\tempty file" + "\t" * 6
 
 
 def test_chart_sizes_itself_to_its_rows_and_paints(qtbot):

@@ -180,12 +180,23 @@ def test_fuzzed_metadata_is_refused_cleanly_or_usable(tmp_path, changes):
     assert np.isfinite(artifact.head_weight).all()
 
 
-def test_valid_model_still_predicts(tmp_path, default_classifier):
-    """The checks refuse nothing the app itself writes: the built-in model loads and gives probabilities."""
-    from dogbreed_desktop.paths import default_model_path
+def test_valid_model_still_predicts(tmp_path):
+    """The checks refuse nothing the app itself writes: a copy of the built-in model, through every check, loads
+    and predicts a photo."""
+    import shutil
 
-    artifact = load_artifact(default_model_path())
+    from conftest import make_image
+
+    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.models import resolve_model
+
+    copy = shutil.copy(resolve_model("fast"), tmp_path / "mine.safetensors")
+    artifact = load_artifact(copy)
     assert len(artifact.classes) == 120 and json.dumps(artifact.metadata())
+    photo = make_image(tmp_path / "dog.png", color=(180, 120, 60), size=(300, 240), format="PNG")
+    [result] = Classifier.load(copy, device="cpu").predict([photo])
+    assert result.ok and len(result.probabilities) == 120
+    assert abs(sum(result.probabilities) - 1) < 1e-5 and result.breed in artifact.classes
 
 
 @pytest.mark.parametrize("flag", ["DOGBREED_OFFLINE", "HF_HUB_OFFLINE"])

@@ -6,7 +6,6 @@ run folder."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import torch
 
 from dogbreed_desktop.cli import main
 from dogbreed_desktop.core.datasets import load_labelled_set
+from dogbreed_desktop.core.files import sha256_of
 from training.synthetic import make_shapes
 
 
@@ -28,7 +28,7 @@ def _snapshot(root: Path, *skip: Path) -> dict[str, str]:
         if any(p == s or s in p.parents for s in skip):
             continue
         if p.is_file() and not p.is_symlink():
-            out[str(p.relative_to(root))] = hashlib.blake2b(p.read_bytes(), digest_size=8).hexdigest()
+            out[str(p.relative_to(root))] = sha256_of(p)
     return out
 
 

@@ -23,8 +23,8 @@ from dogbreed_desktop.server.original_api import original_names
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="needs Debian's chromium and chromium-driver (scripts/test-system-libs.sh)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver (scripts/test-system-libs.sh)")]
 
 
 @pytest.fixture

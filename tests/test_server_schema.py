@@ -17,6 +17,8 @@ from server_support import serving
 
 from dogbreed_desktop.server import ServerSettings, create_app
 
+pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
+
 pytest.importorskip("schemathesis")
 TESTS = Path(__file__).resolve().parent
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from training.jsonlines import plain
+from dogbreed_desktop.core.jsonsafe import json_safe
 from training.synthetic import make_shapes
 
 
@@ -25,11 +25,11 @@ def command(data, out, cache, *extra):
             "--mode", "fast", *extra]
 
 
-def test_plain_makes_nan_null_and_tensors_numbers():
+def test_json_safe_makes_nan_null_and_tensors_numbers():
     import torch
 
-    assert plain({"a": float("nan"), "b": (1, float("inf")), "c": torch.tensor(0.5)}) == {"a": None, "b": [1, None],
-                                                                                          "c": 0.5}
+    assert json_safe({"a": float("nan"), "b": (1, float("inf")), "c": torch.tensor(0.5)}) == {"a": None, "b": [1, None],
+                                                                                              "c": 0.5}
 
 
 def test_events_then_stop_on_stdin(shapes, tmp_path):

@@ -12,7 +12,7 @@ from training.config import make_config
 from training.run import start_run
 from training.runfolder import read_metrics
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_fast_mode_on_a_real_subset(real_data, tmp_path):

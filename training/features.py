@@ -9,7 +9,6 @@ crashed extraction keeps what it did. Decoding runs in a few threads while the b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.files import atomic_write, payload_size
+from dogbreed_desktop.core.files import atomic_write, payload_size, sha256_of
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.precision import Precision
@@ -28,7 +27,7 @@ from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normaliz
 
 from .preflight import Sample
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: keyed on the sha256 of each photo (it was blake2b)
 SAVE_EVERY_S = 60.0
 
 
@@ -41,7 +40,7 @@ def cache_key(backbone: str, prep: Preprocessing, engine: str = "torch") -> str:
         "preprocessing": prep.to_dict(),
         "engine": engine,
     }
-    return hashlib.blake2b(json.dumps(ident, sort_keys=True).encode(), digest_size=8).hexdigest()
+    return sha256_of(json.dumps(ident, sort_keys=True).encode(), 16)
 
 
 class FeatureCache:

@@ -26,31 +26,12 @@ reader died), the run stops the same way.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import threading
-import time
 
-from dogbreed_desktop.core.control import Control
+from dogbreed_desktop.core.control import Control, Throttle
+from dogbreed_desktop.core.jsonsafe import dumps
 
-SCHEMA = 1
-MIN_INTERVAL_S = 0.1  # ~10 progress lines a second at most
-
-
-def plain(value):
-    """`value` with NaN/inf floats as None and tuples as lists, so json.dumps(allow_nan=False) accepts it."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if hasattr(value, "item"):  # a 0-d tensor or numpy scalar
-        return plain(value.item())
-    return str(value)
 
 
 class JsonLines:
@@ -64,7 +45,7 @@ class JsonLines:
         self._lock = threading.Lock()
 
     def emit(self, event: str, **fields) -> None:
-        line = json.dumps({"event": event, **plain(fields)}, allow_nan=False)
+        line = dumps({"event": event, **fields})
         with self._lock:
             if self.broken:
                 return
@@ -85,13 +66,11 @@ class JsonControl(Control):
         self.out = out or JsonLines(on_broken=self.stop)
         if self.out.on_broken is None:
             self.out.on_broken = self.stop
-        self._last = 0.0
-        self._phase = None
+        self._throttle, self._phase = Throttle(), None
 
     def progress(self, done: int, total: int, message: str = "") -> None:
-        now = time.monotonic()
-        if message != self._phase or done >= total or now - self._last >= MIN_INTERVAL_S:
-            self._last, self._phase = now, message
+        if self._throttle.ready(force=message != self._phase or done >= total):
+            self._phase = message
             self.out.emit("progress", phase=message, done=int(done), total=int(total))
 
     def write(self, line: str) -> None:
@@ -113,12 +92,10 @@ def json_events(control: JsonControl):
 
     class JsonEvents(Callback):
         order = 50  # after the best epoch is known
-        last = 0.0
+        throttle = Throttle()
 
         def on_batch_end(self, state, b):
-            now = time.monotonic()
-            if now - self.last >= MIN_INTERVAL_S:
-                self.last = now
+            if self.throttle.ready():
                 control.out.emit("batch", epoch=float(b["epoch"]), loss=float(b["recent_loss"]))
 
         def on_epoch_end(self, state, row):

@@ -20,7 +20,8 @@ from pathlib import Path
 from PIL import Image
 
 from dogbreed_desktop.core.control import Control
-from dogbreed_desktop.core.datasets import LabelledImage, LabelledSet, load_labelled_set
+from dogbreed_desktop.core.files import sha256_of
+from dogbreed_desktop.core.datasets import LabelledImage, LabelledSet, first_per_group, load_labelled_set
 from dogbreed_desktop.core.preprocess import MAX_PIXELS, not_a_regular_file, reserve_pixels
 
 MIN_PER_CLASS = 2  # one image to train on and one to validate with
@@ -34,7 +35,7 @@ class Sample:
     path: Path
     label: str
     subset: str  # "train"/"val" when the folder was already split, else ""
-    digest: str  # blake2b-128 of the file's bytes, hex
+    digest: str  # the file's sha256, its first 32 hex digits (core.files.sha256_of)
 
 
 @dataclass
@@ -127,26 +128,13 @@ class PreflightReport:
         }
 
 
-def file_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def stream_digest(path: Path, chunk: int = 1 << 20) -> str:
-    """`file_digest` of a file read a chunk at a time: memory stays bounded whatever the file's size."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check(item: LabelledImage) -> tuple[str | None, str | None]:
     """(digest, None) for a file that decodes as an image, else (None, reason)."""
     problem = not_a_regular_file(item.path)  # FIFOs, devices and link loops are never opened
     if problem:
         return None, problem
     try:
-        digest = stream_digest(item.path)
+        digest = sha256_of(item.path, 32)
     except OSError as e:
         return None, f"cannot read file ({e.strerror or e})"
     try:
@@ -215,14 +203,7 @@ def preflight(root: str | Path | LabelledSet, *, control: Control | None = None,
     data = root if isinstance(root, LabelledSet) else load_labelled_set(root)
     items = sorted(data.items, key=lambda i: (i.label, str(i.path)))
     if per_class:
-        seen: dict[tuple[str, str], int] = {}
-        kept = []
-        for i in items:
-            key = (i.label, i.subset)
-            if seen.get(key, 0) < per_class:
-                seen[key] = seen.get(key, 0) + 1
-                kept.append(i)
-        items = kept
+        items = first_per_group(items, per_class, key=lambda i: (i.label, i.subset))
     report = PreflightReport(
         root=data.root,
         layout=data.layout,

@@ -155,6 +155,8 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
     problem = out_dir_problem(run_dir)  # missing, empty or ours: never a folder of the user's files
     if problem:
         raise RunError(problem)
+    if report is not None and report.ok:  # a head that cannot start fails here, before a run folder exists
+        head_start(report.classes, config.head_init)
     with saving(run_dir / "status.json"):
         run_dir.mkdir(parents=True, exist_ok=True)
     write_status(run_dir, RunStatus.RUNNING, "checking the data", started=_now())
@@ -182,15 +184,8 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
     return config, split
 
 
-def resume_run(
-    run_dir: Path,
-    *,
-    control: Control | None = None,
-    callbacks: Sequence[Callback] = (),
-    epochs: int | None = None,
-    device: torch.device | None = None,
-    dist: Dist | None = None,
-) -> RunResult:
+def resume_run(run_dir: Path, *, control: Control | None = None, callbacks: Sequence[Callback] = (),
+               epochs: int | None = None, device: torch.device | None = None, dist: Dist | None = None) -> RunResult:
     """Continue a run from its last checkpoint (after a crash, a stop, or to add epochs). Under torchrun rank 0
     reads the folder and hands config, split and checkpoint to the others (no shared disk needed)."""
     run_dir = Path(run_dir)

@@ -13,7 +13,7 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserError
-from .common import EXIT_FAILED, EXIT_USAGE, fail, setup_output
+from .common import EXIT_FAILED, EXIT_USAGE, MODEL_HELP, fail, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
@@ -33,7 +33,7 @@ def _gui_parser() -> argparse.ArgumentParser:
         f"Subcommands: {', '.join(SUBCOMMANDS)} (see `dogbreed-desktop SUBCOMMAND --help`).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("--model", help="model artifact (.safetensors) or training run folder")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("images", nargs="*", help="photos or folders to classify on start")
     return p
 
@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             threads.decide("cli")  # this process's thread counts, before any work (core/threads.py)
             return _command(argv[0]).run(args)
         return cmd_gui(_gui_parser().parse_args(argv))
-    except UserError as e:  # a full disk, say, met where a subcommand did not expect it: one line, no traceback
-        return fail(str(e), EXIT_FAILED)
-    except SystemExit as e:  # argparse and load_classifier exit this way
+    except UserError as e:  # a model that cannot be loaded, a full disk...: one line, no traceback
+        return fail(str(e), getattr(e, "exit_code", EXIT_FAILED))
+    except SystemExit as e:  # argparse exits this way
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130

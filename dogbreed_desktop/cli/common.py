@@ -1,17 +1,20 @@
-"""Helpers every subcommand shares: exit codes, argument types, error output, a tqdm-backed Control."""
+"""Helpers every subcommand shares: exit codes, argument types, error output, a tqdm-backed Control. (JSON
+output is `core.jsonsafe.dumps`.)"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import warnings
 
 from ..core.control import Control  # threading only: cheap enough for `--help`
+from ..core.errors import UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
+# What `--model` (and export's MODEL) takes, in every subcommand alike (core/models.py resolves it).
+MODEL_HELP = ("built-in model (fast, the default, or accurate), a model artifact (.safetensors), an ensemble "
+              "manifest (.json) or a training run folder")
 
 
 def setup_output() -> None:
@@ -44,40 +47,6 @@ def _escape(c: str) -> str:
     return c.encode("unicode_escape").decode("ascii") if code < 0x10000 else f"\\U{code:08x}"
 
 
-def json_safe(value):
-    """`value` with NaN/inf as null and strings made valid Unicode, so `json.dumps(allow_nan=False)` always
-    gives JSON that strict readers accept (bare NaN and lone surrogates are not JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, str):
-        return _valid_unicode(value)
-    if isinstance(value, dict):
-        return {_valid_unicode(str(k)): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _valid_unicode(text: str) -> str:
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        # Bytes a file name held that were not UTF-8 become \xNN text; other lone surrogates \uDNNN.
-        raw = text.encode("utf-8", "surrogateescape") if _only_escaped_bytes(text) else None
-        if raw is not None:
-            return raw.decode("utf-8", "backslashreplace")
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _only_escaped_bytes(text: str) -> bool:
-    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)
-
-
-def dumps(value, **kwargs) -> str:
-    return json.dumps(json_safe(value), allow_nan=False, **kwargs)
-
-
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -90,15 +59,20 @@ def fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+class ModelUnusable(UserError):
+    """`--model` names nothing usable: a usage error (exit 2), said in one line by `cli.main`."""
+
+    exit_code = EXIT_USAGE
+
+
 def load_classifier(model: str | None, device: str):
-    """The classifier for `--model`, or exit 2 with one line saying why it cannot be loaded."""
+    """The classifier for `--model` (any name `core.models.resolve_model` takes). Raises ModelUnusable."""
     from ..core.classifier import Classifier
-    from ..core.errors import UserError
 
     try:
         return Classifier.load(model, device=device)
     except UserError as e:
-        raise SystemExit(fail(f"cannot load model: {e}"))
+        raise ModelUnusable(f"cannot load model: {e}") from None
 
 
 def progress(total: int, enabled: bool) -> "TqdmControl":

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from ..core.devices import DEVICES
-from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable,
+from ..core.jsonsafe import dumps
+from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, fail, load_classifier, positive_int, printable,
                      progress)
 
 HELP = "measure a model on a labelled set"
@@ -14,8 +15,7 @@ HELP = "measure a model on a labelled set"
 
 def add_arguments(ev) -> None:
     ev.add_argument("--data", required=True, help="labels.csv + train/, one folder per class, or train/ + test/")
-    ev.add_argument("--model", help="built-in model (fast or accurate), model artifact, ensemble manifest (.json) "
-                    "or training run folder (default: fast)")
+    ev.add_argument("--model", help=MODEL_HELP)
     ev.add_argument("--not-dogs", metavar="DIR", help="also classify this folder of photos without dogs and "
                     "report the share the model accepts as a dog")
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")

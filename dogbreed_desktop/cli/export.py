@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from .common import EXIT_OK, fail
+from .common import EXIT_OK, MODEL_HELP, fail
 
 HELP = "export a model to ONNX for use outside the app"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", nargs="?", help="model artifact or training run folder (default: built-in)")
+    p.add_argument("model", nargs="?", help=MODEL_HELP + "; an ensemble becomes one graph with an input per "
+                   "image size")
     p.add_argument("--format", default="onnx", choices=("onnx",), help="file format (default: onnx)")
     p.add_argument("--out", required=True, help="the .onnx file to write; labels.txt is written beside it")
     p.add_argument("--opset", type=int, default=18, help="ONNX opset, 17 or newer (default: 18)")

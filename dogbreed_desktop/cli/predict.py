@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, EXIT_SOME_FAILED, dumps, fail, load_classifier, positive_int, printable, progress
+from ..core.jsonsafe import dumps
+from .common import EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, fail, load_classifier, positive_int, printable, progress
 
 HELP = "classify photos and folders"
 
 
 def add_arguments(pr) -> None:
     pr.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
-    pr.add_argument("--model", help="built-in model (fast, the default, or accurate), a model artifact "
-                    "(.safetensors), an ensemble manifest (.json) or a training run folder")
+    pr.add_argument("--model", help=MODEL_HELP)
     pr.add_argument("--top-k", type=positive_int, default=3, help="breeds to list per photo (120 = all)")
     pr.add_argument("--json", action="store_true", help="one JSON object per input, line by line")
     pr.add_argument("--batch-size", type=positive_int, default=32)

@@ -9,7 +9,7 @@ import sys
 from urllib.parse import urlsplit
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, fail, load_classifier, positive_int
+from .common import EXIT_OK, MODEL_HELP, fail, load_classifier, positive_int
 
 HELP = "serve the model over HTTP: a web API and an upload page"
 
@@ -46,7 +46,7 @@ def add_arguments(sv) -> None:
                     help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes the API "
                     "to the network, without authentication)")
     sv.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
-    sv.add_argument("--model", help="model artifact (.safetensors) or training run folder (default: built-in)")
+    sv.add_argument("--model", help=MODEL_HELP)
     sv.add_argument("--device", default="cpu", choices=list(DEVICES))
     sv.add_argument("--max-upload-mb", type=_positive_float, default=20.0,
                     help="largest request body accepted, checked while it is read (default 20)")

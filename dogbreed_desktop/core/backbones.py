@@ -20,7 +20,7 @@ from torch import nn
 
 from .errors import UserError
 from .files import sha256_of
-from .specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec  # noqa: F401 (re-exported)
+from .specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec
 
 class BackboneUnavailable(UserError, RuntimeError):
     """The backbone's weights cannot be had here (offline, missing package, bad file)."""

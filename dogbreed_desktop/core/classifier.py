@@ -14,7 +14,7 @@ from .artifact import ModelArtifact, imagenet_head_available
 from .breeds import readable_name
 from .control import Control
 from .engine import Engine, open_engine
-from .ensemble import Ensemble, load_model
+from .ensemble import Ensemble
 from .gate import BREED, NOT_A_DOG, Gate, decide, gate_applies, looks_like
 from .imagetypes import walk_files
 from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
@@ -118,10 +118,10 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", engine: str | None = None) -> "Classifier":
         """The model at `path` (artifact, run folder, ensemble manifest, or a built-in name such as "fast"),
-        or the default built-in model."""
-        from ..paths import builtin_model_path
+        or the default built-in model (`core.models`)."""
+        from .models import load_model
 
-        return cls(load_model(builtin_model_path(path)), device=device, engine=engine)
+        return cls(load_model(path), device=device, engine=engine)
 
     @property
     def name(self) -> str:

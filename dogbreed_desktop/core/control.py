@@ -10,6 +10,9 @@ that into a result with status "stopped". (Prediction yields results as it goes,
 from __future__ import annotations
 
 import threading
+import time
+
+MIN_INTERVAL_S = 0.1  # progress reaches a window or a reader ~10 times a second at most
 
 
 class Stopped(Exception):
@@ -32,3 +35,18 @@ class Control:
 
     def progress(self, done: int, total: int, message: str = "") -> None:
         """Called after each unit of work; override to show it."""
+
+
+class Throttle:
+    """`ready()` is true at most once per interval (always the first time, or when forced): the one rate limit
+    for progress reports, in the window and in `train --progress json`."""
+
+    def __init__(self, interval_s: float = MIN_INTERVAL_S):
+        self.interval_s, self._last = interval_s, float("-inf")
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now - self._last >= self.interval_s:
+            self._last = now
+            return True
+        return False

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import csv
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Hashable, Iterable, TypeVar
 
 from .artifact_schema import class_name_problem
 from .errors import UserError
 from .imagetypes import is_image_path, walk_files
+
+T = TypeVar("T")
 
 _EVAL_SUBSETS = ("test", "val", "valid", "validation")
 
@@ -192,10 +196,16 @@ def _drop_bad_labels(out: LabelledSet) -> None:
 
 def take_per_class(items: list[LabelledImage], n: int) -> list[LabelledImage]:
     """The first `n` images of each class (in path order): a deterministic, balanced subset."""
-    seen: dict[str, int] = {}
+    return first_per_group(sorted(items, key=lambda i: (i.label, str(i.path))), n, key=lambda i: i.label)
+
+
+def first_per_group(items: Iterable[T], n: int, key: Callable[[T], Hashable]) -> list[T]:
+    """The first `n` items of each group (`key(item)`), in the order given: a smaller subset, still balanced."""
+    seen: Counter = Counter()
     out = []
-    for item in sorted(items, key=lambda i: (i.label, str(i.path))):
-        if seen.get(item.label, 0) < n:
-            seen[item.label] = seen.get(item.label, 0) + 1
+    for item in items:
+        group = key(item)
+        if seen[group] < n:
+            seen[group] += 1
             out.append(item)
     return out

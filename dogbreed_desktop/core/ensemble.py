@@ -58,26 +58,15 @@ def is_manifest(path: Path) -> bool:
 
 
 def load_model(path: Path | str) -> Ensemble:
-    """An artifact (file or run folder) as a one-member ensemble, or an ensemble manifest (.json)."""
+    """An artifact (file or run folder) as a one-member ensemble, or an ensemble manifest (.json). For a name a
+    person typed (a built-in name too) use `core.models.load_model`."""
     path = Path(path).expanduser()
     if not is_manifest(path):
         return Ensemble.single(load_artifact(path))
     path = resolve_model_path(path)
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise ArtifactError(f"{path.name} is too large to be an ensemble manifest")
+    meta = _read_manifest(path)
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ArtifactError(f"{path.name} is not a readable ensemble manifest ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != ENSEMBLE_FORMAT:
-        raise ArtifactError(f"{path.name} is a JSON file but not a Dog Breed Studio ensemble")
-    try:
-        if int(meta.get("format_version", 0)) > ENSEMBLE_VERSION:
-            raise ArtifactError(f"{path.name} has a newer ensemble format; update Dog Breed Studio")
-        names = meta["members"]
-        if not isinstance(names, list) or not 1 <= len(names) <= MAX_MEMBERS:
-            raise ArtifactError(f"{path.name}: an ensemble needs 1 to {MAX_MEMBERS} members")
-        members = [load_artifact(_member_path(path, n)) for n in names]
+        members = [load_artifact(p) for p in _members(path, meta)]
         temperature = float(meta.get("temperature", 1.0))
         if not 0.01 <= temperature <= 100:
             raise ValueError(f"temperature {temperature} out of range")
@@ -92,6 +81,36 @@ def load_model(path: Path | str) -> Ensemble:
     if any(m.classes != members[0].classes for m in members):
         raise ArtifactError(f"{path.name}: the ensemble's members do not share their classes")
     return ens
+
+
+def member_paths(path: Path) -> list[Path]:
+    """The member artifact files an ensemble manifest names, checked as `load_model` checks them."""
+    path = resolve_model_path(path)
+    try:
+        return _members(path, _read_manifest(path))
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
+
+
+def _read_manifest(path: Path) -> dict:
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ArtifactError(f"{path.name} is too large to be an ensemble manifest")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ArtifactError(f"{path.name} is not a readable ensemble manifest ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != ENSEMBLE_FORMAT:
+        raise ArtifactError(f"{path.name} is a JSON file but not a Dog Breed Studio ensemble")
+    return meta
+
+
+def _members(path: Path, meta: dict) -> list[Path]:
+    if int(meta.get("format_version", 0)) > ENSEMBLE_VERSION:
+        raise ArtifactError(f"{path.name} has a newer ensemble format; update Dog Breed Studio")
+    names = meta["members"]
+    if not isinstance(names, list) or not 1 <= len(names) <= MAX_MEMBERS:
+        raise ArtifactError(f"{path.name}: an ensemble needs 1 to {MAX_MEMBERS} members")
+    return [_member_path(path, n) for n in names]
 
 
 def _member_path(manifest: Path, name) -> Path:

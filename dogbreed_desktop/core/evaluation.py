@@ -70,18 +70,11 @@ def evaluate_photos(
         top = tuple(position[s.breed] for s in result.top_k)
         ev.records.append(PhotoRecord(
             str(item.path), item.label, target, top, tuple(s.probability for s in result.top_k),
-            result.probabilities[target], getattr(result, "verdict", None), getattr(result, "dog_probability", None),
+            result.probabilities[target], result.verdict, result.dog_probability,
         ))
     ev.complete = done == len(known)
     ev.seconds = time.perf_counter() - start
     return ev
-
-
-def evaluate(
-    classifier: Classifier, items: list[LabelledImage], *, batch_size: int = 32, control: Control | None = None
-) -> dict:
-    """The metrics report, plus `errors` (unreadable files) and `unknown_labels` (not among the model's classes)."""
-    return legacy_report(evaluate_photos(classifier, items, batch_size=batch_size, control=control))
 
 
 def legacy_report(ev: Evaluation, most_confused: int = 10) -> dict:

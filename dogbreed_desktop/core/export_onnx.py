@@ -1,7 +1,10 @@
-"""A model artifact as an ONNX file any runtime can use: normalised image in, calibrated probabilities out.
+"""A model as an ONNX file any runtime can use: normalised image in, calibrated probabilities out.
 
 The graph holds the network, the temperature and the softmax; the metadata holds what a caller needs to feed it
 (classes, readable names, preprocessing) as JSON strings. `labels.txt` beside it names the outputs in order.
+An ensemble (the built-in "accurate" model) is one graph too: its members' logits averaged as the app does. Its
+members may want different input sizes, so the graph has one input per preprocessing (`image`, `image_1`, ...;
+the metadata key `inputs` lists each one's preprocessing).
 onnx, onnxscript and onnxruntime are the optional `export` extra, imported only here.
 """
 
@@ -15,7 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .artifact import ModelArtifact, load_artifact
+from .artifact import ModelArtifact
+from .ensemble import Ensemble
 from .errors import UserError
 from .files import write_bytes, write_text
 
@@ -30,35 +34,48 @@ class ExportError(UserError):
 
 
 class CalibratedNet(nn.Module):
-    """softmax(logits / temperature): the same probabilities `Classifier.probabilities` gives."""
+    """softmax(mean of the members' logits / temperature): the probabilities `Classifier.probabilities` gives.
+    `inputs[i]` says which input (preprocessing) member i reads; `mirrors[i]`, whether it averages the logits
+    of the image and its mirror (the artifact's test_time_mirror)."""
 
-    def __init__(self, net: nn.Module, temperature: float, mirror: bool = False):
+    def __init__(self, nets: list[nn.Module], inputs: list[int], mirrors: list[bool], temperature: float):
         super().__init__()
-        self.net = net
+        self.nets = nn.ModuleList(nets)
+        self.inputs, self.mirrors = list(inputs), list(mirrors)
         self.temperature = float(temperature) or 1.0
-        self.mirror = mirror  # the artifact's test_time_mirror: average the logits of the image and its mirror
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        logits = self.net(image).float()
-        if self.mirror:
-            logits = (logits + self.net(image.flip(3)).float()) / 2
-        return torch.softmax(logits / self.temperature, dim=1)
+    def forward(self, *images: torch.Tensor) -> torch.Tensor:
+        total = 0.0
+        for net, i, mirror in zip(self.nets, self.inputs, self.mirrors):
+            logits = net(images[i]).float()
+            if mirror:
+                logits = (logits + net(images[i].flip(3)).float()) / 2
+            total = total + logits
+        return torch.softmax(total / len(self.nets) / self.temperature, dim=1)
 
 
-def metadata(artifact: ModelArtifact) -> dict[str, str]:
-    p = artifact.preprocessing
+def input_names(count: int) -> list[str]:
+    return [INPUT if i == 0 else f"{INPUT}_{i}" for i in range(count)]
+
+
+def metadata(model: ModelArtifact | Ensemble) -> dict[str, str]:
+    ens = model if isinstance(model, Ensemble) else Ensemble.single(model)
+    first = ens.members[0]
+    preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
     return {
         "dogbreed_format": "dogbreed-onnx/1",
-        "name": artifact.name,
-        "backbone": artifact.backbone,
-        "classes": json.dumps(list(artifact.classes)),
-        "class_names": json.dumps(artifact.class_names),
+        "name": ens.name,
+        "backbone": "+".join(a.backbone for a in ens.members),
+        "classes": json.dumps(list(first.classes)),
+        "class_names": json.dumps(first.class_names),
         # The input is the photo upright in RGB, shorter side resized to `resize` with `interpolation`, centre
         # cropped to `crop`, scaled to 0..1, then (x - mean) / std per channel, NCHW float32.
-        "preprocessing": json.dumps(p.to_dict()),
+        "preprocessing": json.dumps(preps[0].to_dict()),
+        "inputs": json.dumps([{"name": n, "preprocessing": p.to_dict()}
+                              for n, p in zip(input_names(len(preps)), preps)]),
         "input_layout": "NCHW float32 RGB, (x/255 - mean) / std",
-        "temperature": repr(float(artifact.temperature)),
-        "output": "calibrated probabilities, softmax(logits / temperature), in the order of classes",
+        "temperature": repr(float(ens.temperature)),
+        "output": "calibrated probabilities, softmax(mean of members' logits / temperature), in the order of classes",
     }
 
 
@@ -71,37 +88,38 @@ def _require_onnx():
     return onnx
 
 
-def export_onnx(model: str | Path | ModelArtifact | None, out: str | Path, *, opset: int = OPSET) -> dict[str, Path]:
-    """Write `out` (.onnx) and `labels.txt` beside it; returns both paths. `model`: an artifact, a path to one
-    or a run folder, or None for the built-in model."""
+def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | Path, *,
+                opset: int = OPSET) -> dict[str, Path]:
+    """Write `out` (.onnx) and `labels.txt` beside it; returns both paths. `model`: an artifact or ensemble, or
+    any name `core.models.resolve_model` takes (None: the default built-in model)."""
     onnx = _require_onnx()
+    from .models import load_model
     from .network import build_network
 
     if opset < 17:
         raise ExportError("opset 17 or newer is needed")
-    if not isinstance(model, ModelArtifact):
-        if model is None:
-            from ..paths import default_model_path
-
-            model = default_model_path()
-        model = load_artifact(model)
     out = Path(out).expanduser()
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
-    wrapped = CalibratedNet(build_network(model).float(), model.temperature, model.test_time_mirror).eval()
-    crop = model.preprocessing.crop
-    example = torch.zeros(2, 3, crop, crop)
+    ens = model if isinstance(model, Ensemble) else \
+        Ensemble.single(model) if isinstance(model, ModelArtifact) else load_model(model)
+    preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
+    wrapped = CalibratedNet([build_network(a).float() for a in ens.members],
+                            [preps.index(a.preprocessing) for a in ens.members],
+                            [bool(a.test_time_mirror) for a in ens.members], ens.temperature).eval()
+    names = input_names(len(preps))
+    examples = tuple(torch.zeros(2, 3, p.crop, p.crop) for p in preps)
     batch = torch.export.Dim("batch", min=1, max=4096)
     log = io.StringIO()
     try:
         with contextlib.redirect_stdout(log), torch.no_grad():
-            program = torch.onnx.export(wrapped, (example,), None, opset_version=opset, dynamo=True,
-                                        input_names=[INPUT], output_names=[OUTPUT],
-                                        dynamic_shapes={"image": {0: batch}}, verbose=False)
+            program = torch.onnx.export(wrapped, examples, None, opset_version=opset, dynamo=True,
+                                        input_names=names, output_names=[OUTPUT],
+                                        dynamic_shapes=(tuple({0: batch} for _ in names),), verbose=False)
     except Exception as e:  # the exporter's own errors are long; the first line says enough
         raise ExportError(f"the ONNX exporter failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}") from e
     proto = program.model_proto
-    for key, value in metadata(model).items():
+    for key, value in metadata(ens).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.producer_name = "Dog Breed Studio"
@@ -109,6 +127,6 @@ def export_onnx(model: str | Path | ModelArtifact | None, out: str | Path, *, op
     data = proto.SerializeToString()
     write_bytes(out, data)
     labels = out.with_name("labels.txt")
-    text = "".join(f"{name}\n" for name in model.class_names)
+    text = "".join(f"{name}\n" for name in ens.members[0].class_names)
     write_text(labels, text)
     return {"model": out, "labels": labels}

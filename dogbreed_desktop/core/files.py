@@ -194,10 +194,14 @@ def payload_size(obj) -> int:
     return 16
 
 
-def sha256_of(path: Path) -> str:
-    """The file's sha256, read a megabyte at a time (weights files and models can be large)."""
+def sha256_of(source: Path | bytes, length: int = 64) -> str:
+    """The one content digest: the sha256 of a file (read a megabyte at a time, so memory stays bounded whatever
+    its size) or of bytes, in hex; `length` keeps that many leading digits (a short cache key)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    if isinstance(source, bytes):
+        h.update(source)
+    else:
+        with open(source, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:length]

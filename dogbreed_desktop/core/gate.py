@@ -18,7 +18,6 @@ from typing import Sequence
 import numpy as np
 
 BREED, UNSURE, NOT_A_DOG = "breed", "unsure", "not_a_dog"
-VERDICTS = (BREED, UNSURE, NOT_A_DOG)
 UNSURE_BELOW = 0.5  # top breed probability under which the verdict is "unsure" (name two or three candidates)
 DOG_ROWS = tuple(range(151, 269)) + (273, 274, 275)  # ImageNet-1k's dogs, dalmatian (251) included
 GATE_METHODS = ("dog_mass",)

@@ -9,6 +9,11 @@ import torch
 from torch import nn
 
 from .breeds import find_breed
+from .errors import UserError
+
+
+class HeadInitError(UserError):
+    """head_init "imagenet" asked for classes that are not ImageNet dog breeds."""
 
 
 def linear_head(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
@@ -35,7 +40,8 @@ def head_start(classes: Sequence[str], how: str = "auto") -> str:
     """Where the head starts: "imagenet" (the backbone's own rows for these breeds) or "random"."""
     rows = imagenet_rows(classes) if how in ("auto", "imagenet") else None
     if how == "imagenet" and rows is None:
-        raise ValueError("head_init='imagenet' needs every class to be one of the 120 ImageNet dog breeds")
+        raise HeadInitError("--head-init imagenet needs every class to be one of the 120 ImageNet dog breeds; "
+                            "these classes are not: use --head-init auto or random")
     return "imagenet" if rows is not None else "random"
 
 

@@ -59,12 +59,4 @@ def _shuffled_groups(csv_path: Path, group: str, value: str, seed: int):
         yield name, values
 
 
-def first_per_group(items, n: int) -> list:
-    """The first n (path, group) items of each group, in the order given: a smaller, still balanced subset."""
-    seen: dict[str, int] = {}
-    out = []
-    for path, name in items:
-        if seen.get(name, 0) < n:
-            seen[name] = seen.get(name, 0) + 1
-            out.append((path, name))
-    return out
+

@@ -8,8 +8,8 @@ from pathlib import Path
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm",
-     # Pillow reads AVIF itself, HEIC/HEIF with the pillow-heif plugin; without it such a file gets its own
-     # "format Pillow cannot read" line rather than being skipped in silence by folder scans.
+     # Pillow reads AVIF itself, HEIC/HEIF with the pillow-heif plugin (a dependency, registered once in
+     # core.preprocess).
      ".avif", ".heic", ".heif"}
 )
 

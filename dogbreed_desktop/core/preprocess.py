@@ -13,8 +13,9 @@ import os
 import stat
 import threading
 from collections import deque
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar, Union
 
@@ -22,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import UserError
-from .imagetypes import IMAGE_SUFFIXES, is_image_path  # noqa: F401 (re-exported)
+from .imagetypes import is_image_path  # noqa: F401 (re-exported for the classifier)
 from .specs import Preprocessing  # noqa: F401 (re-exported)
 
 # The pixel budget. Every decode and every resize is bounded by these, so no input file can make the app
@@ -37,13 +38,46 @@ DECODE_BUDGET = 64 * 1024 * 1024
 MAX_RESIZED_PIXELS = 16 * 1024 * 1024
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error for that file, not a grey half-picture
 
-ImageSource = Union[str, Path, Image.Image, bytes]  # bytes: an uploaded file held in memory
+
+def _register_heif() -> None:
+    """Phone photos (HEIC/HEIF) read through the pillow-heif plugin, registered here once, so the window, the
+    CLI, the server and training all read them. AVIF is Pillow's own."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # a broken install: such files then get "a format Pillow cannot read", per file
+        return
+    register_heif_opener(thumbnails=False)
+
+
+_register_heif()
+
 T = TypeVar("T")
 R = TypeVar("R")
+# What kind of problem an ImageError is, for callers that answer differently (the server's HTTP statuses).
+NOT_AN_IMAGE, TOO_LARGE, CORRUPT = "not_an_image", "too_large", "corrupt"
 
 
 class ImageError(UserError):
-    """A file that cannot be turned into a picture, with a message fit to show the user."""
+    """A file that cannot be turned into a picture, with a message fit to show the user; `kind` is one of
+    NOT_AN_IMAGE, TOO_LARGE, CORRUPT."""
+
+    def __init__(self, message: str, kind: str = CORRUPT):
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self):  # crosses process and thread-pool boundaries with its kind
+        return type(self), (str(self), self.kind)
+
+
+@dataclass(frozen=True)
+class OpenedImage:
+    """A file `open_image` opened (its header read, its pixels not decoded yet): decoding carries on from
+    there, so a caller that looked at the header first (the server's size check) does not open it twice."""
+
+    image: Image.Image
+
+
+ImageSource = Union[str, Path, Image.Image, bytes, OpenedImage]  # bytes: an uploaded file held in memory
 
 
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
@@ -108,35 +142,29 @@ def not_a_regular_file(path: Path) -> str | None:
     return None
 
 
-def _open(path: Path) -> Image.Image:
-    problem = not_a_regular_file(path)
-    if problem:
-        raise ImageError(problem)
+def open_image(source: str | Path | bytes) -> Image.Image:
+    """A file (path, or bytes held in memory: the web server never writes uploads to disk) opened: its header
+    read, its pixels not decoded. Every way Pillow can fail to open it becomes an ImageError, here only."""
+    if isinstance(source, bytes):
+        if not source:
+            raise ImageError("empty file", NOT_AN_IMAGE)
+        target = io.BytesIO(source)
+    else:
+        target = Path(source)
+        problem = not_a_regular_file(target)
+        if problem:
+            raise ImageError(problem, NOT_AN_IMAGE if problem == "empty file" else CORRUPT)
     try:
-        return Image.open(path)
+        return Image.open(target)
     except FileNotFoundError:
         raise ImageError("file not found") from None
     except PermissionError:
         raise ImageError("permission denied") from None
     except UnidentifiedImageError:
-        raise ImageError("not an image, or a format Pillow cannot read") from None
+        raise ImageError("not an image, or a format Pillow cannot read", NOT_AN_IMAGE) from None
     except Image.DecompressionBombError as e:
-        raise ImageError(f"image too large to decode safely ({e})") from None
-    except OSError as e:  # e.g. a JPEG cut off inside its header: "Truncated File Read"
-        raise ImageError(f"truncated or corrupt image ({e})") from None
-
-
-def _open_bytes(data: bytes) -> Image.Image:
-    """`_open` for a file held in memory (the web server never writes uploads to disk)."""
-    if not data:
-        raise ImageError("empty file")
-    try:
-        return Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise ImageError("not an image, or a format Pillow cannot read") from None
-    except Image.DecompressionBombError as e:
-        raise ImageError(f"image too large to decode safely ({e})") from None
-    except OSError as e:
+        raise ImageError(f"image too large to decode safely ({e})", TOO_LARGE) from None
+    except (OSError, SyntaxError, ValueError) as e:  # e.g. a JPEG cut off inside its header: "Truncated File Read"
         raise ImageError(f"truncated or corrupt image ({e})") from None
 
 
@@ -163,19 +191,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 def load_image(source: ImageSource, draft: int | None = None) -> Image.Image:
     """An upright RGB picture, or ImageError. `draft` lets JPEG decode at a reduced scale >= that size."""
-    if isinstance(source, Image.Image):
-        img = source
-    elif isinstance(source, bytes):
-        img = _open_bytes(source)
-    else:
-        img = _open(Path(source))
+    ours = not isinstance(source, Image.Image)  # a caller's own picture is never changed in place
+    img = source.image if isinstance(source, OpenedImage) else source if not ours else open_image(source)
     try:
         w, h = img.size
         if w * h > MAX_PIXELS:
-            raise ImageError(f"image too large to decode safely ({w}x{h} pixels)")
+            raise ImageError(f"image too large to decode safely ({w}x{h} pixels)", TOO_LARGE)
         if w == 0 or h == 0:
             raise ImageError("image has no pixels")
-        if draft and img.format == "JPEG" and not isinstance(source, Image.Image):
+        if draft and img.format == "JPEG" and ours:
             # Decode straight at 1/2, 1/4 or 1/8 scale: much faster for camera photos, same result after resize.
             img.draft("RGB", _draft_size(w, h, draft))
         with _BUDGET.reserve(img.size[0] * img.size[1]):
@@ -187,7 +211,9 @@ def load_image(source: ImageSource, draft: int | None = None) -> Image.Image:
             return _to_rgb(img)
     except ImageError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"image too large to decode safely ({e})", TOO_LARGE) from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"truncated or corrupt image ({e})") from None
 
 

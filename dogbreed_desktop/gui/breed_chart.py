@@ -7,8 +7,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .theme import ACCENT, UNSURE, colors  # noqa: F401  (ACCENT, UNSURE: kept importable from here)
-from .verdict import UNSURE_BELOW, percent
+from .theme import colors
+from .verdict import percent
 
 
 class BreedChart(QWidget):
@@ -19,13 +19,14 @@ class BreedChart(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._rows: list[tuple[str, float]] = []
-        self._greyed = False
+        self._greyed, self._sure = False, True
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(220)
 
-    def set_scores(self, rows: list[tuple[str, float]]) -> None:
-        """(breed name, probability) pairs, best first."""
-        self._rows = list(rows)
+    def set_scores(self, rows: list[tuple[str, float]], sure: bool = True) -> None:
+        """(breed name, probability) pairs, best first; `sure`: the verdict is a breed (accent bars), not
+        "unsure" (amber bars)."""
+        self._rows, self._sure = list(rows), sure
         self.setFixedHeight(self.sizeHint().height())
         self.update()
 
@@ -58,7 +59,7 @@ class BreedChart(QWidget):
         text, muted = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.PlaceholderText)
         theme = colors(pal)
         track = theme.track
-        top_color = theme.accent if self._rows[0][1] >= UNSURE_BELOW else theme.unsure
+        top_color = theme.accent if self._sure else theme.unsure
         if self._greyed:
             top_color, text = QColor(muted), muted
         other = QColor(top_color)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from . import export
+from . import results_table
 from .drop_zone import DropHint, DropTarget, from_clipboard
 from .heatmap_job import HeatmapJobs
 from .inference_client import InferenceClient
@@ -26,6 +26,8 @@ class ClassifyTab(QWidget):
     status = Signal(str)  # a line for the status bar
     progress = Signal(int, int)  # photos done, photos in the list
     request_finished = Signal(int)  # a request's last verdict is on screen
+    dropped = Signal(list)  # list[Path] dropped on the tab (the window adds them to Open Recent)
+    open_clicked = Signal()  # the empty tab's "Open photos…"
 
     def __init__(self, client: InferenceClient, parent: QWidget | None = None):
         super().__init__(parent)
@@ -50,6 +52,14 @@ class ClassifyTab(QWidget):
         layout.addWidget(self.hint)
         layout.addWidget(splitter, 1)
         self.drop.dropped.connect(self.add_paths)
+        self.drop.dropped.connect(self.dropped)
+        self.hint.open_clicked.connect(self.open_clicked)
+        # Space on the photo list toggles "Why?"; elsewhere Space keeps pressing the focused button.
+        self.why_action = QAction("Show &Why? Heatmap", self.list)
+        self.why_action.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        self.why_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.why_action.triggered.connect(self.panel.why.toggle)
+        self.list.addAction(self.why_action)
         self.drop.active_changed.connect(self.hint.set_active)
         self.hint.paste_clicked.connect(self.paste)
         self.list.current_path_changed.connect(self._show_path)
@@ -63,6 +73,17 @@ class ClassifyTab(QWidget):
         client.results.connect(self._on_results)
         client.finished.connect(self._on_finished)
         client.failed.connect(lambda _, message: self.status.emit(f"Classification failed: {message}"))
+
+    @property
+    def top_k(self) -> int:
+        """How many breeds the chart lists (remembered between runs)."""
+        return self.panel.top_k.currentData()
+
+    @top_k.setter
+    def top_k(self, k: int) -> None:
+        index = self.panel.top_k.findData(k)
+        if index >= 0:
+            self.panel.top_k.setCurrentIndex(index)
 
     # -- photos in ------------------------------------------------------------------------------------------
     def add_paths(self, paths: list[Path]) -> int:
@@ -82,20 +103,20 @@ class ClassifyTab(QWidget):
         wanted = set(self.list.selected_paths()) if selected_only else None
         rows = [r for r in self.model.rows() if wanted is None or r.path in wanted]
         info = self.client.model
-        return export.table(rows, info.classes if info else (), info.class_names if info else (), self.panel.k)
+        return results_table.table(rows, info.classes if info else (), info.class_names if info else (), self.panel.k)
 
     def export_csv(self, path: str | Path) -> None:
-        export.write_csv(Path(path), self.table())
+        results_table.write_csv(Path(path), self.table())
 
     def copy_results(self) -> None:
         table = self.table(selected_only=len(self.list.selected_paths()) > 1)
-        QGuiApplication.clipboard().setText(export.to_tsv(table))
+        QGuiApplication.clipboard().setText(results_table.to_tsv(table))
         self.status.emit(f"Copied {len(table) - 1} result(s) to the clipboard.")
 
     def copy_selection(self) -> None:
         """Edit ▸ Copy: the selected rows (all when none is selected) as tab-separated text."""
         table = self.table(selected_only=bool(self.list.selected_paths()))
-        QGuiApplication.clipboard().setText(export.to_tsv(table))
+        QGuiApplication.clipboard().setText(results_table.to_tsv(table))
         self.status.emit(f"Copied {len(table) - 1} result(s) to the clipboard.")
 
     def select_all(self) -> None:

@@ -9,14 +9,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from .tasks import TaskRunner
+from .theme import attention_rgba
 
 
 def _overlay(gray: np.ndarray) -> QImage:
-    """Grayscale attention (0-255) -> premultiplied ARGB: transparent where the model did not look, warm and
-    half-opaque where it looked most."""
-    a = gray.astype(np.float32) / 255.0
-    alpha = np.clip((a - 0.15) / 0.85, 0, 1) * 0.62
-    r, g, b = np.ones_like(a), np.clip(a * 1.4 - 0.2, 0, 1), np.zeros_like(a) + 0.1 * (1 - a)
+    """Grayscale attention (0-255) -> premultiplied ARGB in the theme's ramp (`theme.attention_rgba`)."""
+    r, g, b, alpha = np.moveaxis(attention_rgba(gray.astype(np.float32) / 255.0), -1, 0)
     argb = np.stack([b * alpha, g * alpha, r * alpha, alpha], axis=-1)  # BGRA byte order on little-endian
     buf = np.ascontiguousarray((argb * 255 + 0.5).astype(np.uint8))
     h, w = gray.shape

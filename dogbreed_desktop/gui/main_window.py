@@ -17,7 +17,7 @@ from .about import show_about
 from .accessibility import name_widgets
 from .classify_tab import ClassifyTab
 from .evaluate import EvaluateView
-from .evaluate.exports import Exporter
+from .exporter import Exporter
 from .inference_client import InferenceClient
 from .messages import ModelInfo
 from .recent import RecentMenu
@@ -37,8 +37,8 @@ class MainWindow(QMainWindow):
         self.client = InferenceClient(device, self)
         self.classify_tab = ClassifyTab(self.client)
         self.train_tab = TrainTab()
-        self.evaluate_view = EvaluateView("cpu" if device == "cpu" else "auto")
-        self.exporter = Exporter(self)
+        self.exporter = Exporter(self)  # the one: File ▸ Export Model… and the Evaluate view's report
+        self.evaluate_view = EvaluateView("cpu" if device == "cpu" else "auto", self.exporter)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.classify_tab, "Classify")
         self.tabs.addTab(self.train_tab, "Train")
@@ -55,9 +55,9 @@ class MainWindow(QMainWindow):
         self.client.model_failed.connect(self._on_model_failed)
         self.classify_tab.status.connect(self.statusBar().showMessage)
         self.classify_tab.progress.connect(self._on_progress)
-        self.classify_tab.hint.open_clicked.connect(self.open_photos)
+        self.classify_tab.open_clicked.connect(self.open_photos)
         self.train_tab.use_model.connect(self.open_model_path)
-        self.train_tab.runs.evaluate_run.connect(self.evaluate_model)
+        self.train_tab.evaluate_run.connect(self.evaluate_model)
         self.train_tab.run_finished.connect(self._run_finished)
         self.evaluate_view.open_photo.connect(lambda path: self._classify([Path(path)]))
         self.evaluate_view.status.connect(self.statusBar().showMessage)
@@ -66,8 +66,8 @@ class MainWindow(QMainWindow):
         # Desktop habits: remembered between runs, recent files, keyboard, accessible names.
         self.state = WindowState(self)
         self.client.model_loaded.connect(lambda info: info and self.state.remember_model(info.path))
-        self.classify_tab.drop.dropped.connect(recent.add_paths)
-        self.train_tab.data.folder_chosen.connect(self.state.remember_data_folder)
+        self.classify_tab.dropped.connect(recent.add_paths)
+        self.train_tab.folder_chosen.connect(self.state.remember_data_folder)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(self.tabs.currentIndex())
         name_widgets(self)
@@ -146,16 +146,8 @@ class MainWindow(QMainWindow):
             self.model_actions[name] = a
         model.addSeparator()
         action(model, "Open &Model…", self.open_model, "Ctrl+Alt+M")  # also File ▸ Open Model… (Ctrl+M)
-        why = getattr(self.classify_tab.panel, "why", None)  # the "Why?" heatmap button (issue 10), if built
-        if why is not None:
-            # Space on the photo list toggles it; elsewhere Space keeps pressing the focused button.
-            toggle = QAction("Show &Why? Heatmap", self.classify_tab.list)
-            toggle.setShortcut(QKeySequence(Qt.Key.Key_Space))
-            toggle.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            toggle.triggered.connect(why.toggle)
-            self.classify_tab.list.addAction(toggle)
-            edit.addAction(toggle)
-            self.list_actions.append(toggle)
+        edit.addAction(self.classify_tab.why_action)  # Space on the photo list
+        self.list_actions.append(self.classify_tab.why_action)
         settings_menu = self.menuBar().addMenu("&Settings")
         action(settings_menu, "&Reset to Defaults…", self.confirm_reset, "Ctrl+Alt+R")
         help_menu = self.menuBar().addMenu("&Help")
@@ -245,7 +237,7 @@ class MainWindow(QMainWindow):
         pending = self.state.pending_data_folder  # remembered from last time: checked once the tab shows
         if pending and self.tabs.widget(index) is self.train_tab:
             self.state.pending_data_folder = ""
-            self.train_tab.data.set_folder(pending)
+            self.train_tab.show_folder(pending)
 
     def _on_model_loading(self, path: str) -> None:
         self.model_label.setText(f"Loading model {Path(path).name if path else '(built-in)'}…")

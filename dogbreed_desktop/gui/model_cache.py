@@ -13,11 +13,11 @@ _cache: OrderedDict = OrderedDict()
 
 
 def load_classifier(path: str | None, device: str):
-    from ..core.artifact import resolve_model_path
+    """The classifier for `path` (any name `core.models.resolve_model` takes), loaded once."""
     from ..core.classifier import Classifier
-    from ..paths import builtin_model_path
+    from ..core.models import resolve_model
 
-    file = resolve_model_path(builtin_model_path(path))
+    file = resolve_model(path)
     key = (str(file.resolve()), file.stat().st_mtime_ns, device)
     with _lock:
         if key in _cache:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from .images import THUMBNAIL_BOX
 from .results_model import FAILED, PENDING, HeadlineRole, NoDogRole, ResultsModel, StateRole, SureRole
-from .theme import ERROR, colors  # noqa: F401  (ERROR: kept importable from here)
+from .theme import colors
 
 THUMB = THUMBNAIL_BOX
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter

@@ -120,7 +120,7 @@ class ResultsModel(QAbstractListModel):
         if role == NoDogRole:
             return row.state == DONE and row.verdict == NOT_A_DOG
         if role == SureRole:
-            return row.state == DONE and row.verdict != NOT_A_DOG and is_sure(row.probabilities)
+            return row.state == DONE and is_sure(row.verdict)
         return None
 
 

@@ -5,7 +5,8 @@ Linux). With DOGBREED_HOME set (tests, side-by-side installs) it is an INI file 
 
 Every read is defensive: a corrupt file, a value of the wrong type or one written by another program falls back
 to the default, so the settings can never stop the app from starting. Lists and dicts are stored as JSON text,
-which reads back the same in every format (QSettings turns a one-item list into a string in INI files).
+which reads back the same in every format (QSettings turns a one-item list into a string in INI files). There
+is no format version: a key whose meaning changes gets a new name, and the old one is simply never read.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from ..core.files import DiskFull, full_kind, size_of
 
 ORGANIZATION = "DogBreedStudio"
 APPLICATION = "Dog Breed Studio"
-VERSION = 1  # bump when a key changes meaning; older values are then ignored key by key
 
 
 def set_app_names(app: QCoreApplication) -> None:
@@ -90,7 +90,6 @@ def put(key: str, value) -> None:
     elif isinstance(value, bytes):
         value = QByteArray(value)
     s.setValue(key, value)
-    s.setValue("version", VERSION)
 
 
 def remove(key: str) -> None:

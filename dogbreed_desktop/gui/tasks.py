@@ -1,5 +1,6 @@
-"""One runner for all of the window's background work: model loads, classification, the large photo, the
-Train tab's preflight and training.
+"""One runner for all of the window's background work in threads: model loads, classification, the large photo,
+the Train tab's preflight, evaluation and exports. (Training is not one of them: it runs as a child process,
+`gui/train/child.py`.)
 
 A `TaskRunner` owns one worker thread and runs its tasks there one at a time, in the order they were submitted
 (an `urgent` task goes ahead of the waiting ones). A task is a plain function, called on that thread as
@@ -27,7 +28,6 @@ import inspect
 import itertools
 import sys
 import threading
-import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,25 +36,10 @@ from typing import Any, Callable, Iterable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.control import Control, Stopped
+from ..core.control import Control, Stopped, Throttle
 from ..core.errors import UserError, describe
 
-MIN_INTERVAL_S = 0.1  # progress reaches the window ~10 times a second at most
 _ids = itertools.count(1)  # task ids, unique across runners
-
-
-class Throttle:
-    """`ready()` is true at most once per interval (always the first time, or when forced)."""
-
-    def __init__(self, interval_s: float = MIN_INTERVAL_S):
-        self.interval_s, self._last = interval_s, float("-inf")
-
-    def ready(self, force: bool = False) -> bool:
-        now = time.monotonic()
-        if force or now - self._last >= self.interval_s:
-            self._last = now
-            return True
-        return False
 
 
 class TaskControl(Control):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 # Brand hues (fills and strokes). Used directly only where no palette is at hand.
 ACCENT = QColor("#e0782a")  # the app icon's orange: top bar, validation curve, drop highlight
-UNSURE = QColor("#c9a227")  # amber: a verdict below the "sure" threshold
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ _DARK = dict(accent="#e0782a", unsure="#c9a227", sure_text="#f5a561", unsure_tex
              warning_text="#f2c14e", no_dog_text="#aab6c5", train="#6ea8ff", second="#4cc38a", best="#ff6b5b")
 # Heatmaps (the Evaluate view's confusion matrix): a perceptually even map that reads on light and dark alike.
 HEATMAP_COLORMAP = "viridis"
+
+
+def attention_rgba(a: np.ndarray) -> np.ndarray:
+    """The "Why?" overlay's ramp, the same on light and dark (it lies on the photo): attention 0..1 -> straight
+    RGBA 0..1, transparent where the model did not look, red to yellow and about 60% opaque where it looked most."""
+    alpha = np.clip((a - 0.15) / 0.85, 0, 1) * 0.62
+    r, g, b = np.ones_like(a), np.clip(a * 1.4 - 0.2, 0, 1), 0.1 * (1 - a)
+    return np.stack([r, g, b, alpha], axis=-1)
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -131,9 +140,6 @@ def follow_system(app: QGuiApplication) -> SchemeFollower:
     """Install once at start (the app owns the follower)."""
     follower = app.findChild(SchemeFollower)
     return follower if follower is not None else SchemeFollower(app)
-
-
-ERROR = QColor(_LIGHT["error_text"])  # for code that has no palette at hand (prefer colors(palette).error_text)
 
 
 _PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)

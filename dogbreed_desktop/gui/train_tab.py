@@ -9,6 +9,7 @@ the earlier runs' curves, "Evaluate" and "Use model" stay usable.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -33,6 +34,8 @@ class TrainTab(QWidget):
     use_model = Signal(str)
     # Emitted when a run ends: {"run_dir", "status", "reason", "best_epoch", "metrics", "model_path", "skipped"}.
     run_finished = Signal(dict)
+    folder_chosen = Signal(str)  # a data folder the user chose (the window remembers it)
+    evaluate_run = Signal(str)  # a run folder to evaluate (the runs list's "Evaluate")
 
     def __init__(self, parent: QWidget | None = None, runs_root: Path | None = None):
         super().__init__(parent)
@@ -68,6 +71,8 @@ class TrainTab(QWidget):
         self.runs.show_run.connect(self._show_run)
         self.runs.resume_run.connect(self.resume)
         self.runs.use_model.connect(self.use_model)
+        self.runs.evaluate_run.connect(self.evaluate_run)
+        self.data.folder_chosen.connect(self.folder_chosen)
         if runs_root is None:
             from ..paths import runs_dir
 
@@ -226,6 +231,29 @@ class TrainTab(QWidget):
             self.controls.show_ended(RunStatus.describe(info.status).capitalize())
             self._last_run = str(info.path)
             self.controls.use_button.setEnabled(info.has_model)
+
+    # -- what the window stores and restores (through these, never the panels) --------------------------------
+    def show_folder(self, folder: str, check: bool = True) -> None:
+        """Put `folder` in the data field; with `check`, run the preflight on it too."""
+        self.data.set_folder(folder) if check else self.data.path_edit.setText(folder)
+
+    def form(self) -> dict:
+        """The settings form as plain values (not the hidden test overrides)."""
+        return {k: v for k, v in self.settings.values().items() if k not in self.settings.overrides}
+
+    def set_form(self, values: dict) -> None:
+        """Restore form values; a key this version does not know, or a value it cannot take, is skipped (never
+        passed on to training as an override)."""
+        known = set(self.form())
+        for key, value in values.items():
+            if key not in known or not isinstance(value, (int, float, str, type(None))):
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                continue  # JSON's 1e400 reads back as infinity
+            try:
+                self.settings.set_values(**{key: value})
+            except (TypeError, ValueError, OverflowError):
+                pass
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop any running training and preflight and wait for them (called when the window closes)."""

@@ -1,11 +1,11 @@
-"""Turning probabilities into words: ranking, the verdict line and the unsure rule. Plain Python (the rule
-itself, and the "not a dog" verdict, come from the core: `core.gate`)."""
+"""Turning a verdict into words: ranking, the verdict line and the list's headline. Plain Python. The verdict
+itself ("breed", "unsure" or "not_a_dog") is decided once, in the core (`core.gate.decide`), and only shown here."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from ..core.gate import NOT_A_DOG, UNSURE_BELOW  # noqa: F401 (re-exported)
+from ..core.gate import BREED, NOT_A_DOG
 
 
 def ranked(probabilities: Sequence[float], k: int | None = None) -> list[int]:
@@ -14,8 +14,8 @@ def ranked(probabilities: Sequence[float], k: int | None = None) -> list[int]:
     return order if k is None else order[: max(1, k)]
 
 
-def is_sure(probabilities: Sequence[float]) -> bool:
-    return max(probabilities) >= UNSURE_BELOW
+def is_sure(verdict: str) -> bool:
+    return verdict == BREED
 
 
 def no_dog_line(looks_like: str | None) -> str:
@@ -27,7 +27,7 @@ def article(name: str) -> str:
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def verdict_line(probabilities: Sequence[float], names: Sequence[str], verdict: str = "breed",
+def verdict_line(probabilities: Sequence[float], names: Sequence[str], verdict: str,
                  looks_like: str | None = None) -> str:
     """'Golden retriever, 92% sure', 'Not sure: maybe Golden retriever (41%) or Labrador retriever (30%)', or
     'No dog found - looks more like a tabby cat'."""
@@ -35,21 +35,21 @@ def verdict_line(probabilities: Sequence[float], names: Sequence[str], verdict: 
         return no_dog_line(looks_like)
     first, second = (ranked(probabilities, 2) + [None])[:2]
     p1 = probabilities[first]
-    if p1 >= UNSURE_BELOW:
+    if is_sure(verdict):
         return f"{names[first]}, {percent(p1)} sure"
     if second is None:
         return f"Not sure: maybe {names[first]} ({percent(p1)})"
     return f"Not sure: maybe {names[first]} ({percent(p1)}) or {names[second]} ({percent(probabilities[second])})"
 
 
-def headline(probabilities: Sequence[float], names: Sequence[str], verdict: str = "breed",
+def headline(probabilities: Sequence[float], names: Sequence[str], verdict: str,
              looks_like: str | None = None) -> tuple[str, str]:
     """The list row's breed and percentage: ('Pug', '91%'), ('Maybe Siberian Husky', '44%') when unsure, or
     ('No dog - a tabby cat?', '') when the gate says there is no dog."""
     if verdict == NOT_A_DOG:
         return (f"No dog - {article(looks_like)}?" if looks_like else "No dog found"), ""
     first = ranked(probabilities, 1)[0]
-    name = names[first] if is_sure(probabilities) else f"Maybe {names[first]}"
+    name = names[first] if is_sure(verdict) else f"Maybe {names[first]}"
     return name, percent(probabilities[first])
 
 

@@ -93,8 +93,9 @@ class VerdictPanel(QWidget):
         p = row.probabilities
         scores = [(names[i], p[i]) for i in ranked(p, self.k)]
         no_dog = row.verdict == NOT_A_DOG
-        tone = "no_dog_text" if no_dog else "sure_text" if is_sure(p) else "unsure_text"
-        self._say(verdict_line(p, names, row.verdict, row.looks_like), tone, scores, greyed=no_dog)
+        tone = "no_dog_text" if no_dog else "sure_text" if is_sure(row.verdict) else "unsure_text"
+        self._say(verdict_line(p, names, row.verdict, row.looks_like), tone, scores, greyed=no_dog,
+                  sure=is_sure(row.verdict))
 
     def refresh(self) -> None:
         self.show_row(self._row, self._names)
@@ -108,14 +109,14 @@ class VerdictPanel(QWidget):
         """The row shown (None: nothing selected)."""
         return self._row
 
-    def _say(self, text: str, tone: str | None, scores, greyed: bool = False) -> None:
+    def _say(self, text: str, tone: str | None, scores, greyed: bool = False, sure: bool = True) -> None:
         self.verdict.setText(text)
         self._tone = tone
         self._paint_tone()
         # No dog: the breeds stay visible but greyed, under a title that says what they mean.
         self.chart_title.setText("If it were a dog, it would be…" if greyed else "Most likely breeds")
         self.chart.set_greyed(greyed)
-        self.chart.set_scores(scores)
+        self.chart.set_scores(scores, sure)
 
     def _paint_tone(self) -> None:
         sheet = f"color: {colors(self.palette()).css(self._tone)}" if self._tone else ""

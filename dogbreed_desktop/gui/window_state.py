@@ -6,7 +6,6 @@ Each piece is restored on its own and checked first, so one bad value costs that
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray
@@ -25,8 +24,8 @@ class WindowState:
         # The defaults, captured before anything is restored, for Settings ▸ Reset to defaults.
         self._defaults = {
             "splitters": {s.objectName(): s.saveState() for s in self._splitters()},
-            "top_k": window.classify_tab.panel.top_k.currentIndex(),
-            "train": self._train_form(),
+            "top_k": window.classify_tab.top_k,
+            "train": window.train_tab.form(),
         }
         self.restore()
 
@@ -46,15 +45,12 @@ class WindowState:
         tab = settings.get("window/tab", 0)
         if 0 <= tab < w.tabs.count():
             w.tabs.setCurrentIndex(tab)
-        combo = w.classify_tab.panel.top_k
-        index = combo.findData(settings.get("classify/top_k", -1))
-        if index >= 0:
-            combo.setCurrentIndex(index)
-        self._set_train_form(settings.get_json("train/settings", {}, dict))
+        w.classify_tab.top_k = settings.get("classify/top_k", -1)
+        w.train_tab.set_form(settings.get_json("train/settings", {}, dict))
         folder = settings.get("train/data", "")
         self.pending_data_folder = folder if folder and Path(folder).is_dir() else ""
         if self.pending_data_folder:
-            w.train_tab.data.path_edit.setText(folder)  # checked (in a worker) when the Train tab is first shown
+            w.train_tab.show_folder(folder, check=False)  # checked (in a worker) when the Train tab is first shown
 
     def startup_model(self) -> tuple[str | None, str]:
         """The model to start with (None: the built-in one) and a message when the remembered one is gone."""
@@ -77,8 +73,8 @@ class WindowState:
         for splitter in self._splitters():
             settings.put(f"splitters/{splitter.objectName()}", splitter.saveState().data())
         settings.put("window/tab", w.tabs.currentIndex())
-        settings.put("classify/top_k", w.classify_tab.panel.top_k.currentData())
-        settings.put("train/settings", self._train_form())
+        settings.put("classify/top_k", w.classify_tab.top_k)
+        settings.put("train/settings", w.train_tab.form())
         settings.sync()
 
     @staticmethod
@@ -111,28 +107,10 @@ class WindowState:
             if default is not None:
                 splitter.restoreState(default)
         w.tabs.setCurrentIndex(0)
-        w.classify_tab.panel.top_k.setCurrentIndex(self._defaults["top_k"])
-        self._set_train_form(self._defaults["train"])
+        w.classify_tab.top_k = self._defaults["top_k"]
+        w.train_tab.set_form(self._defaults["train"])
 
     # -- helpers ----------------------------------------------------------------------------------------------
     def _splitters(self) -> list[QSplitter]:
         """Named splitters only: the name is the settings key."""
         return [s for s in self.window.findChildren(QSplitter) if s.objectName()]
-
-    def _train_form(self) -> dict:
-        """The Train tab's form as plain values (not the hidden test overrides)."""
-        panel = self.window.train_tab.settings
-        return {k: v for k, v in panel.values().items() if k not in panel.overrides}
-
-    def _set_train_form(self, values: dict) -> None:
-        panel = self.window.train_tab.settings
-        known = set(self._train_form())
-        for key, value in values.items():
-            if key not in known or not isinstance(value, (int, float, str, type(None))):
-                continue  # a key from another version: never passed on to training as an override
-            if isinstance(value, float) and not math.isfinite(value):
-                continue  # JSON's 1e400 reads back as infinity
-            try:
-                panel.set_values(**{key: value})
-            except (TypeError, ValueError, OverflowError):
-                pass

@@ -1,6 +1,7 @@
 """Saved evaluations, so reopening one is instant: in the run folder for a run's model, else in the app's cache.
 
-The key covers the model file's bytes and the photo list (path, label, size, modification time): retraining,
+The key covers the bytes of every file the model is read from (an ensemble's manifest and each member) and the
+photo list (path, label, size, modification time): retraining,
 editing a photo or relabelling it makes a new key, never a stale answer.
 """
 
@@ -12,8 +13,9 @@ import json
 from pathlib import Path
 
 from ...paths import MODEL_FILENAME
-from ..files import sha256_of, write_text
 from ..datasets import LabelledImage
+from ..files import sha256_of, write_text
+from ..models import model_files
 from .records import Evaluation
 
 FOLDER = "evaluations"  # inside a run folder
@@ -21,7 +23,8 @@ FOLDER = "evaluations"  # inside a run folder
 
 def cache_key(model_path: str | Path, items: list[LabelledImage]) -> str:
     h = hashlib.sha256()
-    h.update(sha256_of(Path(model_path)).encode())
+    for path in model_files(model_path):
+        h.update(f"{path.name}\t{sha256_of(path)}\n".encode("utf-8", "surrogatepass"))
     for item in sorted(items, key=lambda i: str(i.path)):
         try:
             st = item.path.stat()

@@ -1,12 +1,12 @@
-"""The Evaluate view's background work, run on task runners (`gui/tasks.py`): evaluating, gallery thumbnails,
-writing a report, exporting to ONNX. Each calls the same Qt-free code as the CLI, imported when the task
+"""The Evaluate view's background work, run on task runners (`gui/tasks.py`): evaluating and gallery thumbnails
+(its report export is `gui/exporter.py`'s). Each calls the same Qt-free code as the CLI, imported when the task
 runs (on the runner's thread, so building the view does not import torch), and returns plain data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..tasks import Throttle
+from ...core.control import Throttle
 
 
 def photos_to_evaluate(model_file: Path, data: str | None):
@@ -30,13 +30,12 @@ def photos_to_evaluate(model_file: Path, data: str | None):
 def evaluate(model: str | None, data: str | None, device: str = "cpu", *, control):
     """The core.report.Evaluation of `model` (None: built-in) on `data`: the saved one when model and photos
     are unchanged, else a new one (saved when complete). Publishes what it is doing as text."""
-    from ...core.artifact import resolve_model_path
     from ...core.evaluation import evaluate_photos
+    from ...core.models import resolve_model
     from ...core.report import cache
-    from ...paths import default_model_path
     from ..model_cache import load_classifier
 
-    model_file = resolve_model_path(model or default_model_path())
+    model_file = resolve_model(model or None)
     control.publish("Finding the photos…")
     items, description = photos_to_evaluate(model_file, data)
     key = cache.cache_key(model_file, items)
@@ -70,7 +69,3 @@ def thumbnails(paths: list[str], *, control):
     if chunk:
         yield chunk
 
-
-def call(fn, *, control):
-    """`fn()` on the runner's thread: a report or an ONNX export, neither interruptible."""
-    return fn()

@@ -15,7 +15,7 @@ from ..tasks import TaskRunner
 from . import tasks
 from .breed_table import BreedTable
 from .confusion_panel import ConfusionPanel
-from .exports import Exporter
+from ..exporter import Exporter
 from .gallery import Gallery
 from .reliability import ReliabilityPlot
 from .setup_bar import SetupBar
@@ -28,7 +28,8 @@ class EvaluateView(QWidget):
     evaluated = Signal(object)  # core.report.Evaluation, once every part of the view shows it
     failed = Signal(str)
 
-    def __init__(self, device: str = "cpu", parent: QWidget | None = None):
+    def __init__(self, device: str = "cpu", exporter: Exporter | None = None, parent: QWidget | None = None):
+        """`exporter`: the window's (None: one of its own, shut down with the view)."""
         super().__init__(parent)
         self.device = device
         self.setup = SetupBar(self)
@@ -51,8 +52,10 @@ class EvaluateView(QWidget):
         self.confusion.open_photo.connect(self.open_photo)
         self.misclassified.open_photo.connect(self.open_photo)
         self.runner = TaskRunner("evaluate", self)
-        self.exporter = Exporter(self)
-        self.exporter.status.connect(self.status)
+        self._own_exporter = exporter is None
+        self.exporter = exporter or Exporter(self)
+        if self._own_exporter:  # the window shows its exporter's status itself
+            self.exporter.status.connect(self.status)
         self.task = None
         self.ev = None
 
@@ -135,5 +138,6 @@ class EvaluateView(QWidget):
             self.exporter.ask_and_write_report(self, self.ev, folder)
 
     def shutdown(self) -> bool:
-        results = [part.shutdown() for part in (self.runner, self.exporter, self.confusion, self.misclassified)]
+        parts = (self.runner, self.confusion, self.misclassified) + ((self.exporter,) if self._own_exporter else ())
+        results = [part.shutdown() for part in parts]
         return all(results)

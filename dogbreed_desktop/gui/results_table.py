@@ -1,4 +1,5 @@
-"""Results as a table: CSV export and the clipboard's tab-separated copy. Plain Python."""
+"""The photo list's results as a table: File ▸ Export Results as CSV… and the clipboard's tab-separated copy.
+Plain Python. (Model and report exports are `exporter.py`.)"""
 
 from __future__ import annotations
 

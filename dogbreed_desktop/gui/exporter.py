@@ -1,5 +1,6 @@
-"""Exports written in background tasks: File ▸ Export Model… (the active model as ONNX, plus labels.txt) and the
-Evaluate view's Export report… (HTML, CSVs, PNGs)."""
+"""The window's one Exporter: files written in a background task, File ▸ Export Model… (the active model as
+ONNX, plus labels.txt) and the Evaluate view's Export report… (HTML, CSVs, PNGs). The photo list's CSV is
+`results_table.py`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from .. import settings
-from ..tasks import TaskRunner
-from . import tasks
+from ..paths import MODEL_FILENAME
+from . import settings
+from .tasks import TaskRunner
 
 
 class Exporter(QObject):
@@ -23,12 +24,13 @@ class Exporter(QObject):
         self.runner = TaskRunner("export", self)
 
     def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
-        from ...core.flavour import has_torch, needs_full_build
+        from ..core.flavour import has_torch, needs_full_build
 
         if not has_torch():  # the classify-only build: say so instead of asking for a file name
             self._failed(None, needs_full_build("ONNX export"))
             return
-        stem = Path(model_path).parent.name if model_path and Path(model_path).name == "model.safetensors" else ""
+        path = Path(model_path) if model_path else None  # a run's model is named after its run folder
+        stem = (path.parent.name if path.name == MODEL_FILENAME else path.stem) if path else ""
         suggested = f"{stem or 'dog-breeds'}.onnx"
         suggested = str(Path(settings.dialog_dir("onnx")) / suggested) if settings.dialog_dir("onnx") else suggested
         out, _ = QFileDialog.getSaveFileName(parent, f"Export {name or 'the model'} as ONNX", suggested,
@@ -38,10 +40,10 @@ class Exporter(QObject):
             self.export(model_path, out)
 
     def export(self, model_path: str | None, out: str):
-        from ...core.export_onnx import export_onnx
+        from ..core.export_onnx import export_onnx
 
         self.status.emit("Exporting the model to ONNX…")
-        return self.runner.submit(tasks.call, lambda: export_onnx(model_path, out), on_done=self._done,
+        return self.runner.submit(_call, lambda: export_onnx(model_path, out), on_done=self._done,
                                   on_error=self._failed)
 
     def ask_and_write_report(self, parent: QWidget, ev, folder: str | None = None) -> None:
@@ -52,10 +54,10 @@ class Exporter(QObject):
                 settings.remember_dialog("report", Path(folder).parent)
         if not folder:
             return
-        from ...core.report import write_report
+        from ..core.report import write_report
 
         self.status.emit("Writing the report…")
-        self.runner.submit(tasks.call, lambda: write_report(ev, folder), on_done=self._done, on_error=self._failed)
+        self.runner.submit(_call, lambda: write_report(ev, folder), on_done=self._done, on_error=self._failed)
 
     def _done(self, task, written: dict) -> None:
         if "model" in written:
@@ -71,3 +73,8 @@ class Exporter(QObject):
 
     def shutdown(self) -> bool:
         return self.runner.shutdown(60_000)  # an export in progress is not interruptible: let it finish
+
+
+def _call(fn, *, control):
+    """`fn()` on the runner's thread: a report or an ONNX export, neither interruptible."""
+    return fn()
