@@ -35,3 +35,18 @@ def test_the_window_classifies_a_dropped_heic_photo(qtbot, heic_photo, capsys):
     qtbot.waitUntil(lambda: w.classify_tab.panel.row is not None and w.classify_tab.panel.row.state == DONE)
     assert expected["name"] in w.classify_tab.panel.verdict.text()
     qtbot.waitUntil(lambda: not w.classify_tab.panel.photo._fitted.isNull(), timeout=30_000)  # the photo shows
+
+
+def test_a_build_without_pillow_heif_names_the_format(heic_photo, monkeypatch):
+    """The classify-only app leaves pillow-heif out: a HEIC file there says what it is, not "not an image"."""
+    from PIL import Image, UnidentifiedImageError
+
+    from dogbreed_desktop.core import preprocess
+
+    def without_plugin(fp, *args, **kwargs):  # what Pillow says when no plugin knows the format
+        raise UnidentifiedImageError(f"cannot identify image file {fp!r}")
+
+    monkeypatch.setattr(preprocess, "HEIF", False)
+    monkeypatch.setattr(Image, "open", without_plugin)
+    with pytest.raises(preprocess.ImageError, match="HEIC/HEIF photo: this build cannot read them"):
+        preprocess.open_image(heic_photo[1])
