@@ -34,8 +34,8 @@ def test_json_lines_with_errors_and_exit_1(photos):
     assert len(ok) == 2
     for row in ok:
         assert set(row) - {"looks_like"} == {"path", "breed", "name", "probability", "top_k", "verdict", "dog_probability"}
-        assert row["verdict"] in ("breed", "unsure", "not_a_dog") and 0 <= row["dog_probability"] <= 1
-        assert ("looks_like" in row) == (row["verdict"] == "not_a_dog")
+        assert row["verdict"] in ("breed", "unsure", "not_a_dog", "unknown_breed") and 0 <= row["dog_probability"] <= 1
+        assert ("looks_like" in row) == (row["verdict"] in ("not_a_dog", "unknown_breed"))
         assert len(row["top_k"]) == 4 and row["top_k"][0]["breed"] == row["breed"]
         assert set(row["top_k"][0]) == {"breed", "name", "probability"}
         probs = [t["probability"] for t in row["top_k"]]
