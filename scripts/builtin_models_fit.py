@@ -51,7 +51,8 @@ class Features:
         first = loaded["c"]
         self.paths, self.labels = list(first["paths"][:n]), list(first["labels"][:n])
         m = {v: n if v in TEST_VIEWS else len(d["labels"]) for v, d in loaded.items()}
-        self.views = {v: (torch.from_numpy(d["feat"][:m[v]]), torch.from_numpy(d["logit"][:m[v]])) for v, d in loaded.items()}
+        self.views = {v: (torch.from_numpy(d["feat"][:m[v]]), torch.from_numpy(d["logit"][:m[v]]))
+                      for v, d in loaded.items()}
         self.view_labels = {v: list(d["labels"][:m[v]]) for v, d in loaded.items()}
 
     def logits(self, w: torch.Tensor, b: torch.Tensor, views=TEST_VIEWS) -> torch.Tensor:
@@ -209,7 +210,8 @@ def _write_model(row, feats, heads, nd, data, fast_art):
     metrics = {
         "evaluated_on": f"held-out Stanford Dogs: the TEST split of core.holdout (10 photos per breed, seed {SEED}, "
                         f"{n_test} photos); ImageNet-pretrained backbones may have seen them",
-        "temperature_fitted_on": "the CALIBRATION split (5 photos per breed), photo and mirror averaged as at test time",
+        "temperature_fitted_on": "the CALIBRATION split (5 photos per breed), photo and mirror averaged as at "
+                                 "test time",
         **{k: round(cal[k], 4) for k in ("top1", "top5", "log_loss", "ece")},
         "wild_dev": {"note": "wild-dev (development): dog photos from outside ImageNet, measured, never fitted on",
                      **{k: round(wild[k], 4) for k in ("top1", "top5", "log_loss", "ece")},
@@ -238,7 +240,8 @@ def _write_model(row, feats, heads, nd, data, fast_art):
         return arts[0]
     files = []
     for a in arts:
-        if a.backbone == fast_art.backbone and np.array_equal(np.asarray(a.head_weight), np.asarray(fast_art.head_weight)):
+        same = np.array_equal(np.asarray(a.head_weight), np.asarray(fast_art.head_weight))
+        if a.backbone == fast_art.backbone and same:
             files.append(Path(BUILTIN_MODELS["fast"]).name)  # the fast model doubles as this member
             continue
         a.name = f"Accurate ensemble member: {backbone_spec(a.backbone).title} at {a.preprocessing.crop} px"

@@ -58,8 +58,8 @@ def unknown_rate(gate: Gate, dogs_imagenet: torch.Tensor) -> float:
 def gate_report(gate: Gate, dogs_imagenet: torch.Tensor, held_imagenet: torch.Tensor, held_cats: list[str]) -> dict:
     dogs_rejected = (torch.from_numpy(gate.dog_probability(dogs_imagenet)) < gate.threshold).float().mean().item()
     rejected = torch.from_numpy(gate.dog_probability(held_imagenet)) < gate.threshold
-    out = {"dog_photos_rejected": round(dogs_rejected, 4), "not_dogs_rejected": round(rejected.float().mean().item(), 4),
-           "per_category_rejected": {}}
+    out = {"dog_photos_rejected": round(dogs_rejected, 4),
+           "not_dogs_rejected": round(rejected.float().mean().item(), 4), "per_category_rejected": {}}
     for cat in sorted(set(held_cats)):
         m = torch.tensor([c == cat for c in held_cats])
         out["per_category_rejected"][cat] = {"rejected": round(rejected[m].float().mean().item(), 4), "n": int(m.sum())}
