@@ -3,15 +3,20 @@
     DOGBREED_DATA=... python scripts/make_builtin_models.py extract   # stage 1: features + ImageNet logits
     DOGBREED_DATA=... python scripts/make_builtin_models.py build     # stage 2: heads, temperatures, gate
 
-Stage 1 stores, per backbone (EfficientNet-Lite0/1/2), the pooled features and the full 1000-way ImageNet
-logits of each photo and of its mirror image, a chunk per file under /tmp/i10-features/<backbone>/<part>/
-(resumable: finished chunks are skipped). The order is `PLAN`; training photos come in a seeded shuffle, so
-a partly finished run still holds a random sample for training.
+Stage 1 runs each backbone on ONNX Runtime (the app's own CPU engine, `core.engine.OrtEngine`) and stores, per
+backbone, part and VIEW of a photo, the pooled features and the full 1000-way ImageNet logits, a chunk per file
+under /tmp/i20-features/<backbone>/<part>/<view>/ (resumable: finished chunks are skipped). Views: "c" the
+centre crop the app uses and "m" its mirror image (the app averages both; heads train on each as its own
+example). Parts: the splits of core.holdout, the not-dogs, and
+wild-dev, which is MEASURED only (never fitted on). The order is `PLAN`; training photos come in a seeded
+shuffle, so a partly finished run still holds a random sample.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import dataclasses
 import os
 import random
 import time
@@ -19,15 +24,34 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from dogbreed_desktop.core.engine import OrtEngine
+from dogbreed_desktop.core.graphs import package_artifact
+from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.preprocess import load_image, normalize, resize_and_crop, to_uint8_array
+from dogbreed_desktop.core.specs import BACKBONES
 
-from dogbreed_desktop.core.backbones import backbone_spec, build_backbone  # noqa: E402
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split  # noqa: E402
-from dogbreed_desktop.core.preprocess import load_image, normalize, resize_and_crop, to_uint8_array  # noqa: E402
-
-CACHE = Path(os.environ.get("I10_FEATURES", "/tmp/i10-features"))
+CACHE = Path(os.environ.get("I20_FEATURES", "/tmp/i20-features"))
 CHUNK = 100
+LITE0, LITE1, LITE2 = "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"
+LITE2_HI = LITE2 + "@292"  # Lite2 tested at a larger resolution (same resize/crop ratio as its 260)
+TEST_VIEWS = ("c", "m")  # what the classifier computes at test time: the centre crop and its mirror
+EVAL_PARTS = ("calib", "test", "notdogs", "wild")
+
+
+def preprocessing(key: str):
+    """The preprocessing of a cache key: a backbone name, optionally "@<crop>" for another test resolution."""
+    name, _, crop = key.partition("@")
+    prep = BACKBONES[name].preprocessing
+    if crop:
+        prep = dataclasses.replace(prep, crop=int(crop), resize=round(int(crop) * prep.resize / prep.crop))
+    return prep
+
+
+def wild_dev(data: Path) -> list[tuple[Path, str]]:
+    folder = Path(data).resolve().parent / "wild-dev"
+    with open(folder / "labels.csv", newline="") as f:
+        return [(folder / "train" / f"{r['id']}.jpg", r["breed"]) for r in csv.DictReader(f)]
 
 
 def parts(data: Path) -> dict[str, list[tuple[Path, str]]]:
@@ -35,100 +59,86 @@ def parts(data: Path) -> dict[str, list[tuple[Path, str]]]:
     nd = not_dogs_split(not_dogs_dir(data))
     train = list(st["train"])
     random.Random(1).shuffle(train)
-    return {"calib": st["calib"], "test": st["test"], "notdogs": nd["tune"] + nd["heldout"], "train": train}
+    return {"calib": st["calib"], "test": st["test"], "notdogs": nd["tune"] + nd["heldout"], "train": train,
+            "wild": wild_dev(data)}
 
 
-# (backbone, part, mirror, first N photos) in the order they run: what the fast model needs first, then the
-# training photos for its head, then the ensemble's second member (without mirror: it costs 2.3 Lite0s), then
-# more training photos (no mirror) in a seeded random order, so that a partly finished run still holds a random
-# sample. The shared 2-core machine gave this a third of one core for the first half hour, hence the order.
-LITE0, LITE1, LITE2 = "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"
-MIRRORED = "+mirror"  # a part extracted again with mirror images, kept beside the first pass
+# (cache key, part, views, first N photos) in the order they run: what the fast model needs first, then the
+# accurate model's second member, then Lite2 at a larger test resolution (measured on calib and test only: it
+# lost on calibration log loss). Lite0 ran ~16 and Lite2 ~6-12 forwards/s on the shared 2-core machine, so the
+# Lite2 training photos are centre crops only (their mirror images, more crops, and Lite1 are left for later).
 PLAN = (
-    [(LITE0, p, True, None) for p in ("calib", "test", "notdogs")]
-    + [(LITE0, "train", False, 1200)]
-    + [(LITE2, p, False, None) for p in ("calib", "test", "notdogs")]
-    + [(LITE0, "train", False, None), (LITE2, "train", False, 2400), (LITE2, "train", False, None)]
-    # once the machine got quieter: the second member's photos again, with their mirror images
-    + [(LITE2, p + MIRRORED, True, None) for p in ("calib", "test", "notdogs")]
-    + [(LITE1, p, True, None) for p in ("calib", "test", "notdogs")]
-    + [(LITE1, "train", False, None)]
+    [(LITE0, p, TEST_VIEWS, None) for p in EVAL_PARTS]
+    + [(LITE0, "train", TEST_VIEWS, None)]
+    + [(LITE2, p, TEST_VIEWS, None) for p in EVAL_PARTS]
+    + [(LITE2, "train", ("c",), None)]
+    + [(LITE2_HI, p, TEST_VIEWS, None) for p in ("calib", "test")]
 )
 
 
-@torch.inference_mode()
-def _forward(model, batch: torch.Tensor, prep) -> tuple[np.ndarray, np.ndarray]:
-    x = normalize(batch, prep).contiguous(memory_format=torch.channels_last)
-    feats = model.forward_features(x)
-    return feats.numpy().astype(np.float32), model.imagenet_fc(feats).numpy().astype(np.float32)
+def view(img, key: str, v: str) -> np.ndarray:
+    x = to_uint8_array(resize_and_crop(img, preprocessing(key)))
+    return x[:, :, ::-1] if v == "m" else x
 
 
-def extract(data: Path) -> None:
-    torch.set_num_threads(2)
-    models: dict = {}
+def extract(data: Path, only: str | None = None) -> None:
+    engines: dict = {}
     pool = ThreadPoolExecutor(1)
     all_parts = parts(data)
-    for name, part, mirror, limit in PLAN:
-        items = all_parts[part.removesuffix(MIRRORED)][:limit]
-        out_dir = CACHE / name / part
-        out_dir.mkdir(parents=True, exist_ok=True)
+    for key, part, views, limit in PLAN:
+        if only and key != only:
+            continue
+        items = all_parts[part][:limit]
         chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
         for ci, chunk in enumerate(chunks):
-            target = out_dir / f"{ci:04d}.npz"
-            if target.exists():
+            targets = {v: CACHE / key / part / v / f"{ci:04d}.npz" for v in views}
+            todo = [v for v, t in targets.items() if not t.exists()]
+            if not todo:
                 continue
-            if name not in models:
-                models[name] = build_backbone(name).to(memory_format=torch.channels_last)
-            prep = backbone_spec(name).preprocessing
+            if key not in engines:
+                engines[key] = OrtEngine([package_artifact(key.partition("@")[0])], n_threads=2)
+            prep = preprocessing(key)
             t0 = time.time()
-            images = list(pool.map(lambda it: load_image(it[0]), chunk))
-            batch = torch.from_numpy(np.stack([to_uint8_array(resize_and_crop(img, prep)) for img in images]))
-            out = {"paths": np.array([str(p) for p, _ in chunk]), "labels": np.array([lab for _, lab in chunk])}
-            fs, ls, fms, lms = [], [], [], []
-            for s in range(0, len(batch), 50):
-                b = batch[s : s + 50]
-                f, lo = _forward(models[name], b, prep)
-                fs.append(f), ls.append(lo)
-                if mirror:
-                    fm, lm = _forward(models[name], b.flip(3), prep)
-                    fms.append(fm), lms.append(lm)
-            out["feat"], out["logit"] = np.concatenate(fs), np.concatenate(ls)
-            if mirror:
-                out["feat_m"], out["logit_m"] = np.concatenate(fms), np.concatenate(lms)
-            tmp = out_dir / f".{ci:04d}.tmp.npz"
-            np.savez(tmp, **out)
-            os.replace(tmp, target)
+            images = list(pool.map(lambda it: load_image(it[0], draft=prep.resize), chunk))
+            meta = {"paths": np.array([str(p) for p, _ in chunk]), "labels": np.array([lab for _, lab in chunk])}
+            for v in todo:
+                batch = np.stack([view(img, key, v) for img in images])
+                fs, ls = [], []
+                for s in range(0, len(batch), 50):
+                    out = engines[key].run(0, normalize(batch[s : s + 50], prep))
+                    fs.append(out.features), ls.append(out.imagenet)
+                targets[v].parent.mkdir(parents=True, exist_ok=True)
+                tmp = targets[v].parent / f".{ci:04d}.tmp.npz"
+                np.savez(tmp, feat=np.concatenate(fs), logit=np.concatenate(ls), **meta)
+                os.replace(tmp, targets[v])
             dt = time.time() - t0
-            print(f"{time.strftime('%H:%M:%S')} {name} {part} chunk {ci + 1}/{len(chunks)}: {len(chunk)} photos "
-                  f"in {dt:.1f}s ({len(chunk) / dt:.1f}/s)", flush=True)
+            print(f"{time.strftime('%H:%M:%S')} {key} {part} {'+'.join(todo)} chunk {ci + 1}/{len(chunks)}: "
+                  f"{len(chunk)} photos in {dt:.1f}s", flush=True)
     print("extract done", flush=True)
 
 
-def load_part(name: str, part: str) -> dict[str, np.ndarray]:
-    """All finished chunks of one backbone's part, concatenated; the mirrored pass when it is complete."""
-    files = sorted((CACHE / name / part).glob("[0-9]*.npz"))
-    mirrored = sorted((CACHE / name / (part + MIRRORED)).glob("[0-9]*.npz"))
-    if files and len(mirrored) == len(files):
-        files = mirrored
+def load_part(key: str, part: str, v: str) -> dict[str, np.ndarray] | None:
+    """All finished chunks of one backbone's part and view, concatenated (None when there are none)."""
+    files = sorted((CACHE / key / part / v).glob("[0-9]*.npz"))
     if not files:
-        raise SystemExit(f"no features for {name} {part} in {CACHE}: run the extract stage first")
+        return None
     chunks = [dict(np.load(f)) for f in files]
-    common = set.intersection(*(set(c) for c in chunks))  # mirror features only where every chunk has them
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0] if k in common}
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stage", choices=("extract", "build"))
     ap.add_argument("--data", type=Path, default=os.environ.get("DOGBREED_DATA"))
+    ap.add_argument("--only", help="extract: only this cache key (e.g. efficientnet_lite0)")
     ap.add_argument("--table-only", action="store_true", help="build: measure and write the table, not the models")
-    ap.add_argument("--members", help="build: the accurate ensemble's backbones, comma-separated "
+    ap.add_argument("--members", help="build: the accurate ensemble's cache keys, comma-separated "
                     "(default: the best ensemble by calibration log loss)")
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DOGBREED_DATA or pass --data")
     if args.stage == "extract":
-        extract(Path(args.data))
+        extract(Path(args.data), args.only)
     else:
         from builtin_models_fit import build  # noqa: E402 (stage 2 lives next to this script)
 

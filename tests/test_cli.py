@@ -34,8 +34,8 @@ def test_json_lines_with_errors_and_exit_1(photos):
     assert len(ok) == 2
     for row in ok:
         assert set(row) - {"looks_like"} == {"path", "breed", "name", "probability", "top_k", "verdict", "dog_probability"}
-        assert row["verdict"] in ("breed", "unsure", "not_a_dog") and 0 <= row["dog_probability"] <= 1
-        assert ("looks_like" in row) == (row["verdict"] == "not_a_dog")
+        assert row["verdict"] in ("breed", "unsure", "not_a_dog", "unknown_breed") and 0 <= row["dog_probability"] <= 1
+        assert ("looks_like" in row) == (row["verdict"] in ("not_a_dog", "unknown_breed"))
         assert len(row["top_k"]) == 4 and row["top_k"][0]["breed"] == row["breed"]
         assert set(row["top_k"][0]) == {"breed", "name", "probability"}
         probs = [t["probability"] for t in row["top_k"]]
@@ -94,3 +94,12 @@ def test_evaluate_folder_per_class_with_readable_report(tmp_path):
 def test_help_lists_subcommands():
     r = run_cli("--help")
     assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout
+
+
+def test_the_table_says_a_dog_of_a_breed_it_does_not_know():
+    from dogbreed_desktop.cli.predict import table_line
+    from dogbreed_desktop.core.classifier import BreedScore, Prediction
+
+    top = (BreedScore("great_dane", "Great Dane", 0.68),)
+    r = Prediction("spots.jpg", (0.68,), top, 0.99, "unknown_breed", "Dalmatian")
+    assert table_line(r, 10) == "spots.jpg   a dog, not a breed I know (looks like: Dalmatian)"

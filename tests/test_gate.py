@@ -8,13 +8,15 @@ import json
 import pytest
 import torch
 from conftest import make_image
+from unknown_dog_support import DALMATIAN, GREAT_DANE, builtin_on_logits, dalmatian_logits, dog_logits
 
 from dogbreed_desktop.core.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
 from dogbreed_desktop.core.backbones import backbone_spec
 from dogbreed_desktop.core.breeds import BREED_IDS
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.ensemble import load_model
-from dogbreed_desktop.core.gate import DOG_ROWS, Gate, decide, dog_mass_logit, imagenet_class_names, looks_like
+from dogbreed_desktop.core.gate import (DOG_ROWS, Gate, decide, dog_mass_logit, imagenet_class_names, looks_like,
+                                        outside_dogs)
 from dogbreed_desktop.paths import BUILTIN_MODELS, builtin_model_path, resource
 
 
@@ -47,11 +49,40 @@ def test_verdict_rule():
     assert decide(0.9, 0.9, gate) == "breed"
     assert decide(0.4, 0.9, gate) == "unsure"
     assert decide(0.9, 0.01, None) == "breed"  # no gate: never "not a dog"
+    gate = Gate(threshold=0.3, unknown_share=0.6)
+    assert decide(0.9, 0.9, gate, 0.7) == "unknown_breed" and decide(0.3, 0.9, gate, 0.6) == "unknown_breed"
+    assert decide(0.9, 0.9, gate, 0.5) == "breed" and decide(0.9, 0.1, gate, 0.9) == "not_a_dog"
+    assert decide(0.9, 0.9, None, 0.99) == "breed"  # no gate: never "unknown breed" either
+
+
+@pytest.mark.parametrize("model", ["fast", "accurate"])
+def test_a_dalmatian_is_a_dog_of_a_breed_the_model_does_not_know(tmp_path, model):
+    dalmatian = dalmatian_logits()  # made evidence: the data holds no Dalmatian photo (unknown_dog_support)
+    clf = builtin_on_logits(model, dalmatian)
+    r = clf.predict([make_image(tmp_path / "spotty.png", (240, 240, 240), size=(160, 120))])[0]
+    assert r.verdict == "unknown_breed" and r.looks_like == "Dalmatian" and r.dog_probability > clf.gate.threshold
+    assert r.breed in BREED_IDS  # the nearest known breed stays in the answer, for the chart
+    share, names = outside_dogs(dalmatian[None], clf.known_rows)
+    assert share[0] >= clf.gate.unknown_share and names == ["Dalmatian"]
+
+
+def test_a_great_dane_with_a_little_dalmatian_stays_a_great_dane(tmp_path):
+    dane = dog_logits({GREAT_DANE: 10.0, DALMATIAN: 8.0})  # the pattern a known breed with spots may show
+    clf = builtin_on_logits("fast", dane)
+    r = clf.predict([make_image(tmp_path / "dane.png", (90, 90, 90), size=(120, 160))])[0]
+    assert r.verdict in ("breed", "unsure") and r.looks_like is None
+
+
+def test_a_model_of_every_imagenet_dog_has_no_unknown_breed():
+    share, names = outside_dogs(dog_logits({DALMATIAN: 10.0})[None], DOG_ROWS)
+    assert share[0] == 0.0 and names == [None]
 
 
 def test_a_malformed_gate_is_refused_at_load(tmp_path):
     for bad in ({"method": "magic", "threshold": 0.5}, {"method": "dog_mass", "threshold": 1.5},
-                {"method": "dog_mass", "threshold": 0.5, "scale": float("nan")}, {"method": "dog_mass"}):
+                {"method": "dog_mass", "threshold": 0.5, "scale": float("nan")}, {"method": "dog_mass"},
+                {"method": "dog_mass", "threshold": 0.5, "unknown_share": 0.0},
+                {"method": "dog_mass", "threshold": 0.5, "unknown_share": 1.5}):
         path = save_artifact(_artifact(BREED_IDS, gate=bad), tmp_path / "m.safetensors")
         with pytest.raises(ArtifactError):
             load_artifact(path)

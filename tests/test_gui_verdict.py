@@ -1,4 +1,5 @@
-"""The window's "not a dog" wording, the Model menu and the "Why?" heatmap, through real signals."""
+"""The window's "not a dog" and "unknown breed" wording, the Model menu and the "Why?" heatmap, through real
+signals."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from gui_support import drop_files, make_window
 
 from dogbreed_desktop.gui.photo_view import PhotoView
-from dogbreed_desktop.gui.results_model import DONE, HeadlineRole, ResultsModel, Row
+from dogbreed_desktop.gui.results_model import DONE, HeadlineRole, ResultsModel, Row, SureRole, UnknownBreedRole
 from dogbreed_desktop.gui.verdict_panel import VerdictPanel
 
 pytestmark = pytest.mark.gui
@@ -28,6 +29,23 @@ def test_panel_and_list_say_no_dog_and_grey_the_chart(qtbot):
     model.add_paths(["/photos/cat.jpg"])
     model._rows[0] = row
     assert model.data(model.index(0), HeadlineRole) == ("No dog - a tabby cat?", "")
+
+
+def test_panel_and_list_say_a_dog_of_a_breed_it_does_not_know(qtbot):
+    panel = VerdictPanel(PhotoView())
+    qtbot.addWidget(panel)
+    row = Row("/photos/spots.jpg", DONE, (0.68, 0.2, 0.12), verdict="unknown_breed", looks_like="Dalmatian")
+    panel.show_row(row, NAMES)
+    assert panel.verdict.text() == "A dog, but not a breed I know - looks like a Dalmatian"
+    assert panel.chart.is_greyed() and panel.chart_title.text() == "Nearest breeds it knows"
+    assert "color" in panel.verdict.styleSheet()  # its own tone, from the theme
+    model = ResultsModel()
+    model.set_class_names(NAMES)
+    model.add_paths(["/photos/spots.jpg"])
+    model._rows[0] = row
+    index = model.index(0)
+    assert model.data(index, HeadlineRole) == ("Unknown breed - a Dalmatian?", "")
+    assert model.data(index, UnknownBreedRole) and not model.data(index, SureRole)  # 68% is no breed result
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pytest
 from conftest import make_image
 from PIL import Image
 from server_support import original_breed_map, serving
+from unknown_dog_support import builtin_on_logits, dalmatian_logits
 
 from dogbreed_desktop.core.breeds import BREED_IDS, find_breed
 from dogbreed_desktop.core.classifier import BreedScore, Prediction
@@ -151,6 +152,17 @@ def test_both_paths_same_answer_and_the_rich_one_stays(api, tmp_path):
     assert (None if rich["verdict"] == "not_a_dog" else rich["breed"]) == api_answer["breed"]
     model = api.get("/v1/model").json()
     assert model["predict_image"] == {"order": "original", "classes": original_names()}
+
+
+def test_a_dog_of_a_breed_it_does_not_know_gets_prediction_null(tmp_path):
+    data = make_image(tmp_path / "spots.jpg", color=(240, 240, 240), size=(320, 240)).read_bytes()
+    with serving(create_app(builtin_on_logits("fast", dalmatian_logits()))) as url, httpx.Client(base_url=url) as c:
+        original = check_original_shape(c.post("/api/predictImage", files=upload(data)))
+        rich = c.post("/v1/predict", files=upload(data)).json()["predictions"][0]
+    assert original["prediction"] is None and original["breed"] is None and original["probability"] is None
+    assert original["verdict"] == rich["verdict"] == "unknown_breed"
+    assert original["looks_like"] == rich["looks_like"] == "Dalmatian"
+    assert rich["breed"] in BREED_IDS  # /v1/predict keeps the nearest known breed beside the verdict
 
 
 def test_no_image_is_400_and_two_images_are_refused(api):

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication
 from dogbreed_desktop.gui import theme
 from dogbreed_desktop.gui.results_model import DONE
 
-TEXT_FIELDS = ("sure_text", "unsure_text", "error_text", "warning_text", "no_dog_text", "muted_text")
+TEXT_FIELDS = ("sure_text", "unsure_text", "error_text", "warning_text", "no_dog_text", "unknown_breed_text",
+               "muted_text")
 GUI = Path(theme.__file__).parent
 
 

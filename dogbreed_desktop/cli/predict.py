@@ -64,6 +64,8 @@ def run(args) -> int:
 def table_line(r, width: int) -> str:
     if r.verdict == "not_a_dog":
         return f"{printable(r.source):<{width}}  not a dog (looks like: {r.looks_like})"
+    if r.verdict == "unknown_breed":
+        return f"{printable(r.source):<{width}}  a dog, not a breed I know (looks like: {r.looks_like})"
     rest = ", ".join(f"{printable(s.name)} {s.probability:.1%}" for s in r.top_k[1:])
     return (f"{printable(r.source):<{width}}  {printable(r.name):<30} {r.probability:6.1%}"
             + (f"   ({rest})" if rest else ""))

@@ -164,6 +164,10 @@ def gate(v: Any) -> str | None:
             return f"{key} {problem}"
     if not 0.0 < v["threshold"] < 1.0:
         return f"threshold must lie strictly between 0 and 1, not {v['threshold']:g}"
+    if "unknown_share" in v:  # absent in files made before the "unknown_breed" verdict
+        problem = number(-math.inf, 1.0, above=0.0)(v["unknown_share"])
+        if problem:
+            return f"unknown_share {problem}"
     return None
 
 

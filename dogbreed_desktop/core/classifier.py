@@ -11,11 +11,11 @@ from PIL import Image
 
 from . import threads
 from .artifact import ModelArtifact, imagenet_head_available
-from .breeds import readable_name
+from .breeds import find_breed, readable_name
 from .control import Control
 from .engine import Engine, open_engine
 from .ensemble import Ensemble
-from .gate import BREED, NOT_A_DOG, Gate, decide, gate_applies, looks_like
+from .gate import BREED, NOT_A_DOG, UNKNOWN_BREED, Gate, decide, gate_applies, looks_like, outside_dogs
 from .imagetypes import walk_files
 from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
                          resize_and_crop, to_uint8_array)
@@ -34,8 +34,10 @@ class Prediction:
     probabilities: tuple[float, ...]  # in the model's class order
     top_k: tuple[BreedScore, ...]  # best first
     dog_probability: float | None = None  # None: the model has no "not a dog" gate
-    verdict: str = BREED  # "breed", "unsure" or "not_a_dog" (core.gate)
-    looks_like: str | None = None  # for "not_a_dog": the closest ImageNet class, e.g. "tabby cat"
+    verdict: str = BREED  # "breed", "unsure", "not_a_dog" or "unknown_breed" (core.gate)
+    # for "not_a_dog": the closest ImageNet class ("tabby cat"); for "unknown_breed": the dog it most likely is
+    # among ImageNet's dogs outside the model's classes ("Dalmatian")
+    looks_like: str | None = None
     ok = True
 
     @property
@@ -114,6 +116,8 @@ class Classifier:
         usable = self.model.gate is not None and gate_applies(self.classes)
         usable = usable and all(imagenet_head_available(a) for a in self.model.members)
         self.gate = Gate.from_dict(self.model.gate) if usable else None
+        # ImageNet rows of the model's own classes: a dog on the other dog rows is a breed it does not know
+        self.known_rows = [find_breed(c).imagenet_index for c in self.classes] if self.gate else []
 
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", engine: str | None = None) -> "Classifier":
@@ -225,15 +229,19 @@ class Classifier:
             top_p = np.take_along_axis(probs, top_i, axis=1)
             dog = self.gate.dog_probability(imagenet).tolist() if self.gate else [None] * len(probs)
             alike = looks_like(imagenet)
-            rows = zip(probs.tolist(), top_p.tolist(), top_i.tolist(), dog, alike)
+            outside, dog_alike = [None] * len(probs), [None] * len(probs)
+            if self.gate:
+                outside, dog_alike = outside_dogs(imagenet, self.known_rows)
+            rows = zip(probs.tolist(), top_p.tolist(), top_i.tolist(), dog, alike, list(outside), dog_alike)
         for label, item in pending:
             if isinstance(item, ImageError):
                 yield PredictionError(label, str(item))
                 continue
-            row, tp, ti, dog_p, alike = next(rows)
+            row, tp, ti, dog_p, alike, share, dog_alike = next(rows)
             scores = tuple(BreedScore(self.classes[i], self.class_names[i], p) for p, i in zip(tp, ti))
-            verdict = decide(tp[0], dog_p, self.gate)
-            yield Prediction(label, tuple(row), scores, dog_p, verdict, alike if verdict == NOT_A_DOG else None)
+            verdict = decide(tp[0], dog_p, self.gate, share)
+            seen = {NOT_A_DOG: alike, UNKNOWN_BREED: dog_alike}.get(verdict)
+            yield Prediction(label, tuple(row), scores, dog_p, verdict, seen)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""The photo queue: a thumbnail, the verdict (breed and percentage; errors red, unsure amber) over the file
-name, one row per photo."""
+"""The photo queue: a thumbnail, the verdict (breed and percentage; errors red, unsure amber, no dog and unknown
+breed in their own tones) over the file name, one row per photo."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
 from .images import THUMBNAIL_BOX
-from .results_model import FAILED, PENDING, HeadlineRole, NoDogRole, ResultsModel, StateRole, SureRole
+from .results_model import (FAILED, PENDING, HeadlineRole, NoDogRole, ResultsModel, StateRole, SureRole,
+                            UnknownBreedRole)
 from .theme import colors
 
 THUMB = THUMBNAIL_BOX
@@ -42,6 +43,8 @@ class ResultDelegate(QStyledItemDelegate):
             color = muted
         elif not selected and index.data(NoDogRole):
             color = theme.no_dog_text
+        elif not selected and index.data(UnknownBreedRole):
+            color = theme.unknown_breed_text
         elif not selected and not index.data(SureRole):
             color = theme.unsure_text
         title, pct = index.data(HeadlineRole)

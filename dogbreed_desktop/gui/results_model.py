@@ -10,13 +10,14 @@ from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 
 from .images import THUMBNAIL_BOX
 from .messages import Verdict
-from .verdict import NOT_A_DOG, headline, is_sure
+from .verdict import NOT_A_DOG, UNKNOWN_BREED, headline, is_sure
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 StateRole = Qt.ItemDataRole.UserRole + 1
 HeadlineRole = Qt.ItemDataRole.UserRole + 2  # (breed or error, percentage)
 SureRole = Qt.ItemDataRole.UserRole + 3
 NoDogRole = Qt.ItemDataRole.UserRole + 4  # the gate says there is no dog in the photo
+UnknownBreedRole = Qt.ItemDataRole.UserRole + 5  # a dog, of a breed outside the model's classes
 
 
 @dataclass
@@ -119,6 +120,8 @@ class ResultsModel(QAbstractListModel):
             return headline(row.probabilities, self.class_names, row.verdict, row.looks_like)
         if role == NoDogRole:
             return row.state == DONE and row.verdict == NOT_A_DOG
+        if role == UnknownBreedRole:
+            return row.state == DONE and row.verdict == UNKNOWN_BREED
         if role == SureRole:
             return row.state == DONE and is_sure(row.verdict)
         return None

@@ -1,11 +1,12 @@
 """Turning a verdict into words: ranking, the verdict line and the list's headline. Plain Python. The verdict
-itself ("breed", "unsure" or "not_a_dog") is decided once, in the core (`core.gate.decide`), and only shown here."""
+itself ("breed", "unsure", "not_a_dog" or "unknown_breed") is decided once, in the core (`core.gate.decide`), and
+only shown here."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from ..core.gate import BREED, NOT_A_DOG
+from ..core.gate import BREED, NOT_A_DOG, UNKNOWN_BREED
 
 
 def ranked(probabilities: Sequence[float], k: int | None = None) -> list[int]:
@@ -22,6 +23,10 @@ def no_dog_line(looks_like: str | None) -> str:
     return f"No dog found - looks more like {article(looks_like)}" if looks_like else "No dog found"
 
 
+def unknown_breed_line(looks_like: str | None) -> str:
+    return ("A dog, but not a breed I know" + (f" - looks like {article(looks_like)}" if looks_like else ""))
+
+
 def article(name: str) -> str:
     """'a tabby cat', 'an analog clock': ImageNet names are common nouns, a few plural or proper."""
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
@@ -30,9 +35,11 @@ def article(name: str) -> str:
 def verdict_line(probabilities: Sequence[float], names: Sequence[str], verdict: str,
                  looks_like: str | None = None) -> str:
     """'Golden retriever, 92% sure', 'Not sure: maybe Golden retriever (41%) or Labrador retriever (30%)', or
-    'No dog found - looks more like a tabby cat'."""
+    'No dog found - looks more like a tabby cat', or 'A dog, but not a breed I know - looks like a Dalmatian'."""
     if verdict == NOT_A_DOG:
         return no_dog_line(looks_like)
+    if verdict == UNKNOWN_BREED:
+        return unknown_breed_line(looks_like)
     first, second = (ranked(probabilities, 2) + [None])[:2]
     p1 = probabilities[first]
     if is_sure(verdict):
@@ -45,9 +52,12 @@ def verdict_line(probabilities: Sequence[float], names: Sequence[str], verdict: 
 def headline(probabilities: Sequence[float], names: Sequence[str], verdict: str,
              looks_like: str | None = None) -> tuple[str, str]:
     """The list row's breed and percentage: ('Pug', '91%'), ('Maybe Siberian Husky', '44%') when unsure, or
-    ('No dog - a tabby cat?', '') when the gate says there is no dog."""
+    ('No dog - a tabby cat?', '') when the gate says there is no dog, ('Unknown breed - a Dalmatian?', '') for
+    a dog of a breed outside the model's classes."""
     if verdict == NOT_A_DOG:
         return (f"No dog - {article(looks_like)}?" if looks_like else "No dog found"), ""
+    if verdict == UNKNOWN_BREED:
+        return (f"Unknown breed - {article(looks_like)}?" if looks_like else "Unknown breed"), ""
     first = ranked(probabilities, 1)[0]
     name = names[first] if is_sure(verdict) else f"Maybe {names[first]}"
     return name, percent(probabilities[first])

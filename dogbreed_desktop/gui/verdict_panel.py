@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPushButt
 from .breed_chart import BreedChart
 from .results_model import DONE, FAILED, Row
 from .theme import colors, on_palette_change
-from .verdict import NOT_A_DOG, is_sure, ranked, verdict_line
+from .verdict import NOT_A_DOG, UNKNOWN_BREED, is_sure, ranked, verdict_line
 
 TOP_K_CHOICES = (3, 5, 10, 0)  # 0: all classes
 
@@ -92,9 +92,11 @@ class VerdictPanel(QWidget):
             return self._say("Classifying…", None, [])
         p = row.probabilities
         scores = [(names[i], p[i]) for i in ranked(p, self.k)]
-        no_dog = row.verdict == NOT_A_DOG
-        tone = "no_dog_text" if no_dog else "sure_text" if is_sure(row.verdict) else "unsure_text"
-        self._say(verdict_line(p, names, row.verdict, row.looks_like), tone, scores, greyed=no_dog,
+        # no dog, or a dog outside the classes: the breed chart stays, greyed, as the evidence it is not
+        greyed = row.verdict in (NOT_A_DOG, UNKNOWN_BREED)
+        tone = {NOT_A_DOG: "no_dog_text", UNKNOWN_BREED: "unknown_breed_text"}.get(
+            row.verdict, "sure_text" if is_sure(row.verdict) else "unsure_text")
+        self._say(verdict_line(p, names, row.verdict, row.looks_like), tone, scores, greyed=greyed,
                   sure=is_sure(row.verdict))
 
     def refresh(self) -> None:
@@ -113,8 +115,9 @@ class VerdictPanel(QWidget):
         self.verdict.setText(text)
         self._tone = tone
         self._paint_tone()
-        # No dog: the breeds stay visible but greyed, under a title that says what they mean.
-        self.chart_title.setText("If it were a dog, it would be…" if greyed else "Most likely breeds")
+        # No dog, or not a breed it knows: the breeds stay visible but greyed, under a title that says what they mean.
+        title = {"no_dog_text": "If it were a dog, it would be…", "unknown_breed_text": "Nearest breeds it knows"}
+        self.chart_title.setText(title.get(tone, "Most likely breeds") if greyed else "Most likely breeds")
         self.chart.set_greyed(greyed)
         self.chart.set_scores(scores, sure)
 

@@ -67,8 +67,11 @@ def prediction_answer(n_classes: int) -> dict:
                       "description": "`top_k` breeds, best first"},
             "dog_probability": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
                                 "description": "null when the model has no \"not a dog\" gate"},
-            "verdict": {"type": "string", "description": "`breed`, `unsure` or `not_a_dog`"},
-            "looks_like": {"type": ["string", "null"], "description": "for `not_a_dog`: what it looks like"},
+            "verdict": {"type": "string", "enum": ["breed", "unsure", "not_a_dog", "unknown_breed"],
+                        "description": "`breed`, `unsure`, `not_a_dog` or `unknown_breed` (a dog of a breed "
+                                       "outside `classes`; `breed` is then only the nearest known one)"},
+            "looks_like": {"type": ["string", "null"], "description": "for `not_a_dog`: what it looks like; "
+                           "for `unknown_breed`: the dog it looks like (\"Dalmatian\")"},
             "probabilities": {"type": "array", "items": PROBABILITY, "minItems": n_classes, "maxItems": n_classes,
                               "description": "every class, in the order of `classes`"},
         },

@@ -22,6 +22,7 @@ from ..core.breeds import find_breed
 
 ORDER_FILE = Path(__file__).resolve().parent / "original_breeds.json"
 NOT_A_DOG = "not_a_dog"  # Prediction.verdict when the photo shows no dog
+UNKNOWN_BREED = "unknown_breed"  # ... when it shows a dog of a breed outside the model's classes
 # float32 probabilities can underflow to 0; JSON has no -Infinity, so the row's floor is log(smallest normal).
 _LOG_FLOOR = math.log(1.1754944e-38)
 
@@ -61,9 +62,10 @@ class AnswerOrder:
 
     def answer(self, p) -> dict:
         """One core `Prediction` as the original answer, plus our verdict fields (the original client ignores
-        them). No dog: `prediction` is null, so the client shows its own failure message, not a made-up breed."""
+        them). No dog, or a dog of a breed the model does not know: `prediction` is null, so the client shows its
+        own failure message, not a made-up breed."""
         row = [math.log(p.probabilities[i]) if p.probabilities[i] > 0 else _LOG_FLOOR for i in self.model_index]
-        dog = p.verdict != NOT_A_DOG
+        dog = p.verdict not in (NOT_A_DOG, UNKNOWN_BREED)  # "a known breed": what `prediction` claims
         best = max(range(len(row)), key=row.__getitem__)  # the top-1 breed; ties go to the first, like argmax
         return {"prediction": best if dog else None, "results": [row],
                 "breed": p.breed if dog else None, "name": p.name if dog else None,
@@ -76,17 +78,18 @@ class OriginalAnswer(BaseModel):
 
     prediction: Optional[int] = Field(description="index of the breed in the order of `/v1/model`'s "
                                       "`predict_image.classes` (DogBreedMap.json's for the 120 breeds); "
-                                      "null when the photo shows no dog")
+                                      "null when the photo shows no dog or a breed outside the classes")
     results: list[list[float]] = Field(min_length=1, max_length=1, description="one row (a batch of one): "
                                        "log-probability (log-softmax) of every class in that order; "
                                        "`results[0][prediction]` is the largest")
-    breed: Optional[str] = Field(description="the breed's class id (Kaggle id), null for no dog")
-    name: Optional[str] = Field(description="the breed's readable name, null for no dog")
-    probability: Optional[float] = Field(description="its probability, null for no dog")
-    verdict: str = Field(description='"breed", "unsure" or "not_a_dog"')
+    breed: Optional[str] = Field(description="the breed's class id (Kaggle id), null when `prediction` is")
+    name: Optional[str] = Field(description="the breed's readable name, null when `prediction` is")
+    probability: Optional[float] = Field(description="its probability, null when `prediction` is")
+    verdict: str = Field(description='"breed", "unsure", "not_a_dog" or "unknown_breed"')
     dog_probability: Optional[float] = Field(description="how sure the model is that there is a dog; "
                                              "null for a model without the not-a-dog check")
-    looks_like: Optional[str] = Field(description='for "not_a_dog": what the photo looks like instead')
+    looks_like: Optional[str] = Field(description='for "not_a_dog": what the photo looks like instead; for '
+                                      '"unknown_breed": the dog it looks like ("Dalmatian")')
 
 
 Classify = Callable[..., Awaitable[list]]  # (request, top_k, one_image=...) -> [(file name, Prediction)]
