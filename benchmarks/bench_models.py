@@ -22,7 +22,8 @@ import torch
 
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.heatmap import heatmap
-from dogbreed_desktop.core.holdout import first_per_group, not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.datasets import first_per_group
+from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
 from dogbreed_desktop.core.metrics import expected_calibration_error, log_loss, topk_accuracy
 
 
@@ -69,7 +70,7 @@ def main() -> None:
     if not data:
         raise SystemExit("set DOGBREED_DATA to the dog-breed-identification folder")
     torch.set_num_threads(min(2, os.cpu_count() or 2))
-    items = first_per_group(stanford_split(data)["test"], args.per_breed)
+    items = first_per_group(stanford_split(data)["test"], args.per_breed, key=lambda it: it[1])
     nd_folder = not_dogs_dir(data)
     not_dogs = not_dogs_split(nd_folder)["heldout"] if (nd_folder / "manifest.csv").is_file() else []
     rows = [measure(m, items, not_dogs, args.latency_photos) for m in args.models.split(",")]

@@ -100,6 +100,8 @@ class Classifier:
     `test_time_mirror`), divided by the temperature and softmaxed; their ImageNet logits, averaged the same
     way, feed the gate. The engine runs backbones only; everything after the pooled features is numpy here."""
 
+    mirror_below = 0.95  # photos at least this sure after one view skip the mirror view (see `logits`)
+
     def __init__(self, model: ModelArtifact | Ensemble, device: str = "auto", engine: str | Engine | None = None):
         self.model = model if isinstance(model, Ensemble) else Ensemble.single(model)
         self.artifact = self.model.members[0]
@@ -145,20 +147,29 @@ class Classifier:
 
     def logits(self, batches: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """uint8 NCHW batches (one per preprocessing) -> averaged (breed logits, ImageNet logits), before the
-        temperature."""
-        breed = imagenet = 0.0
-        for i, m in enumerate(self.members):
-            x = normalize(batches[m.prep], self.preprocessings[m.prep])
-            if m.mirror:
-                x = np.concatenate([x, x[..., ::-1]])
-            out = self.engine.run(i, x)
-            f, z = out.features, out.imagenet
-            if m.mirror:  # the heads are linear: the mean of two views' logits is the logits of the mean
-                n = len(f) // 2
-                f, z = (f[:n] + f[n:]) / 2, (z[:n] + z[n:]) / 2
-            breed = breed + (f @ m.weight + m.bias)
-            imagenet = imagenet + z
-        return breed / len(self.members), imagenet / len(self.members)
+        temperature.
+
+        Mirror views are adaptive: every photo runs once; the members that use their mirror image run it only for
+        the photos the first view left under `mirror_below` sure. The mirror changes the answer of a photo the
+        model is already that sure of by a hair, and most photos are (measured in the README: top-1, ECE and the
+        gate's rates unchanged), so a folder costs about 1.3 forwards a photo instead of 2."""
+        xs = [normalize(batches[m.prep], self.preprocessings[m.prep]) for m in self.members]
+        outs = [self.engine.run(i, x) for i, x in enumerate(xs)]
+        feats, nets = [o.features for o in outs], [o.imagenet for o in outs]
+        if any(m.mirror for m in self.members):
+            p = softmax(self._combine(feats, nets)[0] / self.temperature)
+            rows = np.flatnonzero(p.max(axis=1) < self.mirror_below)
+            for i, m in enumerate(self.members):
+                if m.mirror and len(rows):
+                    # the heads are linear: the logits of the mean of two views are the mean of their logits
+                    out = self.engine.run(i, xs[i][rows][..., ::-1])
+                    feats[i][rows] = (feats[i][rows] + out.features) / 2
+                    nets[i][rows] = (nets[i][rows] + out.imagenet) / 2
+        return self._combine(feats, nets)
+
+    def _combine(self, feats: list[np.ndarray], nets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        breed = sum(f @ m.weight + m.bias for f, m in zip(feats, self.members)) / len(self.members)
+        return breed, sum(nets) / len(self.members)
 
     def probabilities(self, batches: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 NCHW batches (one per preprocessing, see `prepare`) -> (N, classes) probabilities."""
