@@ -35,7 +35,7 @@ def test_every_setting_is_an_option_with_its_default_in_the_help():
     for f in dataclasses.fields(TrainConfig):
         assert f.name in options, f"TrainConfig.{f.name} has no --{f.name.replace('_', '-')}"
         assert options[f.name].help.startswith(f.metadata["help"])
-    assert "fast 50, finetune 10" in options["epochs"].help
+    assert "fast 50, top 20, finetune 10" in options["epochs"].help
     assert f"{DEFAULT_LR[('fast', 'imagenet')]:g}" in options["lr"].help
     assert options["device"].choices == ["auto", "cpu", "cuda", "mps"]
 

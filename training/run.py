@@ -312,4 +312,9 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult) -> tuple[
         },
     )
     path = save_artifact(artifact, Path(run_dir) / MODEL_FILENAME)
+    if result.backbone_trained:
+        from dogbreed_desktop.core.artifact import load_artifact
+        from dogbreed_desktop.core.graphs import write_graph_beside
+
+        write_graph_beside(load_artifact(path))  # `<stem>.backbone.onnx`: it classifies without torch
     return path, metrics
