@@ -116,11 +116,11 @@ def test_frozen_batchnorm_keeps_the_statistics_and_trains_the_rest():
 
     from training.top import FinetuneNet
 
-    net = FinetuneNet(EfficientNetLite("efficientnet_lite0"), nn.Linear(1280, 3)).train()
+    net = FinetuneNet(build_backbone("efficientnet_lite0"), nn.Linear(1280, 3)).train()
     bn = net.backbone._blocks[5]._bn1
     mean, weight = bn.running_mean.clone(), bn.weight.detach().clone()
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    nn.functional.cross_entropy(net(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 2, 0])).backward()
+    nn.functional.cross_entropy(net(torch.randn(4, 3, 64, 64)), torch.tensor([0, 1, 2, 0])).backward()
     opt.step()
     assert net.training and not bn.training
     assert torch.equal(bn.running_mean, mean) and not torch.equal(bn.weight, weight)

@@ -165,7 +165,8 @@ def cache_activations(
         control.progress(done, total, "caching activations")
     try:
         workers = max(1, min(threads, os.cpu_count() or 1))
-        for n, (item, arrays) in enumerate(zip(todo, load_ahead(todo, views_of, window=batch_size, workers=workers)), 1):
+        decoded = load_ahead(todo, views_of, window=batch_size, workers=workers)
+        for n, (item, arrays) in enumerate(zip(todo, decoded), 1):
             if isinstance(arrays, ImageError):
                 errors[str(item[0].path)] = str(arrays)
             else:

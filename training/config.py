@@ -54,8 +54,8 @@ def setting(default=MISSING, *, help: str, label: str = "", choices: dict | None
             asked=MISSING, low=None, high=None, open_range: bool = False, form: dict | None = None):
     """A TrainConfig field and what people see of it.
 
-    `by_mode`: {"fast": value, "top": value, "finetune": value}, used when the setting is left unset (None) for that mode;
-    the field's own default is the fast one. `asked`: what the CLI and the form start from when it differs
+    `by_mode`: {"fast": value, "top": value, "finetune": value}, used when the setting is left unset (None) for that
+    mode; the field's own default is the fast one. `asked`: what the CLI and the form start from when it differs
     from the field's default ("auto" mode; None = the mode's default). `low`/`high`: limits, inclusive unless
     `open_range`. `form`: shown in the Train tab, with widget hints (range, step, decimals, percent, special).
     """
@@ -88,10 +88,11 @@ class TrainConfig:
     lr: float | None = setting(None, low=0.0, open_range=True, label="Learning rate",
                                help="the head's learning rate (the backbone's is this times backbone_lr_scale)",
                                form={"range": (0.0, 1.0), "decimals": 5, "step": 1e-4})
-    # Label smoothing only where augmentation already makes the training loss noisy.
     weight_decay: float = setting(by_mode={"fast": 1e-4, "top": 1e-5, "finetune": 1e-5}, low=0.0,
                                   help="AdamW weight decay")
-    label_smoothing: float = setting(by_mode={"fast": 0.0, "top": 0.0, "finetune": 0.1}, low=0.0, high=1.0,
+    # No smoothing by default: validation loss picks the best epoch and stops early, and smoothing inflates it
+    # (30 breeds x 12 photos: epoch 1's 0.303 against 0.230 without), so fine-tuning kept epoch 0 (README).
+    label_smoothing: float = setting(by_mode={"fast": 0.0, "top": 0.0, "finetune": 0.0}, low=0.0, high=1.0,
                                      help="cross-entropy label smoothing")
     backbone_lr_scale: float = setting(0.1, low=0.0, help="finetune, top: backbone learning rate = lr x this")
     batchnorm: str = setting("train", choices=BATCHNORM,

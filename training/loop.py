@@ -95,9 +95,9 @@ def fit(
     threads: Threads | None = None,
     dist: Dist | None = None,
 ) -> FitResult:
-    """Train a head (fast), the backbone's top and a head (top) or the whole network (finetune) on `data.train`, validating on `data.val` after
-    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from. `threads`: the
-    process's thread counts (core.threads; by default what its entry point decided).
+    """Train a head (fast), the backbone's top and a head (top) or the whole network (finetune) on `data.train`,
+    validating on `data.val` after every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to
+    continue from. `threads`: the process's thread counts (core.threads; by default what its entry point decided).
 
     A stop request ends it at the next batch with status "stopped"; before the first validation (during
     feature extraction) there is no best epoch and no outputs.

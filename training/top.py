@@ -66,7 +66,8 @@ class ActivationBatches(Batches):
     def __init__(self, digests: Sequence[str], targets: Sequence[int], stores: Sequence[ActivationStore],
                  batch_size: int, *, shuffle: bool = False, seed: int = 0):
         super().__init__(len(digests), batch_size, shuffle=shuffle, seed=seed)
-        self.digests, self.targets, self.stores = list(digests), torch.tensor(list(targets), dtype=torch.long), list(stores)
+        self.digests, self.stores = list(digests), list(stores)
+        self.targets = torch.tensor(list(targets), dtype=torch.long)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.order()
