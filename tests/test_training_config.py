@@ -35,7 +35,7 @@ def test_every_setting_is_an_option_with_its_default_in_the_help():
     for f in dataclasses.fields(TrainConfig):
         assert f.name in options, f"TrainConfig.{f.name} has no --{f.name.replace('_', '-')}"
         assert options[f.name].help.startswith(f.metadata["help"])
-    assert "fast 50, finetune 10" in options["epochs"].help
+    assert "fast 50, top 20, finetune 10" in options["epochs"].help
     assert f"{DEFAULT_LR[('fast', 'imagenet')]:g}" in options["lr"].help
     assert options["device"].choices == ["auto", "cpu", "cuda", "mps"]
 
@@ -58,7 +58,8 @@ def test_options_are_checked_like_the_config_and_unset_ones_left_to_the_mode():
 def test_mode_defaults_are_the_fields_defaults():
     cfg = TrainConfig(data="/d")  # the dataclass defaults are the fast mode's
     assert {k: getattr(cfg, k) for k in MODE_DEFAULTS["fast"]} == MODE_DEFAULTS["fast"]
-    assert MODE_DEFAULTS["finetune"] == {"epochs": 10, "batch_size": 32, "weight_decay": 1e-5, "label_smoothing": 0.1}
+    assert MODE_DEFAULTS["finetune"] == {"epochs": 10, "batch_size": 32, "weight_decay": 1e-5, "label_smoothing": 0.0}
+    assert MODE_DEFAULTS["top"] == {"epochs": 20, "batch_size": 64, "weight_decay": 1e-5, "label_smoothing": 0.0}
 
 
 @pytest.mark.gui

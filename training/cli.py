@@ -1,6 +1,6 @@
 """`dogbreed-desktop train`: headless retraining for workstations over ssh.
 
-    dogbreed-desktop train --data DIR [--out RUN] [--backbone NAME] [--mode auto|fast|finetune] ...
+    dogbreed-desktop train --data DIR [--out RUN] [--backbone NAME] [--mode auto|fast|top|finetune] ...
     dogbreed-desktop train --resume RUN [--epochs N]
     dogbreed-desktop train --gpus N ...                       (starts torchrun: one process per GPU)
     torchrun --nproc-per-node N -m dogbreed_desktop train ... (the same, or across nodes)
@@ -27,8 +27,9 @@ from .config import asked_default, check, describe_default, settings
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """`--out`, `--resume`, `--quiet`, and one option per TrainConfig field, made from its metadata."""
     p.description = ("Retrain by transfer learning. fast: frozen backbone, features cached on disk, head trained "
-                     "in seconds per epoch. finetune: end to end with augmentation (for GPUs). Ctrl-C stops at "
-                     "the next batch and keeps the best model.")
+                     "in seconds per epoch. top: the backbone's last stage and the head trained on cached "
+                     "activations, minutes on a CPU. finetune: end to end with augmentation (for GPUs). Ctrl-C "
+                     "stops at the next batch and keeps the best model.")
     p.add_argument("--out", help="run folder to create (default: a new folder in the app's runs folder)")
     p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (with --epochs: to N)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
@@ -210,9 +211,11 @@ def run_train(args) -> int:
     # feature extraction loses that hour.
     problem = None if args.resume or not d.main else out_dir_problem(run_dir)
     features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
-    if not problem and config.mode == "fast":
+    if config.mode == "top":
+        features = features / "activations" if config.cache_dir else cache_dir() / "activations"
+    if not problem and config.mode != "finetune":
         problem = writable_folder_problem(features)
-        note = None if problem else _cache_note(features, config, device.type)
+        note = None if problem or config.mode == "top" else _cache_note(features, config, device.type)
         if note:
             say(f"note: {note}")
     if problem:
@@ -224,8 +227,8 @@ def run_train(args) -> int:
         control.out.emit("config", mode=config.mode, backbone=config.backbone, device=describe_device(device))
     say(f"{'resuming' if args.resume else 'run'}: {run_dir}")
     say(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
-    if config.mode == "fast":
-        say(f"feature cache: {features}")
+    if config.mode != "finetune":
+        say(f"{'feature' if config.mode == 'fast' else 'activation'} cache: {features}")
     callbacks = [events or _epoch_printer(control, args.epochs or config.epochs)] if d.main else []
     try:
         if args.resume:

@@ -2,6 +2,8 @@
 
 - fast: the backbone is frozen; its features are computed once (cached on disk by `features.py`) and a linear
   head is trained on them, so an epoch takes a fraction of a second.
+- top: the backbone's last stage(s) and the head on cached activations of the frozen stages below (top.py):
+  the backbone adapts in minutes on a CPU.
 - finetune: backbone and head end to end on augmented images, the backbone at a lower learning rate, with
   mixed precision and channels_last on CUDA.
 
@@ -32,13 +34,14 @@ from dogbreed_desktop.core.threads import current as current_threads
 
 from .batches import feature_batches, image_batches
 from .callbacks import Callback
-from .config import TrainConfig, preprocessing_for, with_lr
+from .config import ConfigError, TrainConfig, preprocessing_for, with_lr
 from .distributed import Dist, ReadOnlyCache, StopSync, fill_cache, reduce_eval, sharded_features
 from .epochs import evaluate, train_one_epoch
 from .features import Embedder, FeatureCache, extract_features
 from .runfolder import RunStatus
 from .split import Split
 from .state import FitResult, FitState
+from .top import FinetuneNet, TopNet, top_setup
 
 
 def seed_everything(seed: int) -> None:
@@ -54,7 +57,12 @@ def seed_everything(seed: int) -> None:
 
 
 def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    if isinstance(model, BreedNet):
+    if isinstance(model, TopNet):  # the frozen lower stages are not trained at all
+        groups = [
+            {"params": model.trainable_backbone(), "lr": config.lr * config.backbone_lr_scale, "name": "backbone"},
+            {"params": list(model.head.parameters()), "lr": config.lr, "name": "head"},
+        ]
+    elif isinstance(model, BreedNet):
         skip = {id(p) for p in model.backbone.imagenet_fc.parameters()}  # unused once the new head exists
         body = [p for p in model.backbone.parameters() if id(p) not in skip]
         groups = [
@@ -87,9 +95,9 @@ def fit(
     threads: Threads | None = None,
     dist: Dist | None = None,
 ) -> FitResult:
-    """Train a head (fast) or the whole network (finetune) on `data.train`, validating on `data.val` after
-    every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to continue from. `threads`: the
-    process's thread counts (core.threads; by default what its entry point decided).
+    """Train a head (fast), the backbone's top and a head (top) or the whole network (finetune) on `data.train`,
+    validating on `data.val` after every epoch. `resume` is a training checkpoint (callbacks.load_checkpoint) to
+    continue from. `threads`: the process's thread counts (core.threads; by default what its entry point decided).
 
     A stop request ends it at the next batch with status "stopped"; before the first validation (during
     feature extraction) there is no best epoch and no outputs.
@@ -107,6 +115,8 @@ def fit(
     head, head_init = initial_head(backbone, classes, config.head_init)
     config = with_lr(config, head_init)
     fast = config.mode == "fast"
+    if config.mode == "top" and d.enabled:
+        raise ConfigError("top mode trains in one process; drop --gpus (fine-tune on several GPUs instead)")
     precision = Precision.resolve(device, config.amp, images=not fast)
     callbacks = sorted(callbacks, key=lambda c: c.order)
     state: FitState | None = None
@@ -135,6 +145,9 @@ def fit(
                 return FitResult(RunStatus.FINISHED, "features extracted; rank 0 trains the head", classes, prep,
                                  head, backbone, False, [], None, None, head_init, {}, device)
             d = Dist()
+        elif config.mode == "top":
+            model, train_batches, val_batches = top_setup(config, data, classes, backbone, head, prep, precision,
+                                                          control)
         else:
             # each rank takes batch_size / world_size of every step: the global batch stays `batch_size`
             per_rank = math.ceil(config.batch_size / d.world_size)
@@ -143,7 +156,7 @@ def fit(
             if d.enabled:
                 train_batches.shard = lambda order: d.shard(order, pad=True)  # equal step counts on every rank
                 val_batches.shard = lambda order: d.shard(order, pad=False)  # each photo scored once, gathered
-            model = BreedNet(backbone, head)
+            model = (FinetuneNet if config.batchnorm == "frozen" else BreedNet)(backbone, head)
             if d.enabled:
                 model.backbone.imagenet_fc.requires_grad_(False)  # not in the forward pass: DDP would wait for it
         if d.enabled:

@@ -50,7 +50,7 @@ def result_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
     if outputs is None or "head.weight" not in state:
         raise RunError(f"{run_dir.name}: the checkpoint holds no validated weights to write a model from")
     head = linear_head(state["head.weight"], state["head.bias"])
-    trained = config.mode == "finetune"
+    trained = config.mode != "fast"  # top and finetune adapt the backbone
     backbone = None
     if trained:
         backbone = build_backbone(config.backbone, pretrained=False)

@@ -7,6 +7,7 @@ in `runfolder.py` (which reads them without torch).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import socket
@@ -38,6 +39,8 @@ from .recover import check_images, read_checkpoint, result_from_checkpoint
 from .runfolder import RunError, RunStatus, out_dir_problem, read_status
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
 from .state import FitResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -265,7 +268,7 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
             _write_json(run_dir / "skipped.json", result.skipped)
         model_path, metrics = None, {}
         if result.best_outputs is not None:
-            model_path, metrics = write_model(run_dir, config, result)
+            model_path, metrics = write_model(run_dir, config, result, control)
         write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
                      finished=_now())
     except BaseException as e:
@@ -275,7 +278,8 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
     return RunResult(run_dir, result.status, result.reason, result.best_epoch, metrics, model_path, result.skipped)
 
 
-def write_model(run_dir: Path, config: TrainConfig, result: FitResult) -> tuple[Path, dict]:
+def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
+                control: Control | None = None) -> tuple[Path, dict]:
     """The inference artifact: best weights, temperature fitted on the best epoch's validation logits."""
     logits, targets = result.best_outputs["logits"], result.best_outputs["targets"]
     temperature = fit_temperature(logits, targets)
@@ -317,4 +321,15 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult) -> tuple[
         },
     )
     path = save_artifact(artifact, Path(run_dir) / MODEL_FILENAME)
+    if result.backbone_trained:
+        from dogbreed_desktop.core.artifact import load_artifact
+        from dogbreed_desktop.core.graphs import write_graph_beside
+
+        control = control or Control()
+        control.progress(0, 1, "writing the ONNX graph")
+        try:  # `<stem>.backbone.onnx`: it classifies without torch (seconds, from the backbone's template graph)
+            write_graph_beside(load_artifact(path))
+            control.progress(1, 1, "writing the ONNX graph")
+        except Exception as e:  # the model is saved: the app makes the graph in its cache when it first loads it
+            log.warning("no ONNX graph written beside %s: %s", path, describe(e))
     return path, metrics

@@ -111,12 +111,13 @@ class EfficientNetLite(nn.Module):
     def __init__(self, variant: str = "efficientnet_lite0", num_classes: int = 1000, drop_path: float = 0.2):
         super().__init__()
         v = VARIANTS[variant]
-        specs = []
+        specs, starts = [], []
         for i, (repeats, kernel, stride, expand, cin, cout) in enumerate(_STAGES):
             fixed = i in (0, len(_STAGES) - 1)  # Lite keeps the first and last stage's repeats
             n = repeats if fixed else int(math.ceil(v.depth * repeats))
             cin = 32 if i == 0 else _round_filters(cin, v.width)
             cout = _round_filters(cout, v.width)
+            starts.append(len(specs))
             for j in range(n):
                 specs.append((kernel, stride if j == 0 else 1, expand, cin if j == 0 else cout, cout))
         self._conv_stem = SameConv2d(3, 32, 3, stride=2, bias=False)
@@ -129,6 +130,26 @@ class EfficientNetLite(nn.Module):
         self._dropout = nn.Dropout(v.dropout)
         self._fc = nn.Linear(FEATURE_DIM, num_classes)
         self.variant = variant
+        self.stage_starts = tuple(starts)  # the index in `_blocks` of each stage's first block
+
+    def top_start(self, stages: int) -> int:
+        """The block index where the last `stages` stages begin: where training's top mode splits the network."""
+        if not 1 <= stages <= len(self.stage_starts):
+            raise ValueError(f"stages must be between 1 and {len(self.stage_starts)}, not {stages}")
+        return self.stage_starts[-stages]
+
+    def lower(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """The stem and the blocks before `start`: the activations the top mode caches."""
+        x = F.relu6(self._bn0(self._conv_stem(x)))
+        for block in self._blocks[:start]:
+            x = block(x)
+        return x
+
+    def upper(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """From the activations `lower(image, start)` to the last feature map (N, 1280, H/32, W/32)."""
+        for block in self._blocks[start:]:
+            x = block(x)
+        return F.relu6(self._bn1(self._conv_head(x)))
 
     @property
     def imagenet_fc(self) -> nn.Linear:
@@ -136,10 +157,7 @@ class EfficientNetLite(nn.Module):
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The last conv stage's activations (N, 1280, H/32, W/32), before pooling: what heatmaps read."""
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
-        return F.relu6(self._bn1(self._conv_head(x)))
+        return self.upper(self.lower(x, len(self._blocks)), len(self._blocks))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_map(x).mean((2, 3))
