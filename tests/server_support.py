@@ -40,24 +40,18 @@ def serving(app):
 
 @contextmanager
 def counting_forward_calls(classifier):
-    """Counts the engine's runs of the first member's backbone, in photos (an observer on the real engine)."""
+    """Counts the engine's runs of the first member's backbone, in photos (an observer on the real engine). The
+    mirror views are switched off meanwhile, so each batch is exactly one run."""
     calls = []
-    per_photo = 2 if classifier.members[0].mirror else 1  # a mirrored model runs each photo and its mirror image
 
     def observe(member, images):
         if member == 0:
-            calls.append(images // per_photo)
+            calls.append(images)
 
+    before, classifier.mirror_below = classifier.mirror_below, 0.0
     classifier.engine.observers.append(observe)
     try:
         yield calls
     finally:
         classifier.engine.observers.remove(observe)
-
-
-def original_breed_map() -> dict[str, str] | None:
-    """The original project's DogBreedMap.json (index -> name), from the `original-api` folder beside
-    DOGBREED_DATA's parent, like `not-dogs`; None where it is missing."""
-    root = os.environ.get("DOGBREED_DATA")
-    path = Path(root).resolve().parent / "original-api" / "DogBreedMap.json" if root else None
-    return json.loads(path.read_text("utf-8")) if path and path.is_file() else None
+        classifier.mirror_below = before

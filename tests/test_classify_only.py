@@ -92,7 +92,7 @@ def test_export_model_without_torch_says_so_without_asking_for_a_file(qtbot, mon
     from PySide6.QtWidgets import QFileDialog, QWidget
 
     from dogbreed_desktop.core import flavour
-    from dogbreed_desktop.gui.evaluate.exports import Exporter
+    from dogbreed_desktop.gui.exporter import Exporter
 
     monkeypatch.setattr(flavour, "has_torch", lambda: False)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("asked for a file name"))

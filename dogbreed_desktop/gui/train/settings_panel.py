@@ -6,6 +6,7 @@ A spin box at its lowest value reads "auto" (the mode's default) or what the fie
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
 from training.config import asked_default, settings  # torch-free, so building the tab does not import torch
@@ -21,6 +22,11 @@ def _widget(f, parent: QWidget) -> QWidget:
         w = QComboBox(parent)
         for value, label in meta["choices"].items():
             w.addItem(label, value)
+            w.setItemData(w.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+        # A long choice ("top: adapt the last stages...") would set the window's least width: show what fits
+        # closed (10 characters), the whole text in the open list and the tooltip.
+        w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        w.setMinimumContentsLength(10)
         w.setCurrentIndex(w.findData(start))
     elif "float" in f.type and not hints.get("percent"):
         w = QDoubleSpinBox(parent)
