@@ -55,3 +55,11 @@ def counting_forward_calls(classifier):
     finally:
         classifier.engine.observers.remove(observe)
         classifier.mirror_below = before
+
+
+def original_breed_map() -> dict[str, str] | None:
+    """The original project's DogBreedMap.json (index -> name), from the `original-api` folder beside
+    DOGBREED_DATA's parent, like `not-dogs`; None where it is missing."""
+    root = os.environ.get("DOGBREED_DATA")
+    path = Path(root).resolve().parent / "original-api" / "DogBreedMap.json" if root else None
+    return json.loads(path.read_text("utf-8")) if path and path.is_file() else None
