@@ -12,6 +12,17 @@ bash scripts/qt-system-libs.sh
 export DOGBREED_DATA="${DOGBREED_DATA:-$ROOT/../shared/data/dog-breed-identification}"
 [ -f "$DOGBREED_DATA/labels.csv" ] || unset DOGBREED_DATA  # then synthetic pictures are used
 mkdir -p build
+# A phone photo (HEIC): a real photo re-encoded by the dev venv's pillow-heif; the cpu app must classify it and
+# the classify-only app (no pillow-heif) must say in one line that it cannot read HEIC.
+if [ -n "${DOGBREED_DATA:-}" ] && [ -x .venv/bin/python ]; then
+    .venv/bin/python - "$DOGBREED_DATA" build/smoke-phone.heic <<'EOF' && export DOGBREED_SMOKE_HEIC="$ROOT/build/smoke-phone.heic"
+import sys, pathlib, pillow_heif
+from PIL import Image
+photo = sorted(pathlib.Path(sys.argv[1], "train").glob("*.jpg"))[0]
+pillow_heif.register_heif_opener()
+Image.open(photo).convert("RGB").save(sys.argv[2], format="HEIF", quality=90)
+EOF
+fi
 status=0
 python3 scripts/smoke-test-app.py --build cpu --report build/smoke-report.json || status=1
 python3 scripts/smoke-test-app.py --build classify --report build/smoke-report-classify.json || status=1

@@ -104,6 +104,14 @@ def check_predict(exe: Path, photos, home: Path, report: dict) -> None:
           "one JSON verdict per photo")
     if photos[0][1] is not None:
         check(right >= 2, f"breed right for {right} of {len(photos)} photos (need 2)")
+    heic = os.environ.get("DOGBREED_SMOKE_HEIC")
+    if heic:  # a phone photo: classified where pillow-heif is bundled, one clear line where it is not
+        proc, _ = run([str(exe), "predict", "--json", heic], clean_env(home))
+        out = json.loads(proc.stdout.splitlines()[0]) if proc.stdout.strip() else {}
+        if report.get("flavour") == "classify":
+            check("HEIC/HEIF" in out.get("error", ""), f"a HEIC photo gets its one line: {out.get('error')}")
+        else:
+            check(proc.returncode == 0 and "breed" in out, f"a HEIC photo gets a verdict: {out.get('name')}")
 
 
 def check_serve(exe: Path, photo: Path, home: Path, report: dict) -> None:

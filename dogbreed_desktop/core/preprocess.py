@@ -45,9 +45,10 @@ def _register_heif() -> bool:
     out (its HEVC library alone is 26 MB of a 300 MB budget): there HEIC files get their own one-line message."""
     try:
         from pillow_heif import register_heif_opener
-    except ImportError:
+
+        register_heif_opener(thumbnails=False)  # its compiled part loads only here: a broken one fails here
+    except Exception:  # missing or broken (a bundle without its compiled module): no HEIC, everything else reads
         return False
-    register_heif_opener(thumbnails=False)
     return True
 
 
