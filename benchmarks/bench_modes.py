@@ -21,27 +21,15 @@ import argparse
 import csv
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.threads import decide
 from training.config import make_config
 from training.run import start_run
 
-
-class Bar(Control):
-    def __init__(self, label: str):
-        super().__init__()
-        self.label, self.last = label, 0.0
-
-    def progress(self, done, total, message=""):
-        now = time.monotonic()
-        if now - self.last > 30 or done == total:
-            self.last = now
-            print(f"  {self.label}: {message} {done}/{total}", file=sys.stderr, flush=True)
+from bench_training import Bar  # noqa: E402  (benchmarks/ is on the path when run as a script)
 
 
 def subset(data: Path, breeds: int, per_breed: int, folder: Path) -> Path:
@@ -97,7 +85,7 @@ def run_mode(mode: str, data: Path, work: Path, settings: dict, export: bool = T
         cfg = make_config(data, mode=mode, device="cpu", cache_dir=str(work / f"cache-{mode}"), decode_threads=2,
                           **settings)
         start = time.perf_counter()
-        result = start_run(cfg, work / f"run-{mode}", control=Bar(mode))
+        result = start_run(cfg, work / f"run-{mode}", control=Bar(mode, every=30))
         seconds = time.perf_counter() - start
     finally:
         graphs.write_graph_beside = real

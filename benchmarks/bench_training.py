@@ -39,13 +39,15 @@ from training.split import stratified_split
 
 
 class Bar(Control):
-    def __init__(self, label: str):
+    """A progress line on stderr every `every` seconds and at each phase's end (bench_modes.py uses it too)."""
+
+    def __init__(self, label: str, every: float = 5.0):
         super().__init__()
-        self.label, self.last = label, 0.0
+        self.label, self.last, self.every = label, 0.0, every
 
     def progress(self, done, total, message=""):
         now = time.monotonic()
-        if now - self.last > 5 or done == total:
+        if now - self.last > self.every or done == total:
             self.last = now
             print(f"  {self.label}: {message} {done}/{total}", file=sys.stderr, flush=True)
 

@@ -40,7 +40,7 @@ class OrtEngine:
         for a in members:
             key = (a.backbone, source_id(a))
             if key not in sessions:
-                sessions[key] = open_session(a, self.threads)
+                sessions[key] = open_session(a, self.threads, key[1])
             self._sessions.append(sessions[key])
         self.description = f"CPU ({self.threads} thread{'s' if self.threads != 1 else ''}, ONNX Runtime)"
         self.observers: list[Callable[[int, int], None]] = []

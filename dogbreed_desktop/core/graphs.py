@@ -96,11 +96,11 @@ def _open(path: Path, threads: int):
         return None
 
 
-def open_session(artifact: ModelArtifact, threads: int):
+def open_session(artifact: ModelArtifact, threads: int, source: str | None = None):
     """An ONNX Runtime session on this model's checked graph, made (once) when missing and torch is installed."""
     if not supported(artifact):
         raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
-    source = source_id(artifact)
+    source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
     places = candidates(artifact, source)
     for path in places:
         session = _open(path, threads) if path.is_file() else None
