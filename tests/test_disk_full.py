@@ -107,7 +107,7 @@ def test_csv_export(small_disk):
 
 
 def test_onnx_export(small_disk, tmp_path):
-    pytest.importorskip("onnxscript")
+    pytest.importorskip("onnx")
     from dogbreed_desktop.core.export_onnx import export_onnx
 
     disk = small_disk("40m")

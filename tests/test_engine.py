@@ -1,4 +1,4 @@
-"""The ONNX Runtime engine: the same answers as torch, and no torch anywhere on the classify path."""
+"""The ONNX Runtime engine: the same answers as torch, and no torch anywhere on the classify path (nor in export)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ def test_predict_and_evaluate_never_import_torch(photo, tmp_path):
     for label in ("beagle", "pug"):  # a tiny labelled folder, one folder per class
         make_image(tmp_path / "data" / label / "a.png", color=(len(label) * 20, 90, 30))
     assert _run(CLI, "evaluate", "--data", tmp_path / "data", "--model", "accurate") == {"code": 0, "torch": False}
+    # export too: the file is written around the engine's own graphs (core/export_graph.py)
+    out = tmp_path / "accurate.onnx"
+    assert _run(CLI, "export", "accurate", "--out", out) == {"code": 0, "torch": False} and out.stat().st_size > 1e6
 
 
 def test_serve_never_imports_torch(photo):

@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.export_onnx import ExportError, export_onnx
@@ -65,8 +64,10 @@ def shapes(tmp_path_factory):
     return make_shapes(tmp_path_factory.mktemp("shapes") / "data", per_class=6, size=SIZE, classes=["circle", "square", "cross"])
 
 
-@pytest.mark.parametrize("mode", ["fast", "finetune"])
-def test_trained_models_export_with_the_same_answers(mode, shapes, tmp_path):
+@pytest.mark.parametrize("mode, route", [("fast", "torch"), ("finetune", "graphs")])
+def test_trained_models_export_with_the_same_answers(mode, route, shapes, tmp_path, monkeypatch):
+    """Written around the engine's backbone graph, or (as for torchvision backbones) by torch's exporter: both
+    give the app's answers."""
     if mode == "finetune":
         pytest.importorskip("torchvision")
     from training.config import make_config
@@ -76,8 +77,17 @@ def test_trained_models_export_with_the_same_answers(mode, shapes, tmp_path):
                       patience=0, cache_dir=str(tmp_path / "cache"), decode_threads=2)
     start_run(cfg, tmp_path / "run")
     clf = Classifier.load(tmp_path / "run")
+    if route == "torch":
+        from dogbreed_desktop.core import graphs
+
+        monkeypatch.setattr(graphs, "supported", lambda artifact: False)
     written = export_onnx(tmp_path / "run", tmp_path / "model.onnx")
-    meta = {p.key: p.value for p in onnx.load(str(written["model"])).metadata_props}
+    proto = onnx.load(str(written["model"]))
+    assert (proto.producer_name, {o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")}) == \
+        ("Dog Breed Studio", {18})
+    composed = any(i.name == "m0.head.weight" for i in proto.graph.initializer)  # core/export_graph.py's naming
+    assert composed == (route == "graphs")
+    meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta["classes"]) == ["circle", "cross", "square"]
     assert float(meta["temperature"]) == pytest.approx(clf.temperature) and clf.temperature != 1.0
     photos = sorted(shapes.rglob("*.png"))[::3]
@@ -91,7 +101,9 @@ def test_missing_packages_and_bad_targets_get_a_clear_message(tmp_path, monkeypa
     assert r.returncode == 2 and "model file not found" in r.stderr and not (tmp_path / "x.onnx").exists()
     with pytest.raises(ExportError, match="is a folder"):
         export_onnx(None, tmp_path)
-    monkeypatch.setitem(sys.modules, "onnxscript", None)  # as if the export extra were not installed
+    with pytest.raises(ExportError, match="opset 18 or newer"):
+        export_onnx(None, tmp_path / "x.onnx", opset=17)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the export extra were not installed
     with pytest.raises(ExportError, match=r"pip install 'dogbreed-desktop\[export\]'"):
         export_onnx(None, tmp_path / "y.onnx")
     assert list(tmp_path.iterdir()) == []

@@ -5,7 +5,10 @@ The graph holds the network, the temperature and the softmax; the metadata holds
 An ensemble (the built-in "accurate" model) is one graph too: its members' logits averaged as the app does. Its
 members may want different input sizes, so the graph has one input per preprocessing (`image`, `image_1`, ...;
 the metadata key `inputs` lists each one's preprocessing).
-onnx, onnxscript and onnxruntime are the optional `export` extra, imported only here.
+
+Models on the EfficientNet-Lite backbones are written around the engine's own backbone graphs (`core.export_graph`:
+under a second, onnx only); torchvision backbones go through torch's exporter (a minute or more, and onnxscript
+too). onnx, onnxscript and onnxruntime are the optional `export` extra.
 """
 
 from __future__ import annotations
@@ -15,12 +18,11 @@ import io
 import json
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from .artifact import ModelArtifact
 from .ensemble import Ensemble
 from .errors import UserError
+from . import graphs
+from .export_graph import compose
 from .files import write_bytes, write_text
 
 OPSET = 18
@@ -31,27 +33,6 @@ MISSING = ("ONNX export needs the packages onnx and onnxscript (and onnxruntime 
 
 class ExportError(UserError):
     """An export that cannot be done, with a message fit to show the user."""
-
-
-class CalibratedNet(nn.Module):
-    """softmax(mean of the members' logits / temperature): the probabilities `Classifier.probabilities` gives.
-    `inputs[i]` says which input (preprocessing) member i reads; `mirrors[i]`, whether it averages the logits
-    of the image and its mirror (the artifact's test_time_mirror)."""
-
-    def __init__(self, nets: list[nn.Module], inputs: list[int], mirrors: list[bool], temperature: float):
-        super().__init__()
-        self.nets = nn.ModuleList(nets)
-        self.inputs, self.mirrors = list(inputs), list(mirrors)
-        self.temperature = float(temperature) or 1.0
-
-    def forward(self, *images: torch.Tensor) -> torch.Tensor:
-        total = 0.0
-        for net, i, mirror in zip(self.nets, self.inputs, self.mirrors):
-            logits = net(images[i]).float()
-            if mirror:
-                logits = (logits + net(images[i].flip(3)).float()) / 2
-            total = total + logits
-        return torch.softmax(total / len(self.nets) / self.temperature, dim=1)
 
 
 def input_names(count: int) -> list[str]:
@@ -79,46 +60,35 @@ def metadata(model: ModelArtifact | Ensemble) -> dict[str, str]:
     }
 
 
-def _require_onnx():
+def _require(*modules: str):
+    import importlib
+
     try:
-        import onnx
-        import onnxscript  # noqa: F401 (torch's exporter needs it)
+        return [importlib.import_module(m) for m in modules]
     except ImportError:
         raise ExportError(MISSING) from None
-    return onnx
 
 
 def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | Path, *,
                 opset: int = OPSET) -> dict[str, Path]:
     """Write `out` (.onnx) and `labels.txt` beside it; returns both paths. `model`: an artifact or ensemble, or
     any name `core.models.resolve_model` takes (None: the default built-in model)."""
-    onnx = _require_onnx()
+    (onnx,) = _require("onnx")
     from .models import load_model
-    from .network import build_network
 
-    if opset < 17:
-        raise ExportError("opset 17 or newer is needed")
+    if opset < 18:  # torch's exporter, asked for 17, silently writes 18: the backbones' padding needs it
+        raise ExportError("opset 18 or newer is needed")
     out = Path(out).expanduser()
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
     ens = model if isinstance(model, Ensemble) else \
         Ensemble.single(model) if isinstance(model, ModelArtifact) else load_model(model)
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
-    wrapped = CalibratedNet([build_network(a).float() for a in ens.members],
-                            [preps.index(a.preprocessing) for a in ens.members],
-                            [bool(a.test_time_mirror) for a in ens.members], ens.temperature).eval()
     names = input_names(len(preps))
-    examples = tuple(torch.zeros(2, 3, p.crop, p.crop) for p in preps)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    log = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(log), torch.no_grad():
-            program = torch.onnx.export(wrapped, examples, None, opset_version=opset, dynamo=True,
-                                        input_names=names, output_names=[OUTPUT],
-                                        dynamic_shapes=(tuple({0: batch} for _ in names),), verbose=False)
-    except Exception as e:  # the exporter's own errors are long; the first line says enough
-        raise ExportError(f"the ONNX exporter failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}") from e
-    proto = program.model_proto
+    if all(graphs.supported(a) for a in ens.members):
+        proto = compose(ens, [graphs.graph_file(a) for a in ens.members], names, opset, OUTPUT)
+    else:
+        proto = _torch_export(ens, preps, names, opset)
     for key, value in metadata(ens).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -130,3 +100,53 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     text = "".join(f"{name}\n" for name in ens.members[0].class_names)
     write_text(labels, text)
     return {"model": out, "labels": labels}
+
+
+def _torch_export(ens: Ensemble, preps: list, names: list[str], opset: int):
+    """The whole model traced by torch's exporter (torchvision backbones, or an opset the graphs cannot take)."""
+    _require("torch", "onnxscript")
+    import torch
+
+    from .network import build_network
+
+    wrapped = _calibrated_net()([build_network(a).float() for a in ens.members],
+                                [preps.index(a.preprocessing) for a in ens.members],
+                                [bool(a.test_time_mirror) for a in ens.members], ens.temperature).eval()
+    examples = tuple(torch.zeros(2, 3, p.crop, p.crop) for p in preps)
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log), torch.no_grad():
+            program = torch.onnx.export(wrapped, examples, None, opset_version=opset, dynamo=True,
+                                        input_names=names, output_names=[OUTPUT],
+                                        dynamic_shapes=(tuple({0: batch} for _ in names),), verbose=False)
+    except Exception as e:  # the exporter's own errors are long; the first line says enough
+        raise ExportError(f"the ONNX exporter failed: {type(e).__name__}: {str(e).splitlines()[0][:300]}") from e
+    return program.model_proto
+
+
+def _calibrated_net():
+    import torch
+    from torch import nn
+
+    class CalibratedNet(nn.Module):
+        """softmax(mean of the members' logits / temperature): the probabilities `Classifier.probabilities` gives.
+        `inputs[i]` says which input (preprocessing) member i reads; `mirrors[i]`, whether it averages the logits
+        of the image and its mirror (the artifact's test_time_mirror)."""
+
+        def __init__(self, nets: list[nn.Module], inputs: list[int], mirrors: list[bool], temperature: float):
+            super().__init__()
+            self.nets = nn.ModuleList(nets)
+            self.inputs, self.mirrors = list(inputs), list(mirrors)
+            self.temperature = float(temperature) or 1.0
+
+        def forward(self, *images: torch.Tensor) -> torch.Tensor:
+            total = 0.0
+            for net, i, mirror in zip(self.nets, self.inputs, self.mirrors):
+                logits = net(images[i]).float()
+                if mirror:
+                    logits = (logits + net(images[i].flip(3)).float()) / 2
+                total = total + logits
+            return torch.softmax(total / len(self.nets) / self.temperature, dim=1)
+
+    return CalibratedNet

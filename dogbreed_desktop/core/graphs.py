@@ -98,6 +98,15 @@ def _open(path: Path, threads: int):
 
 def open_session(artifact: ModelArtifact, threads: int, source: str | None = None):
     """An ONNX Runtime session on this model's checked graph, made (once) when missing and torch is installed."""
+    return _find(artifact, threads, source)[1]
+
+
+def graph_file(artifact: ModelArtifact) -> Path:
+    """The checked graph file of this model's backbone, made (once) when missing: what `export` builds on."""
+    return _find(artifact, 1, None)[0]
+
+
+def _find(artifact: ModelArtifact, threads: int, source: str | None):
     if not supported(artifact):
         raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
     source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
@@ -105,7 +114,7 @@ def open_session(artifact: ModelArtifact, threads: int, source: str | None = Non
     for path in places:
         session = _open(path, threads) if path.is_file() else None
         if session is not None and _matches(session.get_modelmeta().custom_metadata_map, artifact.backbone, source):
-            return session
+            return path, session
     from .graph_making import make_graph  # raises GraphUnavailable where nothing here can make one
 
     target = places[-1]
@@ -114,7 +123,7 @@ def open_session(artifact: ModelArtifact, threads: int, source: str | None = Non
     session = _open(target, threads)
     if session is None:
         raise GraphUnavailable(f"the ONNX graph made for {artifact.backbone} at {target} does not load")
-    return session
+    return target, session
 
 
 def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
