@@ -240,3 +240,21 @@ def test_fit_without_a_run_folder(shapes, cache):
     assert result.best_epoch == 0 and min(losses) == losses[0] < losses[-1]
     outputs = result.best_outputs
     assert F.cross_entropy(outputs["logits"], outputs["targets"]).item() == pytest.approx(losses[0], rel=1e-5)
+
+
+def test_finetune_starts_where_fast_mode_ends(shapes, cache):
+    """LP-FT: fine-tuning first trains the head on frozen features exactly as fast mode does, so its epoch 0 (the
+    untouched backbone) is the fast run's best epoch and the best epoch it keeps is never worse than fast mode."""
+    pytest.importorskip("torchvision")
+    settings = dict(image_size=SIZE, cache_dir=cache, decode_threads=2)
+    split = stratified_split(preflight(shapes).samples, 0.25, 0)
+    fast = fit(make_config(shapes, device="cpu", **settings), split,
+               callbacks=[EarlyStopping(patience=3), BestWeights()], control=Control())
+    fast_best = fast.history[fast.best_epoch]["val_loss"]
+    tuned = fit(make_config(shapes, device="cpu", mode="finetune", epochs=1, batch_size=16, **settings), split,
+                callbacks=[BestWeights()], control=Control())
+    assert tuned.history[0]["val_loss"] == pytest.approx(fast_best, rel=1e-3)
+    assert tuned.history[tuned.best_epoch]["val_loss"] <= fast_best * (1 + 1e-3)
+    cold = fit(make_config(shapes, device="cpu", mode="finetune", epochs=1, batch_size=16, probe=False, **settings),
+               split, callbacks=[BestWeights()], control=Control())
+    assert cold.history[0]["val_loss"] > 1.2 * fast_best  # without the probe: an untrained head, near chance

@@ -113,6 +113,9 @@ class TrainConfig:
     device: str = setting("auto", label="Device", choices=DEVICES, form={},
                           help="where to train (the device used is written to environment.json)")
     head_init: str = setting("auto", choices=HEAD_INITS, help="where the head starts")
+    probe: bool = setting(True, help="finetune, top: first train the head on the frozen backbone's features (as "
+                                     "fast mode does, cached), then adapt the backbone from that head (LP-FT), so "
+                                     "the run starts where fast mode ends")
     image_size: int | None = setting(None, low=16, help="input size override (default: the backbone's own)")
     per_class: int | None = setting(None, low=1, help="use only the first N images of each class")
     amp: bool = setting(True, help="mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling)")

@@ -113,8 +113,11 @@ def fit(
     backbone = build_backbone(config.backbone, pretrained=True)  # an unknown name raises BackboneUnavailable
     prep = preprocessing_for(config)
     head, head_init = initial_head(backbone, classes, config.head_init)
-    config = with_lr(config, head_init)
     fast = config.mode == "fast"
+    if not fast and config.probe and resume is None:
+        head = _probe(config, data, head_init, control, device)
+        seed_everything(config.seed)
+    config = with_lr(config, head_init)
     if config.mode == "top" and d.enabled:
         raise ConfigError("top mode trains in one process; drop --gpus (fine-tune on several GPUs instead)")
     precision = Precision.resolve(device, config.amp, images=not fast)
@@ -189,6 +192,25 @@ def fit(
         best_outputs=state.best_outputs if state else None,
         head_init=state.head_init if state else head_init, skipped=skipped, device=device,
     )
+
+
+def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, device) -> nn.Linear:
+    """The linear probe of LP-FT: the head trained on the frozen backbone's features exactly as a fast-mode run
+    trains it (the same feature cache, best epoch by validation loss). Fine-tuning from it starts where fast mode
+    ends, so its epoch 0 is the fast mode's result and the best epoch is never worse; starting from an untrained
+    head instead, the first steps' large gradients disturb the pretrained features. Under torchrun each rank
+    computes the same head (DistributedDataParallel then broadcasts rank 0's)."""
+    from .callbacks import BestWeights, EarlyStopping
+
+    fast = {name: f.default for name, f in TrainConfig.__dataclass_fields__.items()  # fast mode's defaults
+            if f.metadata.get("by_mode")}
+    probe = config.replace(mode="fast", head_init=head_init, lr=None, probe=False, **fast)
+    control.progress(0, 0, "training the head on frozen features first")
+    result = fit(probe, data, callbacks=[EarlyStopping(patience=max(config.patience, 3)), BestWeights()],
+                 control=control, device=device, dist=Dist())
+    if result.status == RunStatus.STOPPED:
+        raise Stopped(result.reason or "stopped while training the head on frozen features")
+    return result.head.float().cpu()
 
 
 def _epochs(state: FitState, train_batches, val_batches, precision: Precision, control: Control, d: Dist,
