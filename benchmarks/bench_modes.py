@@ -91,18 +91,21 @@ def run_mode(mode: str, data: Path, work: Path, settings: dict, export: bool = T
         graphs.write_graph_beside = real
     m = result.metrics
     export = sum(exported)
+    from training.runfolder import read_metrics
+
+    curve = " → ".join(f"{r['val_loss']:.3f}" for r in read_metrics(work / f"run-{mode}" / "metrics.csv"))
     return {"mode": mode, "top1": m["val_top1"], "log_loss": m["val_log_loss"], "start": m["start_val_top1"],
             "best": m["best_epoch"], "epochs": m["epochs_run"], "seconds": seconds - export, "export": export,
-            "images": m["val_images"], "model": result.model_path, "lr": cfg.lr if cfg.lr is not None else "default",
+            "images": m["val_images"], "model": result.model_path, "curve": curve, "lr": cfg.lr if cfg.lr is not None else "default",
             "config": {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "label_smoothing")}}
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| mode | val top-1 | val log loss | start top-1 | best epoch / run | seconds | ONNX export s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| mode | val top-1 | val log loss | start top-1 | best epoch / run | seconds | ONNX export s | "
+             "raw val loss by epoch |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['mode']} | {r['top1']:.1%} | {r['log_loss']:.3f} | {r['start']:.1%} | "
-                     f"{r['best']} / {r['epochs']} | {r['seconds']:.0f} | {r['export']:.0f} |")
+                     f"{r['best']} / {r['epochs']} | {r['seconds']:.0f} | {r['export']:.0f} | {r['curve']} |")
     return "\n".join(lines)
 
 

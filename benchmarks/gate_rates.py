@@ -21,7 +21,8 @@ import numpy as np
 from dogbreed_desktop.core.artifact import load_artifact
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.gate import Gate, dog_mass_logit
-from dogbreed_desktop.core.holdout import first_per_group, not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.datasets import first_per_group
+from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
 from dogbreed_desktop.core.preprocess import normalize
 from dogbreed_desktop.paths import builtin_model_path
 

@@ -21,7 +21,10 @@ def test_auto_mode_follows_the_device():
     assert resolve_mode("fast", "cuda") == "fast"
     cfg = make_config("/data", mode="auto", device="cuda", device_type="cuda")
     assert cfg.mode == "finetune" and cfg.batch_size == 32 and cfg.lr is None  # decided by the head's start
-    assert with_lr(cfg, "imagenet").lr == 3e-4 and with_lr(cfg, "random").lr == 1e-3
+    # after the linear probe the head is trained, whatever it started from: the gentle LP-FT rate
+    assert with_lr(cfg, "imagenet").lr == with_lr(cfg, "random").lr == 1e-4 and cfg.batchnorm == "frozen"
+    cold = cfg.replace(probe=False)
+    assert with_lr(cold, "imagenet").lr == 3e-4 and with_lr(cold, "random").lr == 1e-3
     assert with_lr(make_config("/d", device="cpu", device_type="cpu", lr=0.05), "imagenet").lr == 0.05
 
 
