@@ -194,6 +194,23 @@ def fit(
     )
 
 
+PROBE_PHASE = "training the head on frozen features first"
+
+
+class _ProbeControl:
+    """The run's control for the probe: the same stop button; its "training" reads as the probe's phase, so the
+    window does not show the head's seconds of training as the run's epochs."""
+
+    def __init__(self, control: Control):
+        self._control = control
+
+    def __getattr__(self, name):
+        return getattr(self._control, name)
+
+    def progress(self, done: int, total: int, message: str = "") -> None:
+        self._control.progress(done, total, PROBE_PHASE if message == "training" else message)
+
+
 def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, device) -> nn.Linear:
     """The linear probe of LP-FT: the head trained on the frozen backbone's features exactly as a fast-mode run
     trains it (the same feature cache, best epoch by validation loss). Fine-tuning from it starts where fast mode
@@ -205,9 +222,9 @@ def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, d
     fast = {name: f.default for name, f in TrainConfig.__dataclass_fields__.items()  # fast mode's defaults
             if f.metadata.get("by_mode")}
     probe = config.replace(mode="fast", head_init=head_init, lr=None, probe=False, **fast)
-    control.progress(0, 0, "training the head on frozen features first")
+    control.progress(0, 0, PROBE_PHASE)
     result = fit(probe, data, callbacks=[EarlyStopping(patience=max(config.patience, 3)), BestWeights()],
-                 control=control, device=device, dist=Dist())
+                 control=_ProbeControl(control), device=device, dist=Dist())
     if result.status == RunStatus.STOPPED:
         raise Stopped(result.reason or "stopped while training the head on frozen features")
     return result.head.float().cpu()
