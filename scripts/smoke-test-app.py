@@ -11,7 +11,8 @@ Checks, each against the frozen binary started with `env -i PATH=/usr/bin:/bin H
      libraries, (classify) no torch at all and at most 300 MB;
   2. `predict --json` on 3 real photos from $DOGBREED_DATA (labels.csv): the breed is right for at least 2 of 3
      (without DOGBREED_DATA: a synthetic picture, and only the JSON shape is checked);
-  3. `evaluate --json` on a tiny labelled folder (3 breeds x 2 photos, copied into a temporary folder);
+  3. `evaluate --json` on a tiny labelled folder (3 breeds x 2 photos, copied into a temporary folder), and
+     `export accurate`: one ONNX file in the cpu app, one sentence in the classify-only app;
   4. `train --mode fast` on a tiny synthetic set: the run lands in the user data folder (platformdirs), never in
      the bundle, and `predict --model RUN` loads it; classify: `train` exits 2 with the one sentence, and the
      window's Train tab shows it with its controls disabled (a screenshot is kept beside --report);
@@ -39,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from smoke_classify import check_evaluate, check_train_refused, check_train_tab  # noqa: E402
+from smoke_classify import check_evaluate, check_export, check_train_refused, check_train_tab  # noqa: E402
 from smoke_common import (  # noqa: E402  (beside this script: Python puts its folder on the path)
     FAILURES, ROOT, TITLE, children_cpu, check, clean_env, evict, pick_photos, run, snapshot, tree_size, write_ppm,
 )
@@ -331,6 +332,7 @@ def main() -> int:
         check_predict(exe, photos, home, report)
         check_serve(exe, photos[0][0], home, report)
         check_evaluate(exe, data, home, tmp, report)
+        check_export(exe, home, tmp, flavour, report)
         if flavour == "classify":
             check_train_refused(exe, home, tmp, report)
         elif not args.no_train:

