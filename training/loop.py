@@ -114,12 +114,12 @@ def fit(
     prep = preprocessing_for(config)
     head, head_init = initial_head(backbone, classes, config.head_init)
     fast = config.mode == "fast"
-    if not fast and config.probe and resume is None:
-        head = _probe(config, data, head_init, control, device)
-        seed_everything(config.seed)
-    config = with_lr(config, head_init)
     if config.mode == "top" and d.enabled:
         raise ConfigError("top mode trains in one process; drop --gpus (fine-tune on several GPUs instead)")
+    if not fast and config.probe and resume is None:
+        head = _probe(config, data, head_init, control, device, d)
+        seed_everything(config.seed)
+    config = with_lr(config, head_init)
     precision = Precision.resolve(device, config.amp, images=not fast)
     callbacks = sorted(callbacks, key=lambda c: c.order)
     state: FitState | None = None
@@ -211,12 +211,13 @@ class _ProbeControl:
         self._control.progress(done, total, PROBE_PHASE if message == "training" else message)
 
 
-def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, device) -> nn.Linear:
+def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, device, d: Dist) -> nn.Linear:
     """The linear probe of LP-FT: the head trained on the frozen backbone's features exactly as a fast-mode run
     trains it (the same feature cache, best epoch by validation loss). Fine-tuning from it starts where fast mode
     ends, so its epoch 0 is the fast mode's result and the best epoch is never worse; starting from an untrained
-    head instead, the first steps' large gradients disturb the pretrained features. Under torchrun each rank
-    computes the same head (DistributedDataParallel then broadcasts rank 0's)."""
+    head instead, the first steps' large gradients disturb the pretrained features. Under torchrun the ranks
+    share the extraction as in fast mode and rank 0 trains the head; DistributedDataParallel then gives every
+    rank rank 0's weights when it wraps the model, before epoch 0."""
     from .callbacks import BestWeights, EarlyStopping
 
     fast = {name: f.default for name, f in TrainConfig.__dataclass_fields__.items()  # fast mode's defaults
@@ -224,7 +225,7 @@ def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, d
     probe = config.replace(mode="fast", head_init=head_init, lr=None, probe=False, **fast)
     control.progress(0, 0, PROBE_PHASE)
     result = fit(probe, data, callbacks=[EarlyStopping(patience=max(config.patience, 3)), BestWeights()],
-                 control=_ProbeControl(control), device=device, dist=Dist())
+                 control=_ProbeControl(control), device=device, dist=d)
     if result.status == RunStatus.STOPPED:
         raise Stopped(result.reason or "stopped while training the head on frozen features")
     return result.head.float().cpu()
