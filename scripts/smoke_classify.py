@@ -1,6 +1,6 @@
-"""The smoke test's checks of evaluating, exporting and of the Train tab (scripts/smoke-test-app.py): `evaluate` on a
-tiny labelled folder and `export accurate` (every flavour), and, for the classify-only build, that training is refused with one sentence on
-the command line and in the window. Standard library only."""
+"""The smoke test's checks of evaluating, exporting and of the Train tab (scripts/smoke-test-app.py): `evaluate`
+on a tiny labelled folder and `export accurate` (every flavour), and, for the classify-only build, that training
+is refused with one sentence on the command line and in the window. Standard library only."""
 
 from __future__ import annotations
 

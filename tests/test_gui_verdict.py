@@ -14,9 +14,23 @@ pytestmark = pytest.mark.gui
 NAMES = ("Pug", "Beagle", "Boxer")
 
 
-def test_panel_and_list_say_no_dog_and_grey_the_chart(qtbot):
+def _panel(qtbot) -> VerdictPanel:
     panel = VerdictPanel(PhotoView())
     qtbot.addWidget(panel)
+    return panel
+
+
+def _listed(row: Row) -> ResultsModel:
+    """The photo list's model holding `row` as its one finished photo."""
+    model = ResultsModel()
+    model.set_class_names(NAMES)
+    model.add_paths([row.path])
+    model._rows[0] = row
+    return model
+
+
+def test_panel_and_list_say_no_dog_and_grey_the_chart(qtbot):
+    panel = _panel(qtbot)
     row = Row("/photos/cat.jpg", DONE, (0.6, 0.3, 0.1), verdict="not_a_dog", looks_like="tabby cat")
     panel.show_row(row, NAMES)
     assert panel.verdict.text() == "No dog found - looks more like a tabby cat"
@@ -24,25 +38,18 @@ def test_panel_and_list_say_no_dog_and_grey_the_chart(qtbot):
     assert panel.chart.names()[0] == "Pug"  # still there, greyed, under that title
     panel.show_row(Row("/photos/pug.jpg", DONE, (0.6, 0.3, 0.1)), NAMES)
     assert panel.verdict.text().startswith("Pug, 60%") and not panel.chart.is_greyed()
-    model = ResultsModel()
-    model.set_class_names(NAMES)
-    model.add_paths(["/photos/cat.jpg"])
-    model._rows[0] = row
+    model = _listed(row)
     assert model.data(model.index(0), HeadlineRole) == ("No dog - a tabby cat?", "")
 
 
 def test_panel_and_list_say_a_dog_of_a_breed_it_does_not_know(qtbot):
-    panel = VerdictPanel(PhotoView())
-    qtbot.addWidget(panel)
+    panel = _panel(qtbot)
     row = Row("/photos/spots.jpg", DONE, (0.68, 0.2, 0.12), verdict="unknown_breed", looks_like="Dalmatian")
     panel.show_row(row, NAMES)
     assert panel.verdict.text() == "A dog, but not a breed I know - looks like a Dalmatian"
     assert panel.chart.is_greyed() and panel.chart_title.text() == "Nearest breeds it knows"
     assert "color" in panel.verdict.styleSheet()  # its own tone, from the theme
-    model = ResultsModel()
-    model.set_class_names(NAMES)
-    model.add_paths(["/photos/spots.jpg"])
-    model._rows[0] = row
+    model = _listed(row)
     index = model.index(0)
     assert model.data(index, HeadlineRole) == ("Unknown breed - a Dalmatian?", "")
     assert model.data(index, UnknownBreedRole) and not model.data(index, SureRole)  # 68% is no breed result

@@ -211,11 +211,14 @@ def run_train(args) -> int:
     # feature extraction loses that hour.
     problem = None if args.resume or not d.main else out_dir_problem(run_dir)
     features = Path(config.cache_dir) if config.cache_dir else cache_dir() / "features"
+    caches = {}  # what this run writes: features in fast mode and for the others' probe; activations in top
+    if config.mode == "fast" or (config.probe and not args.resume):  # a resumed run has its head already
+        caches["feature"] = features
     if config.mode == "top":
-        features = features / "activations" if config.cache_dir else cache_dir() / "activations"
-    if not problem and config.mode != "finetune":
-        problem = writable_folder_problem(features)
-        note = None if problem or config.mode == "top" else _cache_note(features, config, device.type)
+        caches["activation"] = features / "activations" if config.cache_dir else cache_dir() / "activations"
+    if not problem:
+        problem = next(filter(None, map(writable_folder_problem, caches.values())), None)
+        note = None if problem or "feature" not in caches else _cache_note(features, config, device.type)
         if note:
             say(f"note: {note}")
     if problem:
@@ -227,8 +230,8 @@ def run_train(args) -> int:
         control.out.emit("config", mode=config.mode, backbone=config.backbone, device=describe_device(device))
     say(f"{'resuming' if args.resume else 'run'}: {run_dir}")
     say(f"mode: {config.mode}   backbone: {config.backbone}   device: {describe_device(device)}")
-    if config.mode != "finetune":
-        say(f"{'feature' if config.mode == 'fast' else 'activation'} cache: {features}")
+    for kind, folder in caches.items():
+        say(f"{kind} cache: {folder}")
     callbacks = [events or _epoch_printer(control, args.epochs or config.epochs)] if d.main else []
     try:
         if args.resume:

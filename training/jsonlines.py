@@ -8,8 +8,10 @@ One JSON object per line, each with an "event" (schema 1; NaN and infinities are
     {"event": "preflight", "summary": str, "images": int, "classes": int, "reused": int}   reused: files
                                       whose check came from --checks (not read again)
     {"event": "progress", "phase": str, "done": int, "total": int}   phase: "checking images",
-                                      "extracting features" (fast), "caching activations" (top), "training",
-                                      "writing the ONNX graph" (top, finetune);
+                                      "training the head on frozen features first" (top, finetune: the
+                                      probe, then its "extracting features"), "extracting features" (fast),
+                                      "caching activations" (top), "training", "writing the ONNX graph" (top,
+                                      finetune);
                                       at most 10 a second, and at each end
     {"event": "batch", "epoch": float, "loss": float}   train loss of the last few batches; x = 2.5 is half
                                                         way through epoch 3; at most 10 a second

@@ -99,9 +99,7 @@ def open_engine(members: Sequence[ModelArtifact], device: str = "auto", engine: 
     try:
         return OrtEngine(members)
     except GraphUnavailable:
-        import importlib.util
-
-        if importlib.util.find_spec("torch") is None:
+        if not has_torch():
             raise
         from .torch_engine import TorchEngine  # a model whose graph cannot be made here still classifies
 

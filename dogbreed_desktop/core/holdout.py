@@ -57,6 +57,3 @@ def _shuffled_groups(csv_path: Path, group: str, value: str, seed: int):
         values = sorted(groups[name])
         rng.shuffle(values)
         yield name, values
-
-
-

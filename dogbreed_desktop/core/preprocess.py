@@ -198,7 +198,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def load_image(source: ImageSource, draft: int | None = None) -> Image.Image:
     """An upright RGB picture, or ImageError. `draft` lets JPEG decode at a reduced scale >= that size."""
     ours = not isinstance(source, Image.Image)  # a caller's own picture is never changed in place
-    img = source.image if isinstance(source, OpenedImage) else source if not ours else open_image(source)
+    if not ours:
+        img = source
+    elif isinstance(source, OpenedImage):
+        img = source.image
+    else:
+        img = open_image(source)
     try:
         w, h = img.size
         if w * h > MAX_PIXELS:

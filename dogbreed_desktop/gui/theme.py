@@ -45,9 +45,11 @@ class Colors:
 
 
 _LIGHT = dict(accent="#e0782a", unsure="#c9a227", sure_text="#9c4f12", unsure_text="#80660f", error_text="#b71c1c",
-              warning_text="#8a5a00", no_dog_text="#4f5a68", unknown_breed_text="#5e4b8b", train="#3a7bd5", second="#2e9e6a", best="#c0392b")
+              warning_text="#8a5a00", no_dog_text="#4f5a68", unknown_breed_text="#5e4b8b", train="#3a7bd5",
+              second="#2e9e6a", best="#c0392b")
 _DARK = dict(accent="#e0782a", unsure="#c9a227", sure_text="#f5a561", unsure_text="#e8cc5c", error_text="#ff8a80",
-             warning_text="#f2c14e", no_dog_text="#aab6c5", unknown_breed_text="#c3b3f2", train="#6ea8ff", second="#4cc38a", best="#ff6b5b")
+             warning_text="#f2c14e", no_dog_text="#aab6c5", unknown_breed_text="#c3b3f2", train="#6ea8ff",
+             second="#4cc38a", best="#ff6b5b")
 # Heatmaps (the Evaluate view's confusion matrix): a perceptually even map that reads on light and dark alike.
 HEATMAP_COLORMAP = "viridis"
 

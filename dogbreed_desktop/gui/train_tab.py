@@ -235,7 +235,10 @@ class TrainTab(QWidget):
     # -- what the window stores and restores (through these, never the panels) --------------------------------
     def show_folder(self, folder: str, check: bool = True) -> None:
         """Put `folder` in the data field; with `check`, run the preflight on it too."""
-        self.data.set_folder(folder) if check else self.data.path_edit.setText(folder)
+        if check:
+            self.data.set_folder(folder)
+        else:
+            self.data.path_edit.setText(folder)
 
     def form(self) -> dict:
         """The settings form as plain values (not the hidden test overrides)."""

@@ -19,10 +19,9 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 
 from ..core.breeds import find_breed
+from ..core.gate import NOT_A_DOG, UNKNOWN_BREED
 
 ORDER_FILE = Path(__file__).resolve().parent / "original_breeds.json"
-NOT_A_DOG = "not_a_dog"  # Prediction.verdict when the photo shows no dog
-UNKNOWN_BREED = "unknown_breed"  # ... when it shows a dog of a breed outside the model's classes
 # float32 probabilities can underflow to 0; JSON has no -Infinity, so the row's floor is log(smallest normal).
 _LOG_FLOOR = math.log(1.1754944e-38)
 

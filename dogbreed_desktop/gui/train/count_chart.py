@@ -2,8 +2,9 @@
 
 Up to MAX_NAMED classes: a bar per class, most first, its name under it (shortened to its bar's width). More
 (120 breeds): a bar per image count, "how many classes have n images"; bar-per-class names could only
-overlap there. The fewest and the most are named in a line under the chart whenever names are not all shown. Ticks are re-spaced whenever the plot's size
-changes (plots.spaced_ticks), so no two labels ever sit on each other.
+overlap there. The fewest and the most are named in a line under the chart whenever names are not all shown.
+Ticks are re-spaced whenever the plot's size changes (plots.spaced_ticks), so no two labels ever sit on each
+other.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class CountChart(QWidget):
         bottom = self.plot.getPlotItem().getAxis("bottom")
         if self.per_class:
             slot = vb.width() / max(1, len(self.names))
-            ticks = [(i, fm.elidedText(n, Qt.TextElideMode.ElideRight, int(slot) - 6)) for i, n in enumerate(self.names)]
+            ticks = [(i, fm.elidedText(n, Qt.TextElideMode.ElideRight, int(slot) - 6))
+                     for i, n in enumerate(self.names)]
             bottom.setTicks([ticks])
             self.caption.setVisible(any(t != n for (_, t), n in zip(ticks, self.names)))  # shortened: named here
         else:
