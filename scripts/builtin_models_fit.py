@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from make_builtin_models import LITE0, LITE1, LITE2, LITE2_HI, TEST_VIEWS, load_part, preprocessing
 
 from dogbreed_desktop import __version__
-from dogbreed_desktop.core.artifact import ModelArtifact, atomic_write, save_artifact
+from dogbreed_desktop.core.artifact import ModelArtifact, atomic_write, load_artifact, save_artifact
 from dogbreed_desktop.core.backbones import backbone_spec, build_backbone
 from dogbreed_desktop.core.breeds import BREED_IDS, IMAGENET_INDICES
 from dogbreed_desktop.core.ensemble import Ensemble
@@ -115,9 +115,11 @@ def scores(z: torch.Tensor, y: torch.Tensor, t: float) -> dict:
             "ece": expected_calibration_error(p, y), "temperature": t}
 
 
-def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None = None) -> None:
+def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None = None,
+          keep_fast: bool = False) -> None:
     """Measure every variant; write the table, and (unless `write_models` is False) the two built-in models,
-    the accurate one an ensemble of `members` (default: the best by calibration log loss among all)."""
+    the accurate one an ensemble of `members` (default: the best by calibration log loss among all).
+    `keep_fast`: write the accurate model only, around the shipped fast model (whose head must be this build's)."""
     torch.manual_seed(SEED)
     torch.set_num_threads(1)  # small matrices: more threads only contend on a shared machine
     feats, heads, rows = {}, {}, []
@@ -150,16 +152,19 @@ def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None
     yc, yt = (targets(feats[LITE0][p].labels) for p in ("calib", "test"))
     yw = targets(feats[LITE0]["wild"].labels)
 
-    def combo(members, part):  # [(key, head kind)] -> averaged breed logits over members and test views
-        return sum(feats[k][part].logits(*heads[k][h][:2]) for k, h in members) / len(members)
+    def combo(members, part, weights=None):  # [(key, head kind)] -> breed logits averaged over members (weighted)
+        weights = weights or [1 / len(members)] * len(members)
+        return sum(w * feats[k][part].logits(*heads[k][h][:2]) for w, (k, h) in zip(weights, members))
 
-    def variant(label, members):
-        t = fit_temperature(combo(members, "calib"), yc)
-        zt = combo(members, "test")
-        wild = scores(combo(members, "wild"), yw, t) if all("wild" in feats[k] for k, _ in members) else None
-        row = {"variant": label, "members": members, "T1": scores(zt, yt, 1.0), "cal": scores(zt, yt, t),
-               "wild": wild, "calib_log_loss": scores(combo(members, "calib"), yc, t)["log_loss"]}
-        rows.append(row)
+    def variant(label, members, weights=None, keep=True):
+        t = fit_temperature(combo(members, "calib", weights), yc)
+        zt = combo(members, "test", weights)
+        wild = scores(combo(members, "wild", weights), yw, t) if all("wild" in feats[k] for k, _ in members) else None
+        row = {"variant": label, "members": members, "weights": weights, "T1": scores(zt, yt, 1.0),
+               "cal": scores(zt, yt, t), "wild": wild,
+               "calib_log_loss": scores(combo(members, "calib", weights), yc, t)["log_loss"]}
+        if keep:
+            rows.append(row)
         return row
 
     for key in heads:
@@ -177,12 +182,35 @@ def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None
     ensembles += [((k,), r) for r in rows for k in keys if k != LITE0 and r["members"] == [(k, best[k])]]
     wanted = [e for c, e in ensembles if members is None or set(c) == set(members)]
     acc = min(wanted, key=lambda r: r["calib_log_loss"]) if wanted else fast
+    if len(acc["members"]) == 2:  # the members' weights, by calibration log loss like everything else
+        tried = [variant("", acc["members"], [w, 1 - w], keep=False) for w in np.arange(0.05, 0.951, 0.05)]
+        best_w = min(tried, key=lambda r: r["calib_log_loss"])
+        if best_w["calib_log_loss"] < acc["calib_log_loss"]:
+            w = best_w["weights"]
+            acc = variant(f"{acc['variant']}, weighted {w[0]:.2f} / {w[1]:.2f} (by calibration log loss)",
+                          acc["members"], [round(x, 4) for x in w])
+    fast_art = None
+    if write_models and keep_fast:  # the table shows the fast model as shipped, at its own temperature
+        fast_art = _shipped_fast(heads[LITE0][fast["members"][0][1]])
+        t = float(fast_art.temperature)
+        fast.update(variant=fast["variant"] + ", as shipped (temperature kept)",
+                    cal=scores(combo(fast["members"], "test"), yt, t), wild=scores(combo(fast["members"], "wild"), yw, t))
     _write_table(rows, fast, acc, members)
     if write_models:
         nd = not_dogs_split(not_dogs_dir(data))
-        fast_art = _write_model(fast, feats, heads, nd, data, None)
+        fast_art = fast_art or _write_model(fast, feats, heads, nd, data, None)
         if acc is not fast:
             _write_model(acc, feats, heads, nd, data, fast_art)
+
+
+def _shipped_fast(head) -> ModelArtifact:
+    """The shipped fast model, kept as it is (its temperature too), once its head is shown to be this build's."""
+    art = load_artifact(resource(BUILTIN_MODELS["fast"]))
+    if not (np.array_equal(np.asarray(art.head_weight), head[0].numpy())
+            and np.array_equal(np.asarray(art.head_bias), head[1].numpy())):
+        raise SystemExit("--keep-fast: the shipped fast model's head is not this build's; build both models")
+    print("the shipped fast model is kept as it is", flush=True)
+    return art
 
 
 def _gate_for(members, feats, nd):
@@ -251,7 +279,7 @@ def _write_model(row, feats, heads, nd, data, fast_art):
     titles = [f"{backbone_spec(a.backbone).title} + mirror" for a in arts]
     ens = Ensemble(arts, cal["temperature"], gate.to_dict(),
                    "Accurate: " + (titles[0] if len(arts) == 1 else "ensemble of " + " and ".join(titles)),
-                   metrics, provenance)
+                   metrics, provenance, weights=row.get("weights"))
     text = json.dumps(ens.manifest(files), indent=1) + "\n"
     atomic_write(resource(BUILTIN_MODELS["accurate"]), lambda tmp: tmp.write_text(text))
     print(json.dumps({"accurate": row["variant"], **metrics}, indent=1), flush=True)

@@ -57,6 +57,23 @@ def test_builtin_model_gives_the_same_probabilities_as_the_app(real_photos, defa
     assert np.abs(one[0] - ours[0]).max() < 1e-5
 
 
+@pytest.mark.realdata
+def test_the_weighted_accurate_ensemble_gives_the_same_probabilities_as_the_app(real_photos, tmp_path):
+    """Two backbones at two resolutions (one input each), member weights and the ensemble's temperature."""
+    clf = Classifier.load("accurate")
+    written = export_onnx("accurate", tmp_path / "accurate.onnx")
+    session = ort.InferenceSession(str(written["model"]), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["member_weights"]) == pytest.approx(clf.model.member_weights)
+    assert len(set(clf.model.member_weights)) > 1  # the shipped ensemble is a weighted one
+    photos = [p for p, _ in real_photos[::150]]
+    feeds = {i.name: normalize(np.stack([prepare(p, prep) for p in photos]), prep)
+             for i, prep in zip(session.get_inputs(), clf.preprocessings)}
+    assert len(feeds) == 2
+    ours = session.run(None, feeds)[0]
+    assert np.abs(ours - app_probabilities(clf, photos)).max() < 1e-4
+
+
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory):
     from training.synthetic import make_shapes

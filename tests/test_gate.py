@@ -20,9 +20,9 @@ from dogbreed_desktop.core.gate import (DOG_ROWS, Gate, decide, dog_mass_logit, 
 from dogbreed_desktop.paths import BUILTIN_MODELS, builtin_model_path, resource
 
 
-def _artifact(classes, **kw) -> ModelArtifact:
+def _artifact(classes, seed: int = 0, **kw) -> ModelArtifact:
     spec = backbone_spec("efficientnet_lite0")
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(seed)
     return ModelArtifact(backbone=spec.name, classes=list(classes), preprocessing=spec.preprocessing,
                          head_weight=torch.randn(len(classes), 1280, generator=g) * 0.01,
                          head_bias=torch.zeros(len(classes)), backbone_weights=spec.weights_reference(), **kw)
@@ -142,6 +142,33 @@ def test_an_ensemble_of_one_model_twice_predicts_like_the_model(tmp_path):
     x = np.random.default_rng(0).integers(0, 255, (2, 3, 224, 224), dtype=np.uint8)
     assert np.allclose(ens.probabilities([x]), single.probabilities([x]), atol=1e-5)
     assert ens.gate is None and single.gate is not None  # the manifest's gate (none) wins over the members'
+
+
+def test_an_ensembles_member_weights_weight_its_breed_logits(tmp_path):
+    for name, seed in (("a", 1), ("b", 2)):
+        save_artifact(_artifact(BREED_IDS, seed=seed), tmp_path / f"{name}.safetensors")
+    x = np.random.default_rng(0).integers(0, 255, (2, 3, 224, 224), dtype=np.uint8)
+    # each single model at temperature 1: its log-probabilities are its logits less a per-photo constant
+    la, lb = (np.log(Classifier(load_artifact(tmp_path / f"{n}.safetensors")).probabilities([x])) for n in "ab")
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    weighted = Classifier.load(_manifest(tmp_path, ["a.safetensors", "b.safetensors"], weights=[1, 3],
+                                         temperature=0.5))
+    assert load_model(tmp_path / "ens.json").member_weights == [0.25, 0.75]
+    got = weighted.probabilities([x])
+    assert np.allclose(got, softmax((0.25 * la + 0.75 * lb) / 0.5), atol=1e-5)
+    assert not np.allclose(got, softmax((0.5 * la + 0.5 * lb) / 0.5), atol=1e-4)  # the weights do matter
+
+
+@pytest.mark.parametrize("weights", [[1], [1, -1], [0, 1], ["1", 1], [True, 1], [1e308, 1e308], [float("nan"), 1],
+                                     "11", {"a": 1}])
+def test_an_ensembles_member_weights_are_checked(tmp_path, weights):
+    save_artifact(_artifact(BREED_IDS), tmp_path / "a.safetensors")
+    with pytest.raises(ArtifactError, match="incomplete ensemble metadata.*weights"):
+        load_model(_manifest(tmp_path, ["a.safetensors", "a.safetensors"], weights=weights))
 
 
 def test_evaluate_not_dogs_counts_per_manifest_category(tmp_path):

@@ -110,9 +110,13 @@ class Classifier:
         self.preprocessings = list(dict.fromkeys(a.preprocessing for a in self.model.members))
         self.preprocessing = self.preprocessings[0]
         self.temperature = float(self.model.temperature) or 1.0
+        # An ensemble's member weights are folded into the heads (the heads are linear): the mean in `_combine`
+        # and each member's share of a heatmap are then the weighted ones.
+        scale = [w * len(self.model.members) for w in self.model.member_weights]
         self.members = [Member(a, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror),
-                               np.ascontiguousarray(a.head_weight.T, dtype=np.float32),
-                               np.asarray(a.head_bias, dtype=np.float32)) for a in self.model.members]
+                               np.ascontiguousarray(a.head_weight.T * s, dtype=np.float32),
+                               np.asarray(a.head_bias * s, dtype=np.float32))
+                        for a, s in zip(self.model.members, scale)]
         self.engine = engine if engine is not None and not isinstance(engine, str) else \
             open_engine(self.model.members, device, engine)
         usable = self.model.gate is not None and gate_applies(self.classes)

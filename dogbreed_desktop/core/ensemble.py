@@ -2,18 +2,20 @@
 
 An ensemble manifest is a small JSON file (never a pickle) beside its member artifacts:
 
-    {"format": "dogbreed-ensemble", "format_version": 1, "name": "...", "members": ["a.safetensors", ...],
-     "temperature": 1.1, "gate": {...} | null, "metrics": {...}, "provenance": {...}}
+    {"format": "dogbreed-ensemble", "format_version": 2, "name": "...", "members": ["a.safetensors", ...],
+     "weights": [0.25, 0.75], "temperature": 1.1, "gate": {...} | null, "metrics": {...}, "provenance": {...}}
 
 Members are plain file names in the manifest's own folder (no paths: a manifest cannot point elsewhere), must
-share their classes, and their breed logits are averaged before the ensemble's temperature; their ImageNet
-logits are averaged for the gate. Each member keeps its own `test_time_mirror`; its temperature and gate are
-not used.
+share their classes, and their breed logits are averaged before the ensemble's temperature, weighted by the
+optional `"weights"` (format 2; positive, one per member, normalised to sum 1; equal without it); their
+ImageNet logits are averaged equally for the gate. Each member keeps its own `test_time_mirror`; its
+temperature and gate are not used.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from .artifact import ArtifactError, ModelArtifact, load_artifact, resolve_model
 from .gate import Gate
 
 ENSEMBLE_FORMAT = "dogbreed-ensemble"
-ENSEMBLE_VERSION = 1
+ENSEMBLE_VERSION = 2  # 2: member weights
 MAX_MEMBERS = 8
 MAX_MANIFEST_BYTES = 1 << 20
 
@@ -35,6 +37,12 @@ class Ensemble:
     metrics: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
     path: Path | None = None
+    weights: list[float] | None = None  # the breed logits' weights, summing to 1; None: equal
+
+    @property
+    def member_weights(self) -> list[float]:
+        """Each member's weight in the breed logits (equal unless the manifest gives weights)."""
+        return list(self.weights) if self.weights else [1.0 / len(self.members)] * len(self.members)
 
     @classmethod
     def single(cls, a: ModelArtifact) -> "Ensemble":
@@ -43,9 +51,10 @@ class Ensemble:
     def manifest(self, member_files: list[str]) -> dict:
         return {
             "format": ENSEMBLE_FORMAT,
-            "format_version": ENSEMBLE_VERSION,
+            "format_version": ENSEMBLE_VERSION if self.weights else 1,  # readable by older apps when it can be
             "name": self.name,
             "members": list(member_files),
+            **({"weights": list(self.weights)} if self.weights else {}),
             "temperature": self.temperature,
             "gate": self.gate,
             "metrics": self.metrics,
@@ -75,12 +84,27 @@ def load_model(path: Path | str) -> Ensemble:
             Gate.from_dict(gate)
         ens = Ensemble(members, temperature, gate,
                        str(meta.get("name") or path.stem), dict(meta.get("metrics") or {}),
-                       dict(meta.get("provenance") or {}), path)
+                       dict(meta.get("provenance") or {}), path, _weights(meta.get("weights"), len(members)))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
     if any(m.classes != members[0].classes for m in members):
         raise ArtifactError(f"{path.name}: the ensemble's members do not share their classes")
     return ens
+
+
+def _weights(raw, n: int) -> list[float] | None:
+    """The manifest's member weights normalised to sum 1 (None: equal); refused unless one positive number each."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != n:
+        raise ValueError(f"weights must be a list of {n} numbers, one per member")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw):
+        raise ValueError("weights must be numbers")
+    total = sum(float(x) for x in raw)  # (not fsum: it raises on overflow)
+    w = [x / total for x in raw] if math.isfinite(total) and total > 0 else []
+    if len(w) != n or not all(math.isfinite(x) and x > 0 for x in w):
+        raise ValueError("weights must be positive finite numbers")
+    return w
 
 
 def member_paths(path: Path) -> list[Path]:

@@ -29,6 +29,7 @@ def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, ou
     nodes, inits, opsets = [], [], {}
     const = _constants(inits, numpy_helper)
     logits = []
+    scales = [w * len(ens.members) for w in ens.member_weights]  # folded into the heads, as Classifier does
     for i, (artifact, path) in enumerate(zip(ens.members, graphs)):
         backbone = onnx.load(str(path))
         for o in backbone.opset_import:
@@ -41,8 +42,8 @@ def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, ou
                       helper.make_node("Concat", [x, p + "mirror"], [p + "image"], axis=0)]
             x = p + "image"
         _append_backbone(backbone.graph, p, x, nodes, inits)
-        inits += [numpy_helper.from_array(np.asarray(artifact.head_weight, np.float32), p + "head.weight"),
-                  numpy_helper.from_array(np.asarray(artifact.head_bias, np.float32), p + "head.bias")]
+        weight, bias = (np.asarray(t * scales[i], np.float32) for t in (artifact.head_weight, artifact.head_bias))
+        inits += [numpy_helper.from_array(weight, p + "head.weight"), numpy_helper.from_array(bias, p + "head.bias")]
         nodes.append(helper.make_node("Gemm", [p + FEATURES, p + "head.weight", p + "head.bias"], [p + "logits"],
                                       transB=1))
         if artifact.test_time_mirror:  # mean of the two halves' logits

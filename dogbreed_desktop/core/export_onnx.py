@@ -56,7 +56,9 @@ def metadata(model: ModelArtifact | Ensemble) -> dict[str, str]:
                               for n, p in zip(input_names(len(preps)), preps)]),
         "input_layout": "NCHW float32 RGB, (x/255 - mean) / std",
         "temperature": repr(float(ens.temperature)),
-        "output": "calibrated probabilities, softmax(mean of members' logits / temperature), in the order of classes",
+        "member_weights": json.dumps(ens.member_weights),
+        "output": "calibrated probabilities, softmax(members' logits averaged with member_weights / temperature), "
+                  "in the order of classes",
     }
 
 
@@ -111,7 +113,8 @@ def _torch_export(ens: Ensemble, preps: list, names: list[str], opset: int):
 
     wrapped = _calibrated_net()([build_network(a).float() for a in ens.members],
                                 [preps.index(a.preprocessing) for a in ens.members],
-                                [bool(a.test_time_mirror) for a in ens.members], ens.temperature).eval()
+                                [bool(a.test_time_mirror) for a in ens.members], ens.temperature,
+                                ens.member_weights).eval()
     examples = tuple(torch.zeros(2, 3, p.crop, p.crop) for p in preps)
     batch = torch.export.Dim("batch", min=1, max=4096)
     log = io.StringIO()
@@ -130,23 +133,24 @@ def _calibrated_net():
     from torch import nn
 
     class CalibratedNet(nn.Module):
-        """softmax(mean of the members' logits / temperature): the probabilities `Classifier.probabilities` gives.
+        """softmax(weighted mean of the members' logits / temperature): what `Classifier.probabilities` gives.
         `inputs[i]` says which input (preprocessing) member i reads; `mirrors[i]`, whether it averages the logits
         of the image and its mirror (the artifact's test_time_mirror)."""
 
-        def __init__(self, nets: list[nn.Module], inputs: list[int], mirrors: list[bool], temperature: float):
+        def __init__(self, nets: list[nn.Module], inputs: list[int], mirrors: list[bool], temperature: float,
+                     weights: list[float]):
             super().__init__()
             self.nets = nn.ModuleList(nets)
-            self.inputs, self.mirrors = list(inputs), list(mirrors)
+            self.inputs, self.mirrors, self.weights = list(inputs), list(mirrors), list(weights)
             self.temperature = float(temperature) or 1.0
 
         def forward(self, *images: torch.Tensor) -> torch.Tensor:
             total = 0.0
-            for net, i, mirror in zip(self.nets, self.inputs, self.mirrors):
+            for net, i, mirror, w in zip(self.nets, self.inputs, self.mirrors, self.weights):
                 logits = net(images[i]).float()
                 if mirror:
                     logits = (logits + net(images[i].flip(3)).float()) / 2
-                total = total + logits
-            return torch.softmax(total / len(self.nets) / self.temperature, dim=1)
+                total = total + w * logits
+            return torch.softmax(total / self.temperature, dim=1)
 
     return CalibratedNet

@@ -3,6 +3,7 @@
 Stanford Dogs (Kaggle layout): per breed, in a seeded shuffle, 10 photos are the held-out TEST split (the
 figures we report), 5 the CALIBRATION split (temperatures, gate thresholds) and the rest TRAIN (heads).
 not-dogs: per category, a seeded half is TUNE (gate fitting), the other half HELD-OUT (reported).
+wild-dev: dog photos from outside ImageNet, for development: measured, never fitted on nor chosen by.
 The dog photos come from ImageNet, which the backbones were trained on: report them as "held-out Stanford Dogs".
 """
 
@@ -43,6 +44,13 @@ def not_dogs_split(folder: Path | str, seed: int = SEED) -> dict[str, list[tuple
         parts["tune"].extend((folder / n, cat) for n in sorted(files[:half]))
         parts["heldout"].extend((folder / n, cat) for n in sorted(files[half:]))
     return parts
+
+
+def wild_dev(data_dir: Path | str) -> list[tuple[Path, str]]:
+    """[(photo path, breed id), ...] of the wild-dev folder that sits next to the Stanford set, in its own order."""
+    folder = Path(data_dir).resolve().parent / "wild-dev"
+    with open(folder / "labels.csv", newline="") as f:
+        return [(folder / "train" / f"{r['id']}.jpg", r["breed"]) for r in csv.DictReader(f)]
 
 
 def _shuffled_groups(csv_path: Path, group: str, value: str, seed: int):

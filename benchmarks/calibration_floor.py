@@ -1,0 +1,74 @@
+"""How far ECE can be trusted on these photo sets: each shipped model's measured ECE beside the ECE a perfectly
+calibrated model would show on the same number of photos at the same confidences.
+
+    DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/calibration_floor.py [--draws 2000]
+
+Both models run through the app's own prediction path (`Classifier.predict`, mirror views as the app runs them)
+on the held-out TEST split of core.holdout (1,200 Stanford Dogs photos, which come from ImageNet, the backbones'
+training set) and on wild-dev (341 dog photos from outside ImageNet; measured, never fitted on). "Perfectly
+calibrated" draws each photo's right-or-wrong from its own confidence, `--draws` times: what ECE (15 equal-width
+bins) reads for a model whose every "p % sure" is right p % of the time, and how often that reading meets the
+issue's target (ECE <= 2 % held-out, <= 2.5 % on wild-dev). Mean confidence minus accuracy is the calibration
+error in the large, with its sign (positive: overconfident).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.holdout import stanford_split, wild_dev
+
+BINS = 15
+
+
+def ece(conf: np.ndarray, correct: np.ndarray) -> float:
+    """The same binning as core.metrics.expected_calibration_error, vectorised for thousands of draws."""
+    idx = np.clip(np.ceil(conf * BINS).astype(int) - 1, 0, BINS - 1)  # bins (lo, hi]
+    total = 0.0
+    for b in np.unique(idx):
+        m = idx == b
+        total += m.mean() * abs(conf[m].mean() - correct[m].mean())
+    return total
+
+
+def measure(clf: Classifier, items, target: float, draws: int, rng) -> dict:
+    results = clf.predict([p for p, _ in items], top_k=1)
+    probs = np.array([r.probabilities for r in results], dtype=np.float64)
+    y = np.array([clf.classes.index(b) for _, b in items])
+    conf, correct = probs.max(1), (probs.argmax(1) == y).astype(float)
+    measured = ece(conf, correct)
+    perfect = np.array([ece(conf, (rng.random(len(conf)) < conf).astype(float)) for _ in range(draws)])
+    return {"n": len(items), "top1": correct.mean(), "gap": conf.mean() - correct.mean(), "ece": measured,
+            "perfect_mean": perfect.mean(), "perfect_95": np.percentile(perfect, 95),
+            "p": (perfect >= measured).mean(), "meets": (perfect <= target).mean()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
+    ap.add_argument("--draws", type=int, default=2000)
+    args = ap.parse_args()
+    if not args.data:
+        raise SystemExit("set DOGBREED_DATA or pass --data")
+    sets = {"held-out Stanford Dogs (ImageNet-born)": (stanford_split(Path(args.data))["test"], 0.02),
+            "wild-dev (development, outside ImageNet)": (wild_dev(args.data), 0.025)}
+    rng = np.random.default_rng(0)
+    print("| model | photos | n | top-1 | mean confidence − accuracy | ECE | a perfectly calibrated model's ECE "
+          "here: mean / 95th percentile | it reads this high or higher | it meets the target (2 % / 2.5 %) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in ("fast", "accurate"):
+        clf = Classifier.load(name)
+        for label, (items, target) in sets.items():
+            r = measure(clf, items, target, args.draws, rng)
+            print(f"| {name} | {label} | {r['n']} | {r['top1']:.1%} | {r['gap']:+.1%} | {r['ece']:.2%} | "
+                  f"{r['perfect_mean']:.2%} / {r['perfect_95']:.2%} | {r['p']:.0%} of draws | "
+                  f"{r['meets']:.0%} of draws |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
