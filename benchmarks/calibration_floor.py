@@ -27,7 +27,7 @@ BINS = 15
 
 
 def ece(conf: np.ndarray, correct: np.ndarray) -> float:
-    """The same binning as core.metrics.expected_calibration_error, vectorised for thousands of draws."""
+    """The same binning as core.metrics.expected_calibration_error, in numpy (it runs thousands of times)."""
     idx = np.clip(np.ceil(conf * BINS).astype(int) - 1, 0, BINS - 1)  # bins (lo, hi]
     total = 0.0
     for b in np.unique(idx):
@@ -38,12 +38,13 @@ def ece(conf: np.ndarray, correct: np.ndarray) -> float:
 
 def measure(clf: Classifier, items, target: float, draws: int, rng) -> dict:
     results = clf.predict([p for p, _ in items], top_k=1)
-    probs = np.array([r.probabilities for r in results], dtype=np.float64)
-    y = np.array([clf.classes.index(b) for _, b in items])
+    kept = [(r, b) for r, (_, b) in zip(results, items) if r.ok]  # a photo that does not decode is not scored
+    probs = np.array([r.probabilities for r, _ in kept], dtype=np.float64)
+    y = np.array([clf.classes.index(b) for _, b in kept])
     conf, correct = probs.max(1), (probs.argmax(1) == y).astype(float)
     measured = ece(conf, correct)
     perfect = np.array([ece(conf, (rng.random(len(conf)) < conf).astype(float)) for _ in range(draws)])
-    return {"n": len(items), "top1": correct.mean(), "gap": conf.mean() - correct.mean(), "ece": measured,
+    return {"n": len(kept), "top1": correct.mean(), "gap": conf.mean() - correct.mean(), "ece": measured,
             "perfect_mean": perfect.mean(), "perfect_95": np.percentile(perfect, 95),
             "p": (perfect >= measured).mean(), "meets": (perfect <= target).mean()}
 

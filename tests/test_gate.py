@@ -156,7 +156,7 @@ def test_an_ensembles_member_weights_weight_its_breed_logits(tmp_path):
         return e / e.sum(1, keepdims=True)
 
     weighted = Classifier.load(_manifest(tmp_path, ["a.safetensors", "b.safetensors"], weights=[1, 3],
-                                         temperature=0.5))
+                                         temperature=0.5, format_version=2))
     assert load_model(tmp_path / "ens.json").member_weights == [0.25, 0.75]
     got = weighted.probabilities([x])
     assert np.allclose(got, softmax((0.25 * la + 0.75 * lb) / 0.5), atol=1e-5)
@@ -164,11 +164,20 @@ def test_an_ensembles_member_weights_weight_its_breed_logits(tmp_path):
 
 
 @pytest.mark.parametrize("weights", [[1], [1, -1], [0, 1], ["1", 1], [True, 1], [1e308, 1e308], [float("nan"), 1],
-                                     "11", {"a": 1}])
+                                     "11", {"a": 1}, [10**400, 1], [5e-324, 1], [[1], 1]])
 def test_an_ensembles_member_weights_are_checked(tmp_path, weights):
     save_artifact(_artifact(BREED_IDS), tmp_path / "a.safetensors")
-    with pytest.raises(ArtifactError, match="incomplete ensemble metadata.*weights"):
-        load_model(_manifest(tmp_path, ["a.safetensors", "a.safetensors"], weights=weights))
+    with pytest.raises(ArtifactError, match="incomplete ensemble metadata.*(weights|int too large)"):
+        load_model(_manifest(tmp_path, ["a.safetensors", "a.safetensors"], weights=weights, format_version=2))
+
+
+def test_weights_need_format_2_and_a_huge_format_version_is_refused_cleanly(tmp_path):
+    save_artifact(_artifact(BREED_IDS), tmp_path / "a.safetensors")
+    with pytest.raises(ArtifactError, match="weights need ensemble format 2"):  # an older app would ignore them
+        load_model(_manifest(tmp_path, ["a.safetensors", "a.safetensors"], weights=[1, 3]))
+    (tmp_path / "ens.json").write_text('{"format": "dogbreed-ensemble", "format_version": 1e400, "members": []}')
+    with pytest.raises(ArtifactError):
+        load_model(tmp_path / "ens.json")
 
 
 def test_evaluate_not_dogs_counts_per_manifest_category(tmp_path):

@@ -100,7 +100,7 @@ def test_synthetic_photo_matches_predict_and_describes_model(api, default_classi
     assert [c["id"] for c in model["classes"]] == default_classifier.classes
     assert model["classes"][0]["name"] == default_classifier.class_names[0]
     assert model["preprocessing"]["crop"] == default_classifier.preprocessing.crop
-    assert model["metrics"] == default_classifier.artifact.metrics
+    assert model["metrics"] == default_classifier.metrics  # the model's (an ensemble's own), not its first member's
     health = api.get("/health").json()
     assert health["status"] == "ok" and health["images"] >= 1
     spec = api.get("/openapi.json").json()

@@ -110,8 +110,8 @@ class Classifier:
         self.preprocessings = list(dict.fromkeys(a.preprocessing for a in self.model.members))
         self.preprocessing = self.preprocessings[0]
         self.temperature = float(self.model.temperature) or 1.0
-        # An ensemble's member weights are folded into the heads (the heads are linear): the mean in `_combine`
-        # and each member's share of a heatmap are then the weighted ones.
+        # An ensemble's member weights are folded into the heads (the heads are linear), so the mean in
+        # `_combine` is the weighted one. (A heatmap normalises each member's map, and weights them itself.)
         scale = [w * len(self.model.members) for w in self.model.member_weights]
         self.members = [Member(a, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror),
                                np.ascontiguousarray(a.head_weight.T * s, dtype=np.float32),

@@ -84,26 +84,31 @@ def load_model(path: Path | str) -> Ensemble:
             Gate.from_dict(gate)
         ens = Ensemble(members, temperature, gate,
                        str(meta.get("name") or path.stem), dict(meta.get("metrics") or {}),
-                       dict(meta.get("provenance") or {}), path, _weights(meta.get("weights"), len(members)))
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+                       dict(meta.get("provenance") or {}), path, _weights(meta, len(members)))
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
     if any(m.classes != members[0].classes for m in members):
         raise ArtifactError(f"{path.name}: the ensemble's members do not share their classes")
     return ens
 
 
-def _weights(raw, n: int) -> list[float] | None:
-    """The manifest's member weights normalised to sum 1 (None: equal); refused unless one positive number each."""
+def _weights(meta: dict, n: int) -> list[float] | None:
+    """The manifest's member weights normalised to sum 1 (None: equal); refused unless one positive number each,
+    none under a millionth of the total (a member that does not count), and only in format 2 or later (an older
+    app reading a format-1 file would ignore them and answer differently)."""
+    raw = meta.get("weights")
     if raw is None:
         return None
+    if int(meta.get("format_version", 0)) < 2:
+        raise ValueError("weights need ensemble format 2")
     if not isinstance(raw, list) or len(raw) != n:
         raise ValueError(f"weights must be a list of {n} numbers, one per member")
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in raw):
         raise ValueError("weights must be numbers")
-    total = sum(float(x) for x in raw)  # (not fsum: it raises on overflow)
+    total = sum(float(x) for x in raw)  # (not fsum: it raises on overflow; float() of a huge int raises too)
     w = [x / total for x in raw] if math.isfinite(total) and total > 0 else []
-    if len(w) != n or not all(math.isfinite(x) and x > 0 for x in w):
-        raise ValueError("weights must be positive finite numbers")
+    if len(w) != n or not all(math.isfinite(x) and x >= 1e-6 for x in w):
+        raise ValueError("weights must be positive finite numbers, each at least a millionth of their sum")
     return w
 
 
@@ -112,7 +117,7 @@ def member_paths(path: Path) -> list[Path]:
     path = resolve_model_path(path)
     try:
         return _members(path, _read_manifest(path))
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
 
 

@@ -76,6 +76,7 @@ def heatmap_values(classifier, source: ImageSource, class_index: int | None = No
         cam = cam / max(float(cam.max()), 1e-8)
         if total is not None and cam.shape != total.shape:
             cam = _resize_map(cam, total.shape)
+        cam = cam * classifier.model.member_weights[i]  # each member's share as in the breed logits
         total = cam if total is None else total + cam
     small = (total / max(float(total.max()), 1e-8)).astype(np.float32)
     big = Image.fromarray(small, mode="F").resize(size, Image.Resampling.BILINEAR)

@@ -130,7 +130,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         return {"name": classifier.name, "backbone": a.backbone, "device": classifier.device_description,
                 "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
                 "preprocessing": classifier.preprocessing.to_dict(), "temperature": classifier.temperature,
-                "metrics": a.metrics, "predict_image": order.describe(),
+                "metrics": classifier.metrics, "predict_image": order.describe(),
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_images": settings.max_images,
                            "max_pixels": settings.max_pixels, "max_queue_images": settings.max_queue}}
 
