@@ -57,7 +57,8 @@ def main() -> None:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from dogbreed_desktop.core.classifier import Classifier
-    from dogbreed_desktop.core.graphs import _open, candidates, source_id
+    from dogbreed_desktop.core.graphs import graph_file
+    from dogbreed_desktop.core.ort_sessions import open_graph
     from dogbreed_desktop.core.holdout import stanford_split
     from dogbreed_desktop.core.preprocess import normalize
 
@@ -69,7 +70,7 @@ def main() -> None:
     test = [it for i, it in enumerate(split["test"]) if i % 10 < args.per_breed]
     calib = split["calib"][:: max(1, len(split["calib"]) // args.calib)][: args.calib]
     clf = Classifier.load("fast", device="cpu")
-    fp32 = next(p for p in candidates(clf.artifact, source_id(clf.artifact)) if p.is_file())
+    fp32 = graph_file(clf.artifact)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -87,7 +88,7 @@ def main() -> None:
                         weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
                         extra_options={"CalibMovingAverage": True})
         threads = os.cpu_count() or 2
-        rows = {"fp32": measure(_open(fp32, threads), clf, test), "int8": measure(_open(q, threads), clf, test)}
+        rows = {"fp32": measure(open_graph(fp32, threads), clf, test), "int8": measure(open_graph(q, threads), clf, test)}
     print(f"{len(test)} held-out Stanford Dogs photos (+ mirror), calibration {len(calib)} photos")
     print("| backbone graph | top-1 | ECE | images/s |")
     print("|---|---|---|---|")

@@ -1,7 +1,7 @@
 """Backbone features computed once and cached on disk, so later runs and epochs take seconds.
 
 One file per (backbone weights, preprocessing, engine) in the cache folder, holding file content hash -> feature
-vector. On the CPU an offline backbone runs on ONNX Runtime (`core.engine`, about 3x torch's images/s there);
+vector. On the CPU an offline backbone runs on ONNX Runtime (`core.engine`, about 4x torch's images/s there);
 elsewhere on torch. The two agree to about 1e-5, but the cache records which engine made it all the same.
 It is written atomically (now and then during a long extraction, and at the end), so a stopped or
 crashed extraction keeps what it did. Decoding runs in a few threads while the backbone works.

@@ -73,62 +73,31 @@ def _matches(meta: dict, backbone: str, source: str, version: str = GRAPH_VERSIO
     return all(meta.get(k) == v for k, v in expected.items())
 
 
-def session_options(threads: int):
-    """One place for ONNX Runtime's settings: `threads` intra-op threads that sleep when idle (spinning threads
-    would take the cores from the photo decoders and from the window), sequential execution."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, int(threads))
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.log_severity_level = 3  # errors only: ORT's warnings are for developers, not for the person
-    return opts
-
-
-def _open(path: Path, threads: int):
-    import onnxruntime as ort
-
-    try:
-        return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
-    except Exception:  # a damaged or foreign file: treated as missing, made again where possible
-        return None
-
-
-def open_session(artifact: ModelArtifact, threads: int, source: str | None = None):
-    """An ONNX Runtime session on this model's checked graph, made (once) when missing and torch is installed."""
-    return _find(artifact, threads, source)[1]
-
-
-def graph_file(artifact: ModelArtifact) -> Path:
-    """The checked graph file of this model's backbone, made (once) when missing: what `export` builds on."""
-    return _find(artifact, 1, None)[0]
-
-
-def _find(artifact: ModelArtifact, threads: int, source: str | None):
+def graph_file(artifact: ModelArtifact, source: str | None = None) -> Path:
+    """The checked graph file of this model's backbone, made (once) when missing and torch is installed: what the
+    engine runs (`core.ort_sessions`) and `export` builds on."""
     if not supported(artifact):
         raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
     source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
     places = candidates(artifact, source)
     for path in places:
-        session = _open(path, threads) if path.is_file() else None
-        if session is not None and _matches(session.get_modelmeta().custom_metadata_map, artifact.backbone, source):
-            return path, session
+        if graph_matches(path, artifact.backbone, source):
+            return path
     from .graph_making import make_graph  # raises GraphUnavailable where nothing here can make one
 
     target = places[-1]
     log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)
     make_graph(artifact, target, source)
-    session = _open(target, threads)
-    if session is None:
+    if not graph_matches(target, artifact.backbone, source):
         raise GraphUnavailable(f"the ONNX graph made for {artifact.backbone} at {target} does not load")
-    return target, session
+    return target
 
 
 def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
     """The graph at `path` was made by this version of the export from exactly these weights."""
-    session = _open(path, 1) if path.is_file() else None
+    from .ort_sessions import open_graph
+
+    session = open_graph(path, 1, optimize=False) if path.is_file() else None  # reads it, plans nothing
     return session is not None and _matches(session.get_modelmeta().custom_metadata_map, backbone, source, version)
 
 
@@ -138,7 +107,7 @@ def write_graph_beside(artifact: ModelArtifact) -> Path | None:
     if not supported(artifact):
         return None
     if artifact.backbone_weights.get("source") != "embedded":
-        open_session(artifact, 1)
+        graph_file(artifact)
         return None
     from .graph_making import make_graph
 

@@ -1,0 +1,40 @@
+"""The engine runs each graph at fixed shapes (core/ort_sessions.py): batches padded up to a few sizes give every
+picture exactly its own outputs, larger batches run in pieces, other picture sizes run with free dimensions, and
+the number of sessions stays bounded whatever the batch sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dogbreed_desktop.core.engine import OrtEngine
+from dogbreed_desktop.core.graphs import graph_file, package_artifact
+from dogbreed_desktop.core.ort_sessions import BUCKETS, GraphSessions, open_graph
+
+OUT = ["features", "imagenet_logits", "feature_map"]
+
+
+def test_fixed_shapes_give_the_free_graphs_outputs_for_any_batch():
+    a = package_artifact("efficientnet_lite0")
+    free = open_graph(graph_file(a), 2)
+    graph = GraphSessions(graph_file(a), 2, a.preprocessing.crop)
+    x = np.random.default_rng(0).uniform(-1, 1, (37, 3, 224, 224)).astype(np.float32)
+    for n in (1, 3, 8, 32, 37):
+        got, want = graph.run(OUT, x[:n]), free.run(OUT, {"image": x[:n]})
+        assert [g.shape for g in got] == [w.shape for w in want]
+        assert all(np.abs(g - w).max() < 1e-4 for g, w in zip(got, want)), n
+    # a picture's outputs do not depend on what shares its batch (padding included)
+    alone = graph.run(OUT, x[36:37])
+    assert all(np.abs(g[36] - a1[0]).max() < 1e-4 for g, a1 in zip(graph.run(OUT, x[:37]), alone))
+    wide = np.random.default_rng(1).uniform(-1, 1, (2, 3, 224, 300)).astype(np.float32)  # a heatmap's photo
+    assert graph.run(OUT, wide)[2].shape == free.run(OUT, {"image": wide})[2].shape == (2, 1280, 7, 10)
+    for n in range(1, 70):
+        graph.run(["features"], x[: min(n, 37)])
+    assert graph.sessions <= len(BUCKETS) + 1
+
+
+def test_the_engine_shares_one_graph_between_members_of_one_backbone():
+    a = package_artifact("efficientnet_lite0")
+    engine = OrtEngine([a, a], n_threads=1)
+    assert engine._graphs[0] is engine._graphs[1]
+    x = np.zeros((3, 3, 224, 224), np.float32)
+    assert engine.run(1, x).features.shape == (3, 1280) and engine.run(0, x, feature_map=True).feature_map is not None
