@@ -7,9 +7,9 @@ Both models run through the app's own prediction path (`Classifier.predict`, mir
 on the held-out TEST split of core.holdout (1,200 Stanford Dogs photos, which come from ImageNet, the backbones'
 training set) and on wild-dev (341 dog photos from outside ImageNet; measured, never fitted on). "Perfectly
 calibrated" draws each photo's right-or-wrong from its own confidence, `--draws` times: what ECE (15 equal-width
-bins) reads for a model whose every "p % sure" is right p % of the time, and how often that reading meets the
-issue's target (ECE <= 2 % held-out, <= 2.5 % on wild-dev). Mean confidence minus accuracy is the calibration
-error in the large, with its sign (positive: overconfident).
+bins, core.metrics) reads for a model whose every "p % sure" is right p % of the time, and how often that reading
+meets the issue's target (ECE <= 2 % held-out, <= 2.5 % on wild-dev). Mean confidence minus accuracy is the
+calibration error in the large, with its sign (positive: overconfident).
 """
 
 from __future__ import annotations
@@ -19,33 +19,29 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dogbreed_desktop.core.classifier import Classifier
 from dogbreed_desktop.core.holdout import stanford_split, wild_dev
-
-BINS = 15
-
-
-def ece(conf: np.ndarray, correct: np.ndarray) -> float:
-    """The same binning as core.metrics.expected_calibration_error, in numpy (it runs thousands of times)."""
-    idx = np.clip(np.ceil(conf * BINS).astype(int) - 1, 0, BINS - 1)  # bins (lo, hi]
-    total = 0.0
-    for b in np.unique(idx):
-        m = idx == b
-        total += m.mean() * abs(conf[m].mean() - correct[m].mean())
-    return total
-
+from dogbreed_desktop.core.metrics import expected_calibration_error
 
 def measure(clf: Classifier, items, target: float, draws: int, rng) -> dict:
     results = clf.predict([p for p, _ in items], top_k=1)
     kept = [(r, b) for r, (_, b) in zip(results, items) if r.ok]  # a photo that does not decode is not scored
-    probs = np.array([r.probabilities for r, _ in kept], dtype=np.float64)
-    y = np.array([clf.classes.index(b) for _, b in kept])
-    conf, correct = probs.max(1), (probs.argmax(1) == y).astype(float)
-    measured = ece(conf, correct)
-    perfect = np.array([ece(conf, (rng.random(len(conf)) < conf).astype(float)) for _ in range(draws)])
-    return {"n": len(kept), "top1": correct.mean(), "gap": conf.mean() - correct.mean(), "ece": measured,
-            "perfect_mean": perfect.mean(), "perfect_95": np.percentile(perfect, 95),
+    probs = torch.tensor([r.probabilities for r, _ in kept], dtype=torch.float64)
+    y = torch.tensor([clf.classes.index(b) for _, b in kept])
+    conf, pred = probs.max(1)
+    correct = (pred == y).double()
+    measured = expected_calibration_error(probs, y)
+    wrong = (pred + 1) % probs.shape[1]  # a label the model did not pick
+
+    def perfectly_calibrated() -> float:  # each photo right with its own confidence, scored by the same ECE
+        right = torch.from_numpy(rng.random(len(conf))) < conf
+        return expected_calibration_error(probs, torch.where(right, pred, wrong))
+
+    perfect = np.array([perfectly_calibrated() for _ in range(draws)])
+    return {"n": len(kept), "top1": correct.mean().item(), "gap": (conf.mean() - correct.mean()).item(),
+            "ece": measured, "perfect_mean": perfect.mean(), "perfect_95": np.percentile(perfect, 95),
             "p": (perfect >= measured).mean(), "meets": (perfect <= target).mean()}
 
 

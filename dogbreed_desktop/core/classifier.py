@@ -112,11 +112,10 @@ class Classifier:
         self.temperature = float(self.model.temperature) or 1.0
         # An ensemble's member weights are folded into the heads (the heads are linear), so the mean in
         # `_combine` is the weighted one. (A heatmap normalises each member's map, and weights them itself.)
-        scale = [w * len(self.model.members) for w in self.model.member_weights]
         self.members = [Member(a, self.preprocessings.index(a.preprocessing), bool(a.test_time_mirror),
                                np.ascontiguousarray(a.head_weight.T * s, dtype=np.float32),
                                np.asarray(a.head_bias * s, dtype=np.float32))
-                        for a, s in zip(self.model.members, scale)]
+                        for a, s in zip(self.model.members, self.model.head_scales)]
         self.engine = engine if engine is not None and not isinstance(engine, str) else \
             open_engine(self.model.members, device, engine)
         usable = self.model.gate is not None and gate_applies(self.classes)

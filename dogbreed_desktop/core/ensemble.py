@@ -44,6 +44,12 @@ class Ensemble:
         """Each member's weight in the breed logits (equal unless the manifest gives weights)."""
         return list(self.weights) if self.weights else [1.0 / len(self.members)] * len(self.members)
 
+    @property
+    def head_scales(self) -> list[float]:
+        """What each member's linear head is multiplied by so that the plain mean of the members' logits is the
+        weighted one (1.0 each for equal weights): how the app and the exported graph apply the weights."""
+        return [w * len(self.members) for w in self.member_weights]
+
     @classmethod
     def single(cls, a: ModelArtifact) -> "Ensemble":
         return cls([a], a.temperature, a.gate, a.name, a.metrics, a.provenance, a.path)

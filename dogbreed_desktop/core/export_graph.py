@@ -29,7 +29,6 @@ def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, ou
     nodes, inits, opsets = [], [], {}
     const = _constants(inits, numpy_helper)
     logits = []
-    scales = [w * len(ens.members) for w in ens.member_weights]  # folded into the heads, as Classifier does
     for i, (artifact, path) in enumerate(zip(ens.members, graphs)):
         backbone = onnx.load(str(path))
         for o in backbone.opset_import:
@@ -42,7 +41,8 @@ def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, ou
                       helper.make_node("Concat", [x, p + "mirror"], [p + "image"], axis=0)]
             x = p + "image"
         _append_backbone(backbone.graph, p, x, nodes, inits)
-        weight, bias = (np.asarray(t * scales[i], np.float32) for t in (artifact.head_weight, artifact.head_bias))
+        k = ens.head_scales[i]  # the member's weight, as Classifier applies it
+        weight, bias = (np.asarray(t * k, np.float32) for t in (artifact.head_weight, artifact.head_bias))
         inits += [numpy_helper.from_array(weight, p + "head.weight"), numpy_helper.from_array(bias, p + "head.bias")]
         nodes.append(helper.make_node("Gemm", [p + FEATURES, p + "head.weight", p + "head.bias"], [p + "logits"],
                                       transB=1))

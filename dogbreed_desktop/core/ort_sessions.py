@@ -97,9 +97,10 @@ class GraphSessions:
 
     def _session(self, size: int):
         if size not in self._fixed:
-            session = open_graph(self.path, self.threads, (size, self.crop, self.crop))
-            if session is None or [d for i, d in enumerate(session.get_inputs()[0].shape) if i != 1] != \
-                    [size, self.crop, self.crop]:  # a graph whose dimensions are named otherwise: free ones
+            shape = (size, self.crop, self.crop)
+            session = open_graph(self.path, self.threads, shape)
+            n, _, h, w = session.get_inputs()[0].shape if session is not None else (None,) * 4
+            if (n, h, w) != shape:  # a graph whose dimensions are named otherwise: free ones
                 session = self._free_session()
             self._fixed[size] = session
         return self._fixed[size]
