@@ -1,4 +1,6 @@
-"""Fine-tuning augmentation (random resized crop, flip, small rotation), built on torchvision.transforms.v2.
+"""Fine-tuning augmentation, built on torchvision.transforms.v2: random resized crops (which also change the
+aspect ratio), flips, small rotations, colour shifts and the odd blur, so the photos it trains on look more like
+users' own (phone photos at any framing, light and focus) than the centred, well-lit ImageNet ones.
 
 torchvision is imported only here and only when fine-tuning: the fast mode and the app itself work without
 it (the CPU app bundle ships without torchvision).
@@ -34,5 +36,7 @@ def train_transform(prep: Preprocessing, *, scale=(0.25, 1.0), rotation: float =
         v2.RandomResizedCrop(prep.crop, scale=scale, interpolation=interpolation, antialias=True),
         v2.RandomHorizontalFlip(),
         v2.RandomRotation(rotation, interpolation=InterpolationMode.BILINEAR),
+        v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03),
+        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.1, 2.0))], p=0.2),
     ])
 
