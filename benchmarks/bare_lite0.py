@@ -6,7 +6,7 @@ import sys
 import torch
 from PIL import Image
 
-from dogbreed_desktop.core.backbones import build_backbone
+from dogbreed_desktop.core.torch.backbones import build_backbone
 
 
 def prep(path: str) -> torch.Tensor:

@@ -33,8 +33,8 @@ def sample(data: Path, n: int):
 
 
 def time_core(items, repeat: int) -> tuple[float, float]:
-    from dogbreed_desktop.core.classifier import Classifier
-    from dogbreed_desktop.core.evaluation import evaluate_photos
+    from dogbreed_desktop.core.predict.classifier import Classifier
+    from dogbreed_desktop.core.evaluate.evaluation import evaluate_photos
 
     clf = Classifier.load()
     paths = [i.path for i in items]

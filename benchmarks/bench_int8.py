@@ -1,5 +1,5 @@
 """Would an int8 backbone ship? ONNX Runtime static quantization (QDQ, per-channel weights) of the fast model's
-EfficientNet-Lite0 graph, against its fp32 graph, on held-out Stanford Dogs photos (core/holdout.py TEST split;
+EfficientNet-Lite0 graph, against its fp32 graph, on held-out Stanford Dogs photos (training/holdout.py TEST split;
 ImageNet-pretrained backbones may have seen them, so the figures flatter both alike).
 
     DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/bench_int8.py [--per-breed 5]
@@ -27,8 +27,8 @@ def batches(items, clf, size=32):
 
 
 def measure(session, clf, items) -> tuple[float, float, float]:
-    from dogbreed_desktop.core.classifier import softmax
-    from dogbreed_desktop.core.preprocess import normalize
+    from dogbreed_desktop.core.predict.classifier import softmax
+    from dogbreed_desktop.core.predict.preprocess import normalize
 
     m = clf.members[0]
     prep = clf.preprocessings[0]
@@ -56,11 +56,11 @@ def main() -> None:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from dogbreed_desktop.core.classifier import Classifier
-    from dogbreed_desktop.core.graphs import graph_file
-    from dogbreed_desktop.core.ort_sessions import open_graph
-    from dogbreed_desktop.core.holdout import stanford_split
-    from dogbreed_desktop.core.preprocess import normalize
+    from dogbreed_desktop.core.predict.classifier import Classifier
+    from dogbreed_desktop.core.engine.graphs import graph_file
+    from dogbreed_desktop.core.engine.ort_sessions import open_graph
+    from training.holdout import stanford_split
+    from dogbreed_desktop.core.predict.preprocess import normalize
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-breed", type=int, default=5, help="test photos per breed (of 10)")

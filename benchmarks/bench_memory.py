@@ -57,7 +57,7 @@ def main() -> int:
             os.symlink(photo, many / photo.name)
         cases = [
             ("baseline: import the app and torch", [sys.executable, "-c",
-                                                    "import dogbreed_desktop.core.classifier, training.loop"]),
+                                                    "import dogbreed_desktop.core.predict.classifier, training.loop"]),
             ("predict, 1 photo", [*app, "predict", str(photos[0])]),
             (f"predict, {len(photos)} photos", [*app, "predict", "--json", str(many)]),
             ("predict, 1x100000 PNG strip", [*app, "predict", str(tmp / "strip.png")]),

@@ -3,7 +3,7 @@
     DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/bench_mirror.py [--per-breed N]
 
 `Classifier.mirror_below` (0.95): a photo its first view leaves at least that sure skips the mirror view. Prints,
-per model and setting: held-out Stanford Dogs top-1, log loss and ECE (the TEST split of core.holdout: ImageNet
+per model and setting: held-out Stanford Dogs top-1, log loss and ECE (the TEST split of training.holdout: ImageNet
 photos, which flatter every figure alike), dogs called "not a dog", held-out non-dogs rejected, the share of
 photos that ran their mirror, and photos/s through `Classifier.predict` (decode included).
 """
@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.datasets import first_per_group
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
 
 
 def measure(clf: Classifier, items, not_dogs, below: float) -> dict:

@@ -3,7 +3,7 @@ single-photo latency (decode to chart data) and heatmap latency, in one table.
 
     DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/bench_models.py [--per-breed N]
 
-Accuracy: the TEST split of core.holdout (10 photos per breed = 1,200; `--per-breed` takes fewer). These are
+Accuracy: the TEST split of training.holdout (10 photos per breed = 1,200; `--per-breed` takes fewer). These are
 Stanford Dogs photos, which come from ImageNet, the backbones' training set: "held-out Stanford Dogs".
 Gate: dogs wrongly rejected on the same photos; non-dogs rejected on the HELD-OUT half of not-dogs.
 Latency: one photo per call, median of `--latency-photos` calls after a warm-up, torch at 2 threads.
@@ -20,11 +20,11 @@ import time
 
 import torch
 
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.heatmap import heatmap
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.predict.heatmap import heatmap
 from dogbreed_desktop.core.datasets import first_per_group
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
-from dogbreed_desktop.core.metrics import expected_calibration_error, log_loss, topk_accuracy
+from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.torch.metrics import expected_calibration_error, log_loss, topk_accuracy
 
 
 def measure(name: str, items, not_dogs, latency_photos: int) -> dict:
@@ -74,7 +74,7 @@ def main() -> None:
     nd_folder = not_dogs_dir(data)
     not_dogs = not_dogs_split(nd_folder)["heldout"] if (nd_folder / "manifest.csv").is_file() else []
     rows = [measure(m, items, not_dogs, args.latency_photos) for m in args.models.split(",")]
-    print(f"held-out Stanford Dogs: {len(items)} photos (TEST split of core.holdout); not-dogs held-out half: "
+    print(f"held-out Stanford Dogs: {len(items)} photos (TEST split of training.holdout); not-dogs held-out half: "
           f"{len(not_dogs)} photos; {os.cpu_count()} cores, torch {torch.get_num_threads()} threads")
     print("| model | top-1 | top-5 | log loss | ECE | dogs rejected | non-dogs rejected | latency | heatmap |")
     print("|---|---|---|---|---|---|---|---|---|")

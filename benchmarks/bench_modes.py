@@ -68,7 +68,7 @@ def type_of(text: str):
 
 
 def run_mode(mode: str, data: Path, work: Path, settings: dict, export: bool = True) -> dict:
-    from dogbreed_desktop.core import graphs
+    from dogbreed_desktop.core.engine import graphs
 
     exported = []
     real = graphs.write_graph_beside

@@ -47,7 +47,7 @@ def first_line(cmd: list[str]) -> float:
 
 def latency_ms(model: str, photos: list[Path], n: int = 50) -> float:
     """Median decode-to-verdict time of one photo per call, after a warm-up, in this process."""
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.predict.classifier import Classifier
 
     clf = Classifier.load(model, device="cpu")
     for p in photos[:5]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 import slow_clients
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.predict.classifier import Classifier
 
 
 def real_photos(root: Path, n: int) -> list[Path]:

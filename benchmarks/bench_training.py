@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 
-from dogbreed_desktop.core.backbones import build_backbone
-from dogbreed_desktop.core.network import BreedNet
+from dogbreed_desktop.core.torch.backbones import build_backbone
+from dogbreed_desktop.core.torch.network import BreedNet
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.devices import describe_device, resolve_device
-from dogbreed_desktop.core.heads import initial_head
-from dogbreed_desktop.core.precision import Precision
+from dogbreed_desktop.core.torch.heads import initial_head
+from dogbreed_desktop.core.torch.precision import Precision
 from training.batches import ImageBatches
 from training.config import make_config, preprocessing_for
 from training.epochs import train_one_epoch

@@ -1,9 +1,9 @@
 """Does the "not a dog" gate keep its rates on a model whose backbone was adapted (top, finetune)?
 
-The gate reads the backbone's features through the package's original ImageNet head (core.network.backbone_for);
+The gate reads the backbone's features through the package's original ImageNet head (core.torch.network.backbone_for);
 an adapted backbone changes those features. For each model: the share of held-out non-dogs rejected
-(../not-dogs, core.holdout.not_dogs_split "heldout") and of dog photos called "not a dog" (the held-out TEST
-split of core.holdout.stanford_split, a few per breed, minus any photo the model trained on), with the photo and
+(../not-dogs, training.holdout.not_dogs_split "heldout") and of dog photos called "not a dog" (the held-out TEST
+split of training.holdout.stanford_split, a few per breed, minus any photo the model trained on), with the photo and
 its mirror averaged as the built-in models do, under two gates: the built-in fast model's tuned gate and the
 default one a trained model carries (Gate()).
 
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dogbreed_desktop.core.artifact import load_artifact
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.gate import Gate, dog_mass_logit
+from dogbreed_desktop.core.model.artifact import load_artifact
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.predict.gate import Gate, dog_mass_logit
 from dogbreed_desktop.core.datasets import first_per_group
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
-from dogbreed_desktop.core.preprocess import normalize
+from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.predict.preprocess import normalize
 from dogbreed_desktop.paths import builtin_model_path
 
 

@@ -108,14 +108,14 @@ venv_done=$(date +%s)
 # The built-in backbones' ONNX graphs go into every bundle (the classify one has no other weights). Checked with
 # the build venv's ONNX Runtime; made when missing, which needs torch and onnx: not the build venvs' business.
 graphs_ready() {
-    PYTHONPATH="$ROOT" "$PY" -c 'import sys; from dogbreed_desktop.core.graphs import missing_builtin_graphs
+    PYTHONPATH="$ROOT" "$PY" -c 'import sys; from dogbreed_desktop.core.engine.graphs import missing_builtin_graphs
 missing = missing_builtin_graphs()
 if missing: sys.exit("missing or out of date: " + " ".join(map(str, missing)))'
 }
 if ! graphs_ready; then
     GRAPHS_PY="${DOGBREED_GRAPHS_PYTHON:-$ROOT/.venv/bin/python}"
     echo "making the built-in ONNX graphs with $GRAPHS_PY (once; minutes)"
-    "$GRAPHS_PY" -m dogbreed_desktop.core.graphs || {
+    "$GRAPHS_PY" -m dogbreed_desktop.core.engine.graphs || {
         echo "cannot make resources/graphs: run scripts/setup.sh (or set DOGBREED_GRAPHS_PYTHON to a Python with" \
              "torch, onnx and the app's weight packages)" >&2; exit 1; }
     graphs_ready

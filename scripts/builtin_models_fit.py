@@ -1,7 +1,7 @@
 """Stage 2 of make_builtin_models.py: heads, temperatures, the gate, the variant table and the artifacts.
 
 Everything is fitted on the calibration split, the training split and the not-dogs TUNE half; the figures are
-measured on the TEST split and the not-dogs HELD-OUT half only (core.holdout), and on wild-dev (dog photos from
+measured on the TEST split and the not-dogs HELD-OUT half only (training.holdout), and on wild-dev (dog photos from
 outside ImageNet), which is measured and never fitted on or chosen by: "wild-dev (development)".
 """
 
@@ -19,13 +19,13 @@ import torch.nn.functional as F
 from make_builtin_models import LITE0, LITE1, LITE2, LITE2_HI, TEST_VIEWS, load_part, preprocessing
 
 from dogbreed_desktop import __version__
-from dogbreed_desktop.core.artifact import ModelArtifact, atomic_write, load_artifact, save_artifact
-from dogbreed_desktop.core.backbones import backbone_spec, build_backbone
+from dogbreed_desktop.core.model.artifact import ModelArtifact, atomic_write, load_artifact, save_artifact
+from dogbreed_desktop.core.torch.backbones import backbone_spec, build_backbone
 from dogbreed_desktop.core.breeds import BREED_IDS, IMAGENET_INDICES
-from dogbreed_desktop.core.ensemble import Ensemble
-from dogbreed_desktop.core.gate import Gate
-from dogbreed_desktop.core.holdout import SEED, not_dogs_dir, not_dogs_split
-from dogbreed_desktop.core.metrics import expected_calibration_error, fit_temperature
+from dogbreed_desktop.core.model.ensemble import Ensemble
+from dogbreed_desktop.core.predict.gate import Gate
+from training.holdout import SEED, not_dogs_dir, not_dogs_split
+from dogbreed_desktop.core.torch.metrics import expected_calibration_error, fit_temperature
 from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate  # noqa: E402
 
@@ -236,7 +236,7 @@ def _write_model(row, feats, heads, nd, data, fast_art):
     cal, wild = row["cal"], row["wild"]
     n_test = len(feats[LITE0]["test"].labels)
     metrics = {
-        "evaluated_on": f"held-out Stanford Dogs: the TEST split of core.holdout (10 photos per breed, seed {SEED}, "
+        "evaluated_on": f"held-out Stanford Dogs: the TEST split of training.holdout (10 photos per breed, seed {SEED}, "
                         f"{n_test} photos); ImageNet-pretrained backbones may have seen them",
         "temperature_fitted_on": "the CALIBRATION split (5 photos per breed), photo and mirror averaged as at "
                                  "test time",
@@ -295,7 +295,7 @@ def _write_table(rows, fast, acc, members) -> None:
                      f"{u['ece']:.2%} | {c['ece']:.2%} | {c['temperature']:.3f} | "
                      + (f"{w['top1']:.2%} | {w['ece']:.2%} | " if w else "– | – | ") +
                      f"{r['calib_log_loss']:.4f} |")
-    head = ("Held-out Stanford Dogs (TEST split of core.holdout, 1,200 photos; the backbones were trained on "
+    head = ("Held-out Stanford Dogs (TEST split of training.holdout, 1,200 photos; the backbones were trained on "
             "ImageNet, which these photos come from) and wild-dev (development: 341 dog photos from outside "
             "ImageNet, measured only). Every model averages the photo and its mirror image; heads are trained on "
             "the TRAIN split, temperatures fitted on the CALIBRATION split (600 photos), variants chosen by "

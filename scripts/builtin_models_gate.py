@@ -1,5 +1,5 @@
 """The built-in models' gate, fitted from cached ImageNet logits: the "not a dog" threshold and the share of
-dog mass on dogs outside the 120 breeds above which a dog is an "unknown breed" (core.gate)."""
+dog mass on dogs outside the 120 breeds above which a dog is an "unknown breed" (core.predict.gate)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from dogbreed_desktop.core.breeds import IMAGENET_INDICES
-from dogbreed_desktop.core.gate import UNKNOWN_BREED, Gate, decide, dog_mass_logit, outside_dogs
+from dogbreed_desktop.core.predict.gate import UNKNOWN_BREED, Gate, decide, dog_mass_logit, outside_dogs
 
 MAX_DOGS_REJECTED_TUNE = 0.004  # threshold rule on calibration dogs, leaving room for the 1% target on test
 MAX_DOGS_UNKNOWN_TUNE = 0.004  # the same for "unknown breed": at most this share of calibration dogs

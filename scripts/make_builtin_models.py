@@ -3,11 +3,11 @@
     DOGBREED_DATA=... python scripts/make_builtin_models.py extract   # stage 1: features + ImageNet logits
     DOGBREED_DATA=... python scripts/make_builtin_models.py build     # stage 2: heads, temperatures, gate
 
-Stage 1 runs each backbone on ONNX Runtime (the app's own CPU engine, `core.engine.OrtEngine`) and stores, per
+Stage 1 runs each backbone on ONNX Runtime (the app's own CPU engine, `core.engine.engine.OrtEngine`) and stores, per
 backbone, part and VIEW of a photo, the pooled features and the full 1000-way ImageNet logits, a chunk per file
 under /tmp/i20-features/<backbone>/<part>/<view>/ (resumable: finished chunks are skipped). Views: "c" the
 centre crop the app uses and "m" its mirror image (the app averages both; heads train on each as its own
-example). Parts: the splits of core.holdout, the not-dogs, and
+example). Parts: the splits of training.holdout, the not-dogs, and
 wild-dev, which is MEASURED only (never fitted on). The order is `PLAN`; training photos come in a seeded
 shuffle, so a partly finished run still holds a random sample.
 """
@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dogbreed_desktop.core.engine import OrtEngine
-from dogbreed_desktop.core.graphs import package_artifact
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split, wild_dev
-from dogbreed_desktop.core.preprocess import load_image, normalize, resize_and_crop, to_uint8_array
-from dogbreed_desktop.core.specs import BACKBONES
+from dogbreed_desktop.core.engine.engine import OrtEngine
+from dogbreed_desktop.core.engine.graphs import package_artifact
+from training.holdout import not_dogs_dir, not_dogs_split, stanford_split, wild_dev
+from dogbreed_desktop.core.predict.preprocess import load_image, normalize, resize_and_crop, to_uint8_array
+from dogbreed_desktop.core.model.specs import BACKBONES
 
 CACHE = Path(os.environ.get("I20_FEATURES", "/tmp/i20-features"))
 CHUNK = 100

@@ -22,7 +22,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.data:
         ap.error("set DOGBREED_DATA or pass --data")
-    from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
+    from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
     from dogbreed_desktop.gui.app import application
     from dogbreed_desktop.gui.main_window import MainWindow
 

@@ -17,7 +17,7 @@ from PIL import Image  # noqa: E402
 def _engine_graphs():
     """The built-in backbones' ONNX graphs in resources/graphs, as `scripts/setup.sh` leaves them (made here from
     the installed weights when missing, once), so no test makes one in its temporary user folder."""
-    from dogbreed_desktop.core.graph_making import prepare_builtin_graphs
+    from dogbreed_desktop.core.engine.graph_making import prepare_builtin_graphs
 
     prepare_builtin_graphs()
 
@@ -56,7 +56,7 @@ def real_photos(real_data, real_labels) -> list[tuple[Path, str]]:
 
 @pytest.fixture(scope="session")
 def default_classifier():
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.predict.classifier import Classifier
 
     return Classifier.load()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from dogbreed_desktop.core.backbones import backbone_spec
+from dogbreed_desktop.core.torch.backbones import backbone_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def run_limited(code: str, limit_mb: int, timeout: float = 120) -> subprocess.Co
     once the package is imported (RLIMIT_AS), and which prints its peak RSS growth in MB last."""
     prelude = textwrap.dedent(f"""
         import resource, sys
-        import torch, dogbreed_desktop.core.classifier, training.preflight  # the baseline: imports done
+        import torch, dogbreed_desktop.core.predict.classifier, training.preflight  # the baseline: imports done
         def _vm():
             for line in open("/proc/self/status"):
                 if line.startswith("VmSize:"):

@@ -5,9 +5,9 @@ import pickle
 import pytest
 import torch
 
-from dogbreed_desktop.core.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
-from dogbreed_desktop.core.backbones import backbone_spec
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.model.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
+from dogbreed_desktop.core.torch.backbones import backbone_spec
+from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.paths import default_model_path
 
 
@@ -49,7 +49,7 @@ def test_run_folder_resolves_to_its_model(tmp_path):
 
 
 def test_embedded_backbone_round_trip_gives_same_predictions(tmp_path):
-    from dogbreed_desktop.core.backbones import backbone_state, build_backbone
+    from dogbreed_desktop.core.torch.backbones import backbone_state, build_backbone
 
     state = backbone_state(build_backbone("efficientnet_lite0"))
     a = _artifact(backbone_weights={"source": "embedded"}, backbone_state=state)
@@ -109,7 +109,7 @@ def test_default_model_describes_itself():
 def test_atomic_save_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
     path = save_artifact(_artifact(), tmp_path / "m.safetensors")
     before = path.read_bytes()
-    import dogbreed_desktop.core.artifact as art
+    import dogbreed_desktop.core.model.artifact as art
 
     def boom(*a, **k):
         raise OSError("disk full")

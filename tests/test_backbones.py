@@ -1,7 +1,7 @@
 import pytest
 
-from dogbreed_desktop.core import backbones
-from dogbreed_desktop.core.backbones import BackboneUnavailable, build_backbone, package_weights_path
+from dogbreed_desktop.core.torch import backbones
+from dogbreed_desktop.core.torch.backbones import BackboneUnavailable, build_backbone, package_weights_path
 
 
 def test_package_weights_are_verified():

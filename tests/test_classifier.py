@@ -6,7 +6,7 @@ import torch
 from conftest import make_image
 from PIL import Image
 
-from dogbreed_desktop.core.classifier import Prediction, PredictionError, collect_images
+from dogbreed_desktop.core.predict.classifier import Prediction, PredictionError, collect_images
 from dogbreed_desktop.core.control import Control
 
 
@@ -75,7 +75,7 @@ def test_collect_images_expands_folders(tmp_path):
 def test_inference_path_imports_neither_torchvision_nor_timm(tmp_path):
     photo = make_image(tmp_path / "p.jpg")
     code = (
-        "import sys; from dogbreed_desktop.core.classifier import Classifier; "
+        "import sys; from dogbreed_desktop.core.predict.classifier import Classifier; "
         f"r = Classifier.load().predict([{str(photo)!r}])[0]; assert r.ok; "
         "bad = [m for m in ('torchvision', 'timm') if m in sys.modules]; assert not bad, bad"
     )

@@ -20,8 +20,8 @@ WITHOUT_TORCH = textwrap.dedent("""
     for name in ("torch", "torchvision", "timm", "triton"):
         sys.modules[name] = None  # as if not installed: import fails, importlib.util.find_spec says None
     from dogbreed_desktop.cli import main
-    from dogbreed_desktop.core import engine
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.engine import engine
+    from dogbreed_desktop.core.predict.classifier import Classifier
     from dogbreed_desktop.paths import default_model_path
     photo, data = sys.argv[1], sys.argv[2]
     codes = {"train": main(["train", "--data", data, "--quiet"]), "export": main(["export", "--out", data + "/m.onnx"]),

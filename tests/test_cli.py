@@ -98,7 +98,7 @@ def test_help_lists_subcommands():
 
 def test_the_table_says_a_dog_of_a_breed_it_does_not_know():
     from dogbreed_desktop.cli.predict import table_line
-    from dogbreed_desktop.core.classifier import BreedScore, Prediction
+    from dogbreed_desktop.core.predict.classifier import BreedScore, Prediction
 
     top = (BreedScore("great_dane", "Great Dane", 0.68),)
     r = Prediction("spots.jpg", (0.68,), top, 0.99, "unknown_breed", "Dalmatian")

@@ -80,8 +80,8 @@ def check_writer(disk: Path, target: Path, write, *, leave: int = 4096, exact: b
 
 # -- the app's writers ------------------------------------------------------------------------------------------
 def test_model_artifact(small_disk):
-    from dogbreed_desktop.core.artifact import ModelArtifact, load_artifact, save_artifact
-    from dogbreed_desktop.core.backbones import backbone_spec
+    from dogbreed_desktop.core.model.artifact import ModelArtifact, load_artifact, save_artifact
+    from dogbreed_desktop.core.torch.backbones import backbone_spec
 
     disk, spec = small_disk("1m"), backbone_spec("efficientnet_lite0")
     target = disk / "run" / "model.safetensors"
@@ -108,7 +108,7 @@ def test_csv_export(small_disk):
 
 def test_onnx_export(small_disk, tmp_path):
     pytest.importorskip("onnx")
-    from dogbreed_desktop.core.export_onnx import export_onnx
+    from dogbreed_desktop.core.export.export_onnx import export_onnx
 
     disk = small_disk("40m")
     target = disk / "dogs.onnx"
@@ -126,8 +126,8 @@ def test_onnx_export(small_disk, tmp_path):
 
 
 def test_evaluation_report(small_disk):
-    from dogbreed_desktop.core.report import write_report
-    from dogbreed_desktop.core.report.records import Evaluation, PhotoRecord
+    from dogbreed_desktop.core.evaluate.report import write_report
+    from dogbreed_desktop.core.evaluate.report.records import Evaluation, PhotoRecord
 
     disk = small_disk("2m")
     folder = disk / "report"
@@ -143,7 +143,7 @@ def test_evaluation_report(small_disk):
 
 
 def test_feature_cache(small_disk):
-    from dogbreed_desktop.core.backbones import backbone_spec
+    from dogbreed_desktop.core.torch.backbones import backbone_spec
     from training.features import FeatureCache
 
     disk = small_disk("1m")
@@ -160,7 +160,7 @@ def test_feature_cache(small_disk):
 
 
 def test_heatmap_png(small_disk):
-    from dogbreed_desktop.core.heatmap import save_heatmap
+    from dogbreed_desktop.core.predict.heatmap import save_heatmap
 
     disk = small_disk("1m")
     target = disk / "heat" / "dog.png"
@@ -352,8 +352,8 @@ def _config(data, tmp_path=None):
 
 
 def _tiny_model(tmp_path):
-    from dogbreed_desktop.core.artifact import ModelArtifact
-    from dogbreed_desktop.core.backbones import backbone_spec
+    from dogbreed_desktop.core.model.artifact import ModelArtifact
+    from dogbreed_desktop.core.torch.backbones import backbone_spec
 
     spec = backbone_spec("efficientnet_lite0")
     return ModelArtifact(backbone="efficientnet_lite0", classes=["a", "b", "c"], preprocessing=spec.preprocessing,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from dogbreed_desktop.core.backbones import backbone_spec, build_backbone, package_weights_path
-from dogbreed_desktop.core.preprocess import normalize, prepare
+from dogbreed_desktop.core.torch.backbones import backbone_spec, build_backbone, package_weights_path
+from dogbreed_desktop.core.predict.preprocess import normalize, prepare
 
 timm = pytest.importorskip("timm")
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import make_image
 
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.heatmap import heatmap_values
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.predict.heatmap import heatmap_values
 
 # Runs the CLI's `main` in a fresh interpreter and says whether torch was imported by then.
 CLI = textwrap.dedent("""
@@ -83,7 +83,7 @@ def test_predict_and_evaluate_never_import_torch(photo, tmp_path):
     for label in ("beagle", "pug"):  # a tiny labelled folder, one folder per class
         make_image(tmp_path / "data" / label / "a.png", color=(len(label) * 20, 90, 30))
     assert _run(CLI, "evaluate", "--data", tmp_path / "data", "--model", "accurate") == {"code": 0, "torch": False}
-    # export too: the file is written around the engine's own graphs (core/export_graph.py)
+    # export too: the file is written around the engine's own graphs (core/export/export_graph.py)
     out = tmp_path / "accurate.onnx"
     assert _run(CLI, "export", "accurate", "--out", out) == {"code": 0, "torch": False} and out.stat().st_size > 1e6
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.export_onnx import ExportError, export_onnx
-from dogbreed_desktop.core.preprocess import Preprocessing, normalize, prepare
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.export.export_onnx import ExportError, export_onnx
+from dogbreed_desktop.core.predict.preprocess import Preprocessing, normalize, prepare
 
 pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
 
@@ -95,14 +95,14 @@ def test_trained_models_export_with_the_same_answers(mode, route, shapes, tmp_pa
     start_run(cfg, tmp_path / "run")
     clf = Classifier.load(tmp_path / "run")
     if route == "torch":
-        from dogbreed_desktop.core import graphs
+        from dogbreed_desktop.core.engine import graphs
 
         monkeypatch.setattr(graphs, "supported", lambda artifact: False)
     written = export_onnx(tmp_path / "run", tmp_path / "model.onnx")
     proto = onnx.load(str(written["model"]))
     assert (proto.producer_name, {o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")}) == \
         ("Dog Breed Studio", {18})
-    composed = any(i.name == "m0.head.weight" for i in proto.graph.initializer)  # core/export_graph.py's naming
+    composed = any(i.name == "m0.head.weight" for i in proto.graph.initializer)  # core/export/export_graph.py's naming
     assert composed == (route == "graphs")
     meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta["classes"]) == ["circle", "cross", "square"]

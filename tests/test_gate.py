@@ -10,12 +10,12 @@ import torch
 from conftest import make_image
 from unknown_dog_support import DALMATIAN, GREAT_DANE, builtin_on_logits, dalmatian_logits, dog_logits
 
-from dogbreed_desktop.core.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
-from dogbreed_desktop.core.backbones import backbone_spec
+from dogbreed_desktop.core.model.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
+from dogbreed_desktop.core.torch.backbones import backbone_spec
 from dogbreed_desktop.core.breeds import BREED_IDS
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.ensemble import load_model
-from dogbreed_desktop.core.gate import (DOG_ROWS, Gate, decide, dog_mass_logit, imagenet_class_names, looks_like,
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.model.ensemble import load_model
+from dogbreed_desktop.core.predict.gate import (DOG_ROWS, Gate, decide, dog_mass_logit, imagenet_class_names, looks_like,
                                         outside_dogs)
 from dogbreed_desktop.paths import BUILTIN_MODELS, builtin_model_path, resource
 
@@ -181,7 +181,7 @@ def test_weights_need_format_2_and_a_huge_format_version_is_refused_cleanly(tmp_
 
 
 def test_evaluate_not_dogs_counts_per_manifest_category(tmp_path):
-    from dogbreed_desktop.core.evaluation import evaluate_not_dogs
+    from dogbreed_desktop.core.evaluate.evaluation import evaluate_not_dogs
 
     folder = tmp_path / "nd"
     make_image(folder / "a.png", (40, 90, 200), size=(90, 60))

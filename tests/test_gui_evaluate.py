@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from dogbreed_desktop.core.report import analysis
+from dogbreed_desktop.core.evaluate.report import analysis
 from gui_support import make_window
 
 pytestmark = [pytest.mark.gui, pytest.mark.realdata]

@@ -45,7 +45,7 @@ def test_a_superseding_request_drops_the_stale_one(qtbot, many_photos, tmp_path)
 
 
 def test_switching_models_reclassifies_the_list(qtbot, tmp_path):
-    from dogbreed_desktop.core.artifact import load_artifact, save_artifact
+    from dogbreed_desktop.core.model.artifact import load_artifact, save_artifact
     from dogbreed_desktop.paths import default_model_path
 
     hot = load_artifact(default_model_path())
@@ -68,7 +68,7 @@ def test_switching_models_reclassifies_the_list(qtbot, tmp_path):
 
 def _model_variant(folder, name: str, temperature: float):
     """The built-in weights under another name and softmax temperature: same ranking, other probabilities."""
-    from dogbreed_desktop.core.artifact import load_artifact, save_artifact
+    from dogbreed_desktop.core.model.artifact import load_artifact, save_artifact
     from dogbreed_desktop.paths import default_model_path
 
     artifact = load_artifact(default_model_path())
@@ -92,7 +92,7 @@ def _classify_one(qtbot, window, photo):
 
 
 def test_the_last_of_two_quick_model_loads_is_the_one_that_classifies(qtbot, many_photos, tmp_path):
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.predict.classifier import Classifier
 
     model_a, model_b = _model_variant(tmp_path, "Model A", 3.0), _model_variant(tmp_path, "Model B", 0.5)
     window = make_window(qtbot)

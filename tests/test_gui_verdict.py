@@ -57,7 +57,7 @@ def test_panel_and_list_say_a_dog_of_a_breed_it_does_not_know(qtbot):
 
 @pytest.fixture(scope="module")
 def three_photos(real_data):
-    from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
+    from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
 
     folder = not_dogs_dir(real_data)
     if not (folder / "manifest.csv").is_file():

@@ -41,7 +41,7 @@ def test_a_build_without_pillow_heif_names_the_format(heic_photo, monkeypatch):
     """The classify-only app leaves pillow-heif out: a HEIC file there says what it is, not "not an image"."""
     from PIL import Image, UnidentifiedImageError
 
-    from dogbreed_desktop.core import preprocess
+    from dogbreed_desktop.core.predict import preprocess
 
     def without_plugin(fp, *args, **kwargs):  # what Pillow says when no plugin knows the format
         raise UnidentifiedImageError(f"cannot identify image file {fp!r}")

@@ -15,8 +15,8 @@ from hostile_support import assert_clean, cli, good_metadata, good_tensors, writ
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dogbreed_desktop.core.artifact import ArtifactError, load_artifact
-from dogbreed_desktop.core.artifact_schema import METADATA_RULES, Rule, SchemaError, validate_metadata
+from dogbreed_desktop.core.model.artifact import ArtifactError, load_artifact
+from dogbreed_desktop.core.model.artifact_schema import METADATA_RULES, Rule, SchemaError, validate_metadata
 
 
 def _meta(**changes) -> dict:
@@ -187,8 +187,8 @@ def test_valid_model_still_predicts(tmp_path):
 
     from conftest import make_image
 
-    from dogbreed_desktop.core.classifier import Classifier
-    from dogbreed_desktop.core.models import resolve_model
+    from dogbreed_desktop.core.predict.classifier import Classifier
+    from dogbreed_desktop.core.model.models import resolve_model
 
     copy = shutil.copy(resolve_model("fast"), tmp_path / "mine.safetensors")
     artifact = load_artifact(copy)
@@ -201,8 +201,8 @@ def test_valid_model_still_predicts(tmp_path):
 
 @pytest.mark.parametrize("flag", ["DOGBREED_OFFLINE", "HF_HUB_OFFLINE"])
 def test_a_torchvision_model_offline_never_tries_to_download(tmp_path, monkeypatch, flag):
-    from dogbreed_desktop.core.backbones import BackboneUnavailable, backbone_spec
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.torch.backbones import BackboneUnavailable, backbone_spec
+    from dogbreed_desktop.core.predict.classifier import Classifier
 
     spec = backbone_spec("resnet50")
     meta = good_metadata() | {"backbone": "resnet50", "backbone_weights": spec.weights_reference()}

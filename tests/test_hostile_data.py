@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dogbreed_desktop.core.datasets import DatasetError, load_labelled_set
-from dogbreed_desktop.core.safenames import RESERVED, safe_folder_name, safe_folder_names
+from training.safenames import RESERVED, safe_folder_name, safe_folder_names
 from training.preflight import preflight
 from training.split import organise, stratified_split
 from training.synthetic import make_shapes
@@ -123,6 +123,6 @@ def test_an_unlistable_subfolder_is_reported_not_skipped(tmp_path, monkeypatch):
     rep = preflight(data)
     assert rep.counts() == {"circle": 3, "square": 3}
     assert any("could not be read" in line and "cross" in line for line in rep.problems())
-    from dogbreed_desktop.core.classifier import collect_images
+    from dogbreed_desktop.core.predict.classifier import collect_images
 
     assert data / "cross" in collect_images([data])  # predict lists it, so it gets its own error line

@@ -12,9 +12,9 @@ from conftest import make_image
 from hostile_support import assert_clean, cli, good_metadata, good_tensors, peak_mb, run_limited, write_model
 from PIL import Image
 
-from dogbreed_desktop.core.backbones import backbone_spec
-from dogbreed_desktop.core.classifier import collect_images
-from dogbreed_desktop.core.preprocess import ImageError, prepare
+from dogbreed_desktop.core.torch.backbones import backbone_spec
+from dogbreed_desktop.core.predict.classifier import collect_images
+from dogbreed_desktop.core.predict.preprocess import ImageError, prepare
 
 PREP = backbone_spec("efficientnet_lite0").preprocessing
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFOs, /dev/zero and byte file names")
@@ -25,8 +25,8 @@ def test_a_strip_is_prepared_in_bounded_memory(tmp_path, size):
     path = tmp_path / "strip.png"
     Image.new("RGB", size, (200, 100, 50)).save(path)
     proc = run_limited(f"""
-        from dogbreed_desktop.core.preprocess import prepare
-        from dogbreed_desktop.core.specs import BACKBONES
+        from dogbreed_desktop.core.predict.preprocess import prepare
+        from dogbreed_desktop.core.model.specs import BACKBONES
         t = prepare({str(path)!r}, BACKBONES["efficientnet_lite0"].preprocessing)
         assert tuple(t.shape) == (3, 224, 224) and t[:, 112, 112].tolist() == [200, 100, 50], t[:, 112, 112]
     """, limit_mb=1500)
@@ -39,8 +39,8 @@ def test_big_images_decode_within_the_pixel_budget(tmp_path):
     path = tmp_path / "big.png"
     Image.new("L", (12_000, 9_000), 90).save(path)
     proc = run_limited(f"""
-        from dogbreed_desktop.core.preprocess import prepare
-        from dogbreed_desktop.core.specs import BACKBONES
+        from dogbreed_desktop.core.predict.preprocess import prepare
+        from dogbreed_desktop.core.model.specs import BACKBONES
         t = prepare({str(path)!r}, BACKBONES["efficientnet_lite0"].preprocessing)
         assert t[:, 5, 5].tolist() == [90, 90, 90]
     """, limit_mb=1500)

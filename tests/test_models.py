@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from dogbreed_desktop.cli import main
-from dogbreed_desktop.core.artifact import ArtifactError
-from dogbreed_desktop.core.models import load_model, model_files, resolve_model
-from dogbreed_desktop.core.preprocess import Preprocessing, normalize, prepare
+from dogbreed_desktop.core.model.artifact import ArtifactError
+from dogbreed_desktop.core.model.models import load_model, model_files, resolve_model
+from dogbreed_desktop.core.predict.preprocess import Preprocessing, normalize, prepare
 from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 
 
@@ -57,7 +57,7 @@ def test_cli_commands_say_one_line_for_a_model_that_is_not_there(tmp_path, capsy
 def test_export_takes_built_in_names_and_gives_the_apps_probabilities(name, tmp_path, capsys):
     ort = pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.predict.classifier import Classifier
 
     out = tmp_path / f"{name}.onnx"
     assert main(["export", name, "--out", str(out)]) == 0, capsys.readouterr().err
@@ -83,7 +83,7 @@ def test_export_takes_built_in_names_and_gives_the_apps_probabilities(name, tmp_
 def test_a_saved_evaluation_is_keyed_on_every_member_of_an_ensemble(tmp_path):
     """Retraining one member of an ensemble (the manifest unchanged) must not bring back the old evaluation."""
     from dogbreed_desktop.core.datasets import LabelledImage
-    from dogbreed_desktop.core.report.cache import cache_key
+    from dogbreed_desktop.core.evaluate.report.cache import cache_key
 
     for f in model_files("accurate"):
         shutil.copy(f, tmp_path / f.name)

@@ -16,7 +16,7 @@ from server_support import original_breed_map, serving
 from unknown_dog_support import builtin_on_logits, dalmatian_logits
 
 from dogbreed_desktop.core.breeds import BREED_IDS, find_breed
-from dogbreed_desktop.core.classifier import BreedScore, Prediction
+from dogbreed_desktop.core.predict.classifier import BreedScore, Prediction
 from dogbreed_desktop.server import ServerSettings, create_app
 from dogbreed_desktop.server.original_api import AnswerOrder, original_names
 
@@ -129,7 +129,7 @@ def test_the_original_clients_request_names_the_true_breed(api, default_classifi
 
 @pytest.mark.realdata
 def test_a_cat_gets_prediction_null(api, default_classifier, real_data):
-    from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split
+    from training.holdout import not_dogs_dir, not_dogs_split
 
     folder = not_dogs_dir(real_data)
     if not (folder / "manifest.csv").is_file():

@@ -1,4 +1,4 @@
-"""The engine runs each graph at fixed shapes (core/ort_sessions.py): batches padded up to a few sizes give every
+"""The engine runs each graph at fixed shapes (core/engine/ort_sessions.py): batches padded up to a few sizes give every
 picture exactly its own outputs, larger batches run in pieces, other picture sizes run with free dimensions, and
 the number of sessions stays bounded whatever the batch sizes."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dogbreed_desktop.core.engine import OrtEngine
-from dogbreed_desktop.core.graphs import graph_file, package_artifact
-from dogbreed_desktop.core.ort_sessions import BUCKETS, GraphSessions, open_graph
+from dogbreed_desktop.core.engine.engine import OrtEngine
+from dogbreed_desktop.core.engine.graphs import graph_file, package_artifact
+from dogbreed_desktop.core.engine.ort_sessions import BUCKETS, GraphSessions, open_graph
 
 OUT = ["features", "imagenet_logits", "feature_map"]
 

@@ -119,7 +119,7 @@ def test_the_classify_flavour_has_no_torch_and_the_graphs_of_the_built_in_models
 
 
 def test_the_classify_bundle_has_the_graphs_of_every_built_in_model():
-    from dogbreed_desktop.core.artifact import load_artifact
+    from dogbreed_desktop.core.model.artifact import load_artifact
 
     backbones = {load_artifact(p).backbone for p in (ROOT / "resources" / "models").glob("*.safetensors")}
     assert backbones and backbones <= set(_spec_list("CLASSIFY_BACKBONES")), backbones
@@ -219,7 +219,7 @@ def test_build_scripts_parse():
 
 def test_the_build_finds_missing_or_foreign_graphs_without_torch(tmp_path):
     """scripts/build-app.sh runs this check with the build venv (no torch in classify's)."""
-    from dogbreed_desktop.core.graphs import builtin_graph_paths, missing_builtin_graphs
+    from dogbreed_desktop.core.engine.graphs import builtin_graph_paths, missing_builtin_graphs
 
     assert missing_builtin_graphs() == []  # resources/graphs, as the session fixture leaves it
     paths = list(builtin_graph_paths(tmp_path).values())

@@ -7,8 +7,8 @@ import numpy as np
 from conftest import make_image
 from PIL import Image
 
-from dogbreed_desktop.core.backbones import backbone_spec
-from dogbreed_desktop.core.preprocess import ImageError, load_image, normalize, prepare
+from dogbreed_desktop.core.torch.backbones import backbone_spec
+from dogbreed_desktop.core.predict.preprocess import ImageError, load_image, normalize, prepare
 
 PREP = backbone_spec("efficientnet_lite0").preprocessing
 

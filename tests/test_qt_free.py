@@ -35,5 +35,5 @@ BLOCKED_QT = textwrap.dedent("""
 def test_core_and_training_import_without_qt():
     r = subprocess.run([sys.executable, "-c", BLOCKED_QT], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "dogbreed_desktop.core.classifier" in r.stdout and "training" in r.stdout
+    assert "dogbreed_desktop.core.predict.classifier" in r.stdout and "training" in r.stdout
     assert "dogbreed_desktop.server.app" in r.stdout

@@ -13,11 +13,11 @@ from collections import Counter
 
 import pytest
 
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.datasets import LabelledImage
-from dogbreed_desktop.core.evaluation import evaluate_photos, legacy_report
-from dogbreed_desktop.core.report import analysis, cache, write_report
-from dogbreed_desktop.core.report.records import Evaluation
+from dogbreed_desktop.core.evaluate.evaluation import evaluate_photos, legacy_report
+from dogbreed_desktop.core.evaluate.report import analysis, cache, write_report
+from dogbreed_desktop.core.evaluate.report.records import Evaluation
 
 pytestmark = pytest.mark.realdata
 
@@ -77,7 +77,7 @@ def test_counts_precision_recall_equal_a_computation_by_hand(subset, evaluation,
 def test_summary_agrees_with_the_training_metrics(evaluation, default_classifier, subset):
     import torch
 
-    from dogbreed_desktop.core.metrics import report
+    from dogbreed_desktop.core.torch.metrics import report
 
     probs = torch.tensor([r.probabilities for r in default_classifier.predict([i.path for i in subset])])
     index = {c: i for i, c in enumerate(default_classifier.classes)}

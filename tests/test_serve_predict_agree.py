@@ -10,7 +10,7 @@ import pytest
 from server_support import serving
 
 from dogbreed_desktop.cli import main
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.server import create_app
 
 pytestmark = pytest.mark.realdata

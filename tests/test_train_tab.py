@@ -142,7 +142,7 @@ def test_train_watch_curves_early_stop_and_use_the_model(qtbot, tab, shapes, tmp
     qtbot.waitUntil(lambda: not tab.training, timeout=30_000)  # the child process exits
     assert tab.controls.use_button.isEnabled() and tab.controls.start_button.isEnabled()
 
-    from dogbreed_desktop.core.classifier import Classifier
+    from dogbreed_desktop.core.predict.classifier import Classifier
 
     with qtbot.waitSignal(tab.use_model) as used:
         qtbot.mouseClick(tab.controls.use_button, qtbot_button())

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from dogbreed_desktop.core import threads
-from dogbreed_desktop.core.artifact import ArtifactError
-from dogbreed_desktop.core.backbones import BackboneUnavailable
+from dogbreed_desktop.core.model.artifact import ArtifactError
+from dogbreed_desktop.core.torch.backbones import BackboneUnavailable
 from dogbreed_desktop.core.datasets import DatasetError
 from dogbreed_desktop.core.devices import DeviceUnavailable
 from dogbreed_desktop.core.errors import UserError, describe

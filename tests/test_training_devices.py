@@ -10,7 +10,7 @@ import textwrap
 import pytest
 import torch
 
-from dogbreed_desktop.core.precision import Precision
+from dogbreed_desktop.core.torch.precision import Precision
 from training.config import ConfigError, TrainConfig, make_config, resolve_mode, with_lr
 
 
@@ -91,7 +91,7 @@ def test_fast_mode_trains_without_torchvision(tmp_path):
 
 def test_finetune_without_torchvision_says_what_to_do():
     code = BLOCK_TORCHVISION + textwrap.dedent("""
-        from dogbreed_desktop.core.backbones import backbone_spec
+        from dogbreed_desktop.core.torch.backbones import backbone_spec
         from training.augment import FinetuneUnavailable, train_transform
         try:
             train_transform(backbone_spec("efficientnet_lite0").preprocessing)

@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dogbreed_desktop.core.artifact import load_artifact
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.model.artifact import load_artifact
+from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.control import Control
 from training.callbacks import BestWeights, Callback, EarlyStopping, load_checkpoint
 from training.config import TrainConfig, make_config, preprocessing_for

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.predict.classifier import Classifier
 from training.config import make_config
 from training.run import start_run
 from training.runfolder import read_metrics

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from dogbreed_desktop.core.artifact import load_artifact
-from dogbreed_desktop.core.backbones import build_backbone
-from dogbreed_desktop.core.classifier import Classifier
+from dogbreed_desktop.core.model.artifact import load_artifact
+from dogbreed_desktop.core.torch.backbones import build_backbone
+from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.control import Control
-from dogbreed_desktop.core.efficientnet_lite import EfficientNetLite
+from dogbreed_desktop.core.torch.efficientnet_lite import EfficientNetLite
 from training.activations import VIEWS, ActivationStore
 from training.callbacks import load_checkpoint
 from training.config import ConfigError, make_config
@@ -58,7 +58,7 @@ class Counting(Control):
 
 
 def test_top_mode_trains_resumes_and_classifies_without_torch(shapes, tmp_path, monkeypatch):
-    from dogbreed_desktop.core import graphs
+    from dogbreed_desktop.core.engine import graphs
 
     cache, run = tmp_path / "cache", tmp_path / "run"
     asked = []  # an export takes minutes on a busy CPU: the first model's graph is only asked for

@@ -1,4 +1,4 @@
-"""The built-in models and the "not a dog" gate on real photos: the held-out TEST split of core.holdout (a
+"""The built-in models and the "not a dog" gate on real photos: the held-out TEST split of training.holdout (a
 subset, to keep CI short; the benchmark measures the whole split) and the held-out half of not-dogs.
 Skips without DOGBREED_DATA and the not-dogs folder beside it."""
 
@@ -13,11 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.heatmap import heatmap
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.predict.heatmap import heatmap
 from dogbreed_desktop.core.datasets import first_per_group
-from dogbreed_desktop.core.holdout import not_dogs_dir, not_dogs_split, stanford_split
-from dogbreed_desktop.core.metrics import expected_calibration_error
+from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from dogbreed_desktop.core.torch.metrics import expected_calibration_error
 
 pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dogbreed_desktop.core.classifier import Classifier
-from dogbreed_desktop.core.engine import Outputs
-from dogbreed_desktop.core.ensemble import load_model
-from dogbreed_desktop.core.gate import DOG_ROWS
+from dogbreed_desktop.core.predict.classifier import Classifier
+from dogbreed_desktop.core.engine.engine import Outputs
+from dogbreed_desktop.core.model.ensemble import load_model
+from dogbreed_desktop.core.predict.gate import DOG_ROWS
 from dogbreed_desktop.paths import builtin_model_path
 
 DALMATIAN, GREAT_DANE = 251, 246

@@ -14,7 +14,7 @@
     runfolder.py  reading run folders without torch (the GUI's runs list)
     cli.py        `dogbreed-desktop train`
 
-Heads and device/precision placement live in the core (`dogbreed_desktop.core.heads`, `.precision`): the
+Heads and device/precision placement live in the core (`dogbreed_desktop.core.torch.heads`, `.precision`): the
 classifier builds its network with them too. The GUI and the CLI call the same functions.
 
 These modules and their names without a leading underscore are the public API that scripts and benchmarks use.

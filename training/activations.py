@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.backbones import backbone_spec
+from dogbreed_desktop.core.torch.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.files import atomic_write
-from dogbreed_desktop.core.precision import Precision
-from dogbreed_desktop.core.preprocess import (
+from dogbreed_desktop.core.torch.precision import Precision
+from dogbreed_desktop.core.predict.preprocess import (
     ImageError, Preprocessing, load_ahead, load_image, normalize, resize_and_crop, to_uint8_array,
 )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from dogbreed_desktop.core.errors import UserError
-from dogbreed_desktop.core.preprocess import Preprocessing
+from dogbreed_desktop.core.predict.preprocess import Preprocessing
 
 
 class FinetuneUnavailable(UserError, RuntimeError):

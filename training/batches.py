@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from dogbreed_desktop.core.preprocess import (
+from dogbreed_desktop.core.predict.preprocess import (
     ImageError, Preprocessing, load_ahead, load_image, normalize, prepare, resize_and_crop, to_uint8_array,
 )
 
@@ -69,7 +69,7 @@ class ImageBatches(Batches):
     """(normalised float images, targets) batches, decoded in threads a batch or two ahead.
 
     `transform` (PIL -> PIL of the crop size) augments training images; without it the eval transform of
-    `prep` is used (core.preprocess.prepare: the same one the app uses).
+    `prep` is used (core.predict.preprocess.prepare: the same one the app uses).
     """
 
     def __init__(self, samples: Sequence[Sample], targets: Sequence[int], prep: Preprocessing, batch_size: int, *,

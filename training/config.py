@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dogbreed_desktop.core.devices import DEVICES
 from dogbreed_desktop.core.errors import UserError
-from dogbreed_desktop.core.specs import BACKBONES, Preprocessing
+from dogbreed_desktop.core.model.specs import BACKBONES, Preprocessing
 
 # How a run trains. "auto" is resolved by `make_config` for the device: a config always holds a trained mode.
 MODES = {

@@ -143,7 +143,7 @@ def reduce_eval(ev: dict, d: Dist, device: torch.device, classes: int) -> dict:
     the metrics (and the early-stopping decision) are the whole split's, the same on every rank."""
     if not d.enabled:
         return ev
-    from dogbreed_desktop.core.metrics import topk_accuracy
+    from dogbreed_desktop.core.torch.metrics import topk_accuracy
 
     out = ev.get("outputs") or {"logits": torch.zeros((0, classes)), "targets": torch.zeros(0, dtype=torch.long)}
     z, t = d.gather_rows(out["logits"].float(), device), d.gather_rows(out["targets"], device)

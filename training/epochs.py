@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dogbreed_desktop.core.control import Control
-from dogbreed_desktop.core.metrics import topk_accuracy
-from dogbreed_desktop.core.precision import Precision
+from dogbreed_desktop.core.torch.metrics import topk_accuracy
+from dogbreed_desktop.core.torch.precision import Precision
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 

@@ -1,7 +1,7 @@
 """Backbone features computed once and cached on disk, so later runs and epochs take seconds.
 
 One file per (backbone weights, preprocessing, engine) in the cache folder, holding file content hash -> feature
-vector. On the CPU an offline backbone runs on ONNX Runtime (`core.engine`, about 4x torch's images/s there);
+vector. On the CPU an offline backbone runs on ONNX Runtime (`core.engine.engine`, about 4x torch's images/s there);
 elsewhere on torch. The two agree to about 1e-5, but the cache records which engine made it all the same.
 It is written atomically (now and then during a long extraction, and at the end), so a stopped or
 crashed extraction keeps what it did. Decoding runs in a few threads while the backbone works.
@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from dogbreed_desktop.core.files import atomic_write, payload_size, sha256_of
-from dogbreed_desktop.core.backbones import backbone_spec
+from dogbreed_desktop.core.torch.backbones import backbone_spec
 from dogbreed_desktop.core.control import Control
-from dogbreed_desktop.core.precision import Precision
-from dogbreed_desktop.core.preprocess import ImageError, Preprocessing, normalize, prepare_ahead
+from dogbreed_desktop.core.torch.precision import Precision
+from dogbreed_desktop.core.predict.preprocess import ImageError, Preprocessing, normalize, prepare_ahead
 
 from .preflight import Sample
 
@@ -157,8 +157,8 @@ class Embedder:
         self.prep, self.backbone, self.precision = prep, backbone, precision
         self.engine, self._ort = extraction_engine(backbone_name, precision.device.type), None
         if self.engine == "onnxruntime":
-            from dogbreed_desktop.core.engine import OrtEngine
-            from dogbreed_desktop.core.graphs import package_artifact
+            from dogbreed_desktop.core.engine.engine import OrtEngine
+            from dogbreed_desktop.core.engine.graphs import package_artifact
 
             self._ort = OrtEngine([package_artifact(backbone_name)])
 

@@ -23,12 +23,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.backbones import build_backbone
-from dogbreed_desktop.core.network import BreedNet
+from dogbreed_desktop.core.torch.backbones import build_backbone
+from dogbreed_desktop.core.torch.network import BreedNet
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import resolve_device
-from dogbreed_desktop.core.heads import FeatureHead, initial_head
-from dogbreed_desktop.core.precision import Precision
+from dogbreed_desktop.core.torch.heads import FeatureHead, initial_head
+from dogbreed_desktop.core.torch.precision import Precision
 from dogbreed_desktop.core.threads import Threads
 from dogbreed_desktop.core.threads import current as current_threads
 

@@ -22,7 +22,7 @@ from PIL import Image
 from dogbreed_desktop.core.control import Control
 from dogbreed_desktop.core.files import sha256_of
 from dogbreed_desktop.core.datasets import LabelledImage, LabelledSet, first_per_group, load_labelled_set
-from dogbreed_desktop.core.preprocess import MAX_PIXELS, not_a_regular_file, reserve_pixels
+from dogbreed_desktop.core.predict.preprocess import MAX_PIXELS, not_a_regular_file, reserve_pixels
 
 MIN_PER_CLASS = 2  # one image to train on and one to validate with
 CHECKS_SCHEMA = 1

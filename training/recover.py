@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from dogbreed_desktop.core.backbones import build_backbone, load_backbone_state
-from dogbreed_desktop.core.heads import linear_head
+from dogbreed_desktop.core.torch.backbones import build_backbone, load_backbone_state
+from dogbreed_desktop.core.torch.heads import linear_head
 
 from .callbacks import load_checkpoint
 from .config import TrainConfig, preprocessing_for

@@ -20,14 +20,14 @@ from typing import Sequence
 
 import torch
 
-from dogbreed_desktop.core.artifact import ModelArtifact, save_artifact
+from dogbreed_desktop.core.model.artifact import ModelArtifact, save_artifact
 from dogbreed_desktop.core.files import DiskFull, saving, write_text
-from dogbreed_desktop.core.backbones import backbone_spec, backbone_state
+from dogbreed_desktop.core.torch.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
 from dogbreed_desktop.core.errors import describe
-from dogbreed_desktop.core.heads import head_start
-from dogbreed_desktop.core.metrics import fit_temperature, report
+from dogbreed_desktop.core.torch.heads import head_start
+from dogbreed_desktop.core.torch.metrics import fit_temperature, report
 from dogbreed_desktop.paths import MODEL_FILENAME
 
 from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
@@ -322,8 +322,8 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
     )
     path = save_artifact(artifact, Path(run_dir) / MODEL_FILENAME)
     if result.backbone_trained:
-        from dogbreed_desktop.core.artifact import load_artifact
-        from dogbreed_desktop.core.graphs import write_graph_beside
+        from dogbreed_desktop.core.model.artifact import load_artifact
+        from dogbreed_desktop.core.engine.graphs import write_graph_beside
 
         control = control or Control()
         control.progress(0, 1, "writing the ONNX graph")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dogbreed_desktop.core.files import atomic_write, saving, size_of, write_bytes, write_text
-from dogbreed_desktop.core.safenames import safe_folder_names
+from training.safenames import safe_folder_names
 
 from .preflight import Sample
 

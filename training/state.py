@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from dogbreed_desktop.core.specs import Preprocessing
+from dogbreed_desktop.core.model.specs import Preprocessing
 
 from .config import TrainConfig
 

@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from dogbreed_desktop.core.control import Control
-from dogbreed_desktop.core.network import BreedNet
-from dogbreed_desktop.core.precision import Precision
-from dogbreed_desktop.core.preprocess import Preprocessing
+from dogbreed_desktop.core.torch.network import BreedNet
+from dogbreed_desktop.core.torch.precision import Precision
+from dogbreed_desktop.core.predict.preprocess import Preprocessing
 
 from .activations import VIEWS, ActivationStore, cache_activations, digest_of, store_folder
 from .batches import Batches

@@ -12,7 +12,7 @@ from ..core.errors import UserError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
-# What `--model` (and export's MODEL) takes, in every subcommand alike (core/models.py resolves it).
+# What `--model` (and export's MODEL) takes, in every subcommand alike (core/model/models.py resolves it).
 MODEL_HELP = ("built-in model (fast, the default, or accurate), a model artifact (.safetensors), an ensemble "
               "manifest (.json) or a training run folder")
 
@@ -66,8 +66,8 @@ class ModelUnusable(UserError):
 
 
 def load_classifier(model: str | None, device: str):
-    """The classifier for `--model` (any name `core.models.resolve_model` takes). Raises ModelUnusable."""
-    from ..core.classifier import Classifier
+    """The classifier for `--model` (any name `core.model.models.resolve_model` takes). Raises ModelUnusable."""
+    from ..core.predict.classifier import Classifier
 
     try:
         return Classifier.load(model, device=device)

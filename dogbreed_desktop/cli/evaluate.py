@@ -30,7 +30,7 @@ def add_arguments(ev) -> None:
 
 def run(args) -> int:
     from ..core.datasets import DatasetError, load_labelled_set, take_per_class
-    from ..core.evaluation import evaluate_not_dogs, evaluate_photos, legacy_report
+    from ..core.evaluate.evaluation import evaluate_not_dogs, evaluate_photos, legacy_report
 
     try:
         data = load_labelled_set(args.data)
@@ -79,7 +79,7 @@ def run(args) -> int:
 
 def _write_report(ev, folder: str) -> int:
     from ..core.files import DiskFull
-    from ..core.report import HTML_NAME, write_report
+    from ..core.evaluate.report import HTML_NAME, write_report
 
     target = Path(folder).expanduser()
     try:

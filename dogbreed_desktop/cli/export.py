@@ -23,7 +23,7 @@ def run(args) -> int:
 
     if not has_torch():  # the classify-only build
         return fail(needs_full_build("ONNX export"))
-    from ..core.export_onnx import export_onnx
+    from ..core.export.export_onnx import export_onnx
 
     try:
         written = export_onnx(args.model, args.out, opset=args.opset)

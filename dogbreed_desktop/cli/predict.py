@@ -23,7 +23,7 @@ def add_arguments(pr) -> None:
 
 
 def run(args) -> int:
-    from ..core.classifier import PredictionError, collect_images
+    from ..core.predict.classifier import PredictionError, collect_images
 
     paths = collect_images(args.paths)
     if not paths:
@@ -82,8 +82,8 @@ class HeatmapWriter:
     def write(self, r) -> dict:
         from pathlib import Path
 
-        from ..core.heatmap import HeatmapUnavailable, heatmap, save_heatmap
-        from ..core.preprocess import ImageError
+        from ..core.predict.heatmap import HeatmapUnavailable, heatmap, save_heatmap
+        from ..core.predict.preprocess import ImageError
 
         stem = Path(r.source).stem or "photo"
         name, n = f"{stem}.png", 1

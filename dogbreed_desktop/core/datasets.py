@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, TypeVar
 
-from .artifact_schema import class_name_problem
+from .model.artifact_schema import class_name_problem
 from .errors import UserError
 from .imagetypes import is_image_path, walk_files
 

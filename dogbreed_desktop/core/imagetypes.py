@@ -9,7 +9,7 @@ from pathlib import Path
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm",
      # Pillow reads AVIF itself, HEIC/HEIF with the pillow-heif plugin (a dependency, registered once in
-     # core.preprocess).
+     # core.predict.preprocess).
      ".avif", ".heic", ".heif"}
 )
 

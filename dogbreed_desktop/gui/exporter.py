@@ -40,7 +40,7 @@ class Exporter(QObject):
             self.export(model_path, out)
 
     def export(self, model_path: str | None, out: str):
-        from ..core.export_onnx import export_onnx
+        from ..core.export.export_onnx import export_onnx
 
         self.status.emit("Exporting the model to ONNX…")
         return self.runner.submit(_call, lambda: export_onnx(model_path, out), on_done=self._done,
@@ -54,7 +54,7 @@ class Exporter(QObject):
                 settings.remember_dialog("report", Path(folder).parent)
         if not folder:
             return
-        from ..core.report import write_report
+        from ..core.evaluate.report import write_report
 
         self.status.emit("Writing the report…")
         self.runner.submit(_call, lambda: write_report(ev, folder), on_done=self._done, on_error=self._failed)

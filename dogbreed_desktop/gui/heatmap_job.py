@@ -22,7 +22,7 @@ def _overlay(gray: np.ndarray) -> QImage:
 
 
 def compute(model_path: str | None, device: str, photo: str, class_index: int, *, control=None) -> QImage:
-    from ..core.heatmap import heatmap
+    from ..core.predict.heatmap import heatmap
     from .model_cache import load_classifier
 
     clf = load_classifier(model_path, device)  # the classifier the inference task already loaded

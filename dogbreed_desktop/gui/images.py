@@ -32,7 +32,7 @@ def load_qimage(path: str | Path, max_side: int) -> QImage:
     """The photo, upright, no larger than max_side; raises the core's ImageError for a broken file."""
     from PIL import Image
 
-    from ..core.preprocess import load_image
+    from ..core.predict.preprocess import load_image
 
     img = load_image(path, draft=max_side)  # JPEGs decode straight at a reduced scale
     if max(img.size) > max_side:

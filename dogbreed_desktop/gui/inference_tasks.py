@@ -40,8 +40,8 @@ class Engine:
         listed, then ("results", [Verdict]) after each batch, until done or stopped. Each photo is decoded
         once, in the decoding threads, for both the model and its thumbnail (images.classifier_input)."""
         from ..core import threads
-        from ..core.classifier import collect_images
-        from ..core.preprocess import load_ahead  # numpy and Pillow: imported on this thread, when first needed
+        from ..core.predict.classifier import collect_images
+        from ..core.predict.preprocess import load_ahead  # numpy and Pillow: imported on this thread, when first needed
 
         paths = collect_images(save_pasted(i) if isinstance(i, QImage) else Path(i) for i in items)
         control.publish(("queued", [str(p) for p in paths]))
@@ -68,7 +68,7 @@ class Engine:
 
 def _publish(clf, batch: list, control) -> None:
     """One batch through the model; its verdicts, with their thumbnails, to the window."""
-    from ..core.preprocess import ImageError
+    from ..core.predict.preprocess import ImageError
 
     inputs = [(path, item if isinstance(item, ImageError) else item[0]) for path, item in batch]
     results = clf.predict_prepared(inputs, top_k=1)

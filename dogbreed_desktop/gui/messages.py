@@ -33,7 +33,7 @@ class Verdict:
     probabilities: tuple[float, ...] | None
     error: str = ""
     thumbnail: QImage | None = None
-    verdict: str = "breed"  # core.gate: "breed", "unsure" or "not_a_dog"
+    verdict: str = "breed"  # core.predict.gate: "breed", "unsure" or "not_a_dog"
     looks_like: str | None = None  # for "not_a_dog": the closest ImageNet class
     dog_probability: float | None = None
 

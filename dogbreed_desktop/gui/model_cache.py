@@ -13,9 +13,9 @@ _cache: OrderedDict = OrderedDict()
 
 
 def load_classifier(path: str | None, device: str):
-    """The classifier for `path` (any name `core.models.resolve_model` takes), loaded once."""
-    from ..core.classifier import Classifier
-    from ..core.models import resolve_model
+    """The classifier for `path` (any name `core.model.models.resolve_model` takes), loaded once."""
+    from ..core.predict.classifier import Classifier
+    from ..core.model.models import resolve_model
 
     file = resolve_model(path)
     key = (str(file.resolve()), file.stat().st_mtime_ns, device)

@@ -1,12 +1,12 @@
 """Turning a verdict into words: ranking, the verdict line and the list's headline. Plain Python. The verdict
-itself ("breed", "unsure", "not_a_dog" or "unknown_breed") is decided once, in the core (`core.gate.decide`), and
+itself ("breed", "unsure", "not_a_dog" or "unknown_breed") is decided once, in the core (`core.predict.gate.decide`), and
 only shown here."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from ..core.gate import BREED, NOT_A_DOG, UNKNOWN_BREED
+from ..core.predict.gate import BREED, NOT_A_DOG, UNKNOWN_BREED
 
 
 def ranked(probabilities: Sequence[float], k: int | None = None) -> list[int]:

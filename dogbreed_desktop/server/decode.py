@@ -1,6 +1,6 @@
 """An uploaded file -> the model's input arrays, with each kind of bad image mapped to its HTTP status.
 
-The file is opened once (`core.preprocess.open_image`: the header only), its size checked against the server's
+The file is opened once (`core.predict.preprocess.open_image`: the header only), its size checked against the server's
 limit, then decoded from there by the classifier's own `prepare`, so an upload and the same file given to
 `predict` become the same arrays (one per preprocessing of an ensemble) and get the same answer.
 """
@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.preprocess import CORRUPT, MAX_PIXELS, NOT_AN_IMAGE, TOO_LARGE, ImageError, OpenedImage, open_image
+from ..core.predict.preprocess import CORRUPT, MAX_PIXELS, NOT_AN_IMAGE, TOO_LARGE, ImageError, OpenedImage, open_image
 from .errors import ApiError
 from .uploads import Upload
 

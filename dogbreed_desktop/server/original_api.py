@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 
 from ..core.breeds import find_breed
-from ..core.gate import NOT_A_DOG, UNKNOWN_BREED
+from ..core.predict.gate import NOT_A_DOG, UNKNOWN_BREED
 
 ORDER_FILE = Path(__file__).resolve().parent / "original_breeds.json"
 # float32 probabilities can underflow to 0; JSON has no -Infinity, so the row's floor is log(smallest normal).

@@ -14,7 +14,7 @@ F1_COLUMN = 4
 class BreedModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list = []  # core.report.ClassMetrics
+        self.rows: list = []  # core.evaluate.report.ClassMetrics
 
     def set_rows(self, rows: list) -> None:
         self.beginResetModel()

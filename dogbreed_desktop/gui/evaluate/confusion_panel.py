@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QScrollArea, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
-from ...core.report import analysis
+from ...core.evaluate.report import analysis
 from .gallery import Gallery
 from .heatmap import Heatmap
 

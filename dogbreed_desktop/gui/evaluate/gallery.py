@@ -42,7 +42,7 @@ class Gallery(QWidget):
         self._items: dict[str, QListWidgetItem] = {}
 
     def show_records(self, title: str, records, class_names: list[str]) -> None:
-        """`records`: core.report PhotoRecords, in the order to show them."""
+        """`records`: core.evaluate.report PhotoRecords, in the order to show them."""
         shown = list(records)[:MAX_SHOWN]
         cut = f" (the first {MAX_SHOWN} shown)" if len(records) > MAX_SHOWN else ""
         self.title.setText(f"{title}{cut}")

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ...core.report import analysis
+from ...core.evaluate.report import analysis
 from ..theme import colors, on_palette_change
 from ..train.plots import plot_widget
 

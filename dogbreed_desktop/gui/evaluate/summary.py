@@ -7,7 +7,7 @@ import html
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from ...core.report import analysis
+from ...core.evaluate.report import analysis
 from ..theme import colors
 
 

@@ -13,7 +13,7 @@ def photos_to_evaluate(model_file: Path, data: str | None):
     """(items, description): a run's own validation photos when `data` is None, else the folder's photos
     (for an already split folder, its test/val part)."""
     from ...core.datasets import DatasetError, load_labelled_set
-    from ...core.report.cache import run_validation_items
+    from ...core.evaluate.report.cache import run_validation_items
 
     if data is None:
         items = run_validation_items(model_file.parent)
@@ -28,11 +28,11 @@ def photos_to_evaluate(model_file: Path, data: str | None):
 
 
 def evaluate(model: str | None, data: str | None, device: str = "cpu", *, control):
-    """The core.report.Evaluation of `model` (None: built-in) on `data`: the saved one when model and photos
+    """The core.evaluate.report.Evaluation of `model` (None: built-in) on `data`: the saved one when model and photos
     are unchanged, else a new one (saved when complete). Publishes what it is doing as text."""
-    from ...core.evaluation import evaluate_photos
-    from ...core.models import resolve_model
-    from ...core.report import cache
+    from ...core.evaluate.evaluation import evaluate_photos
+    from ...core.model.models import resolve_model
+    from ...core.evaluate.report import cache
     from ..model_cache import load_classifier
 
     model_file = resolve_model(model or None)

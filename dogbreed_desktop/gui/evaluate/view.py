@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from ...core.report import analysis
+from ...core.evaluate.report import analysis
 from ..tasks import TaskRunner
 from . import tasks
 from .breed_table import BreedTable
@@ -25,7 +25,7 @@ from .summary import Summary
 class EvaluateView(QWidget):
     open_photo = Signal(str)  # double-clicked in a gallery: show it in the Classify tab
     status = Signal(str)  # a line for the status bar
-    evaluated = Signal(object)  # core.report.Evaluation, once every part of the view shows it
+    evaluated = Signal(object)  # core.evaluate.report.Evaluation, once every part of the view shows it
     failed = Signal(str)
 
     def __init__(self, device: str = "cpu", exporter: Exporter | None = None, parent: QWidget | None = None):

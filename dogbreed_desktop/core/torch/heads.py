@@ -8,8 +8,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .breeds import find_breed
-from .errors import UserError
+from ..breeds import find_breed
+from ..errors import UserError
 
 
 class HeadInitError(UserError):

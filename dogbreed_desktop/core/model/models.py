@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..paths import BUILTIN_MODELS, builtin_model_path
+from ...paths import BUILTIN_MODELS, builtin_model_path
 from .artifact import resolve_model_path
 from .ensemble import Ensemble, is_manifest, load_model as _load_file, member_paths
 

@@ -4,7 +4,7 @@ Tensors: `head.weight`, `head.bias`, and `backbone.*` only when the backbone was
 that come from an installed package are referenced by package name and sha256 instead of copied.
 Everything else (classes, preprocessing, temperature, metrics, provenance) is JSON in the file's metadata.
 Two optional keys: `test_time_mirror` (average each photo with its mirror image) and `gate` (the "not a dog"
-gate, `core.gate.Gate.to_dict()`, or null for a model that has none; absent in older files, which get the
+gate, `core.predict.gate.Gate.to_dict()`, or null for a model that has none; absent in older files, which get the
 default dog-mass gate when their classes are dog breeds).
 """
 
@@ -18,13 +18,13 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from ..paths import MODEL_FILENAME
+from ...paths import MODEL_FILENAME
 from .artifact_schema import SchemaError, validate
-from .breeds import readable_name
-from .gate import Gate, gate_applies
-from .errors import UserError
-from .files import atomic_write
-from .preprocess import Preprocessing
+from ..breeds import readable_name
+from ..predict.gate import Gate, gate_applies
+from ..errors import UserError
+from ..files import atomic_write
+from ..predict.preprocess import Preprocessing
 from .specs import BACKBONES
 
 FORMAT = "dogbreed-model"
@@ -119,7 +119,7 @@ def resolve_model_path(path: Path | str) -> Path:
 
 
 def _not_a_plain_file(path: Path) -> str | None:
-    from .preprocess import not_a_regular_file
+    from ..predict.preprocess import not_a_regular_file
 
     problem = not_a_regular_file(path)
     return None if problem in (None, "empty file") else problem

@@ -7,11 +7,11 @@ import math
 import time
 from pathlib import Path
 
-from .breeds import find_breed
-from .classifier import Classifier, PredictionError, collect_images
-from .control import Control
-from .datasets import LabelledImage
-from .gate import NOT_A_DOG
+from ..breeds import find_breed
+from ..predict.classifier import Classifier, PredictionError, collect_images
+from ..control import Control
+from ..datasets import LabelledImage
+from ..predict.gate import NOT_A_DOG
 from .report import analysis
 from .report.records import Evaluation, PhotoRecord
 

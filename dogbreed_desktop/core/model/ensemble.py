@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifact import ArtifactError, ModelArtifact, load_artifact, resolve_model_path
-from .gate import Gate
+from ..predict.gate import Gate
 
 ENSEMBLE_FORMAT = "dogbreed-ensemble"
 ENSEMBLE_VERSION = 2  # 2: member weights
@@ -74,7 +74,7 @@ def is_manifest(path: Path) -> bool:
 
 def load_model(path: Path | str) -> Ensemble:
     """An artifact (file or run folder) as a one-member ensemble, or an ensemble manifest (.json). For a name a
-    person typed (a built-in name too) use `core.models.load_model`."""
+    person typed (a built-in name too) use `core.model.models.load_model`."""
     path = Path(path).expanduser()
     if not is_manifest(path):
         return Ensemble.single(load_artifact(path))

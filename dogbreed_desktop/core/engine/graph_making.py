@@ -1,4 +1,4 @@
-"""Making the engine's ONNX graphs (`core.graphs` finds and checks them).
+"""Making the engine's ONNX graphs (`core.engine.graphs` finds and checks them).
 
 A backbone is exported from torch once, at install or build time, in two forms: a *template* that keeps every
 weight under its torch name (batch norms unfolded), and the optimised graph the engine runs (the template through
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import ModelArtifact
-from .files import atomic_write
+from ..model.artifact import ModelArtifact
+from ..files import atomic_write
 from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_paths, graph_matches, package_artifact,
                      template_path)
-from .specs import BACKBONES
+from ..model.specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def make_graph(artifact: ModelArtifact, target: Path, source: str) -> None:
 def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
     """The template and the graph of every offline backbone in `folder` (default resources/graphs): install and
     build time, so the classify-only bundle and a first launch never need torch."""
-    from .backbones import package_weights_path
+    from ..torch.backbones import package_weights_path
 
     made = []
     for name, graph in builtin_graph_paths(folder).items():
@@ -72,7 +72,7 @@ def _export(artifact: ModelArtifact):
     """The backbone (with the ImageNet head the gate reads) from torch, unoptimised: weights keep their names."""
     import torch
 
-    from .network import GraphModule, backbone_for
+    from ..torch.network import GraphModule, backbone_for
 
     module = GraphModule(backbone_for(artifact)).eval()
     crop = artifact.preprocessing.crop
@@ -127,7 +127,7 @@ def _write(model, target: Path, backbone: str, source: str, version: str) -> Non
 
 
 def main() -> None:
-    """`python -m dogbreed_desktop.core.graphs [FOLDER]`: prepare the built-in graphs."""
+    """`python -m dogbreed_desktop.core.engine.graphs [FOLDER]`: prepare the built-in graphs."""
     import sys
 
     logging.basicConfig(format="%(message)s")

@@ -3,7 +3,7 @@
 A graph takes normalised float32 NCHW images (any batch size and picture size) and gives three outputs:
 `features` (the pooled embedding the heads read), `imagenet_logits` (the backbone's own 1000-way head, for the
 "not a dog" gate) and `feature_map` (the last conv stage, for heatmaps). Heads, temperature, mirror averaging and
-verdicts stay in numpy (`core.classifier`), read from the model file, so one graph serves every head trained on
+verdicts stay in numpy (`core.predict.classifier`), read from the model file, so one graph serves every head trained on
 that backbone.
 
 Where graphs come from, never downloaded:
@@ -13,7 +13,7 @@ Where graphs come from, never downloaded:
 - a fine-tuned backbone (embedded in the model file): beside the model file (`<stem>.backbone.onnx`, written when
   training saves the model), else the user cache, likewise.
 Each graph records what it was made from (`dogbreed_source`); one that does not match is made again or refused.
-Making one is `core.graph_making`; finding and checking one needs neither torch nor onnx.
+Making one is `core.engine.graph_making`; finding and checking one needs neither torch nor onnx.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .artifact import ModelArtifact
-from .errors import UserError
-from .files import sha256_of
-from .specs import BACKBONES
+from ..model.artifact import ModelArtifact
+from ..errors import UserError
+from ..files import sha256_of
+from ..model.specs import BACKBONES
 
 GRAPH_VERSION = "1"  # bump when the graph's inputs, outputs or export change: older graphs are made again
 OUTPUTS = ("features", "imagenet_logits", "feature_map")
@@ -51,8 +51,8 @@ def source_id(artifact: ModelArtifact) -> str:
 
 
 def template_path(backbone: str) -> Path | None:
-    """The backbone's template graph (`core.graph_making`), installed or cached, if there is one."""
-    from ..paths import cache_dir, resources_dir
+    """The backbone's template graph (`core.engine.graph_making`), installed or cached, if there is one."""
+    from ...paths import cache_dir, resources_dir
 
     name = f"{backbone}-{str(BACKBONES[backbone].sha256)[:16]}.template.onnx"
     return next((p for p in (resources_dir() / "graphs" / name, cache_dir() / "graphs" / name) if p.is_file()), None)
@@ -60,7 +60,7 @@ def template_path(backbone: str) -> Path | None:
 
 def candidates(artifact: ModelArtifact, source: str) -> list[Path]:
     """Where the graph may be, best first; the last one is where a new graph is written."""
-    from ..paths import cache_dir, resources_dir
+    from ...paths import cache_dir, resources_dir
 
     cached = cache_dir() / "graphs" / f"{artifact.backbone}-{source[:16]}.onnx"
     if artifact.backbone_weights.get("source") == "embedded":
@@ -75,7 +75,7 @@ def _matches(meta: dict, backbone: str, source: str, version: str = GRAPH_VERSIO
 
 def graph_file(artifact: ModelArtifact, source: str | None = None) -> Path:
     """The checked graph file of this model's backbone, made (once) when missing and torch is installed: what the
-    engine runs (`core.ort_sessions`) and `export` builds on."""
+    engine runs (`core.engine.ort_sessions`) and `export` builds on."""
     if not supported(artifact):
         raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
     source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
@@ -126,8 +126,8 @@ def package_artifact(name: str) -> ModelArtifact:
 
 def builtin_graph_paths(folder: Path | None) -> dict[str, Path]:
     """Each offline backbone -> where its built-in graph goes (default resources/graphs, as `candidates` looks)."""
-    from ..paths import resources_dir
-    from .specs import OFFLINE_BACKBONES
+    from ...paths import resources_dir
+    from ..model.specs import OFFLINE_BACKBONES
 
     folder = folder or resources_dir() / "graphs"
     return {name: folder / f"{name}-{BACKBONES[name].sha256[:16]}.onnx" for name in OFFLINE_BACKBONES}

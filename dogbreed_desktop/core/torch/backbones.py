@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import UserError
-from .files import sha256_of
-from .specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec
+from ..errors import UserError
+from ..files import sha256_of
+from ..model.specs import BACKBONES, OFFLINE_BACKBONES, BackboneSpec
 
 class BackboneUnavailable(UserError, RuntimeError):
     """The backbone's weights cannot be had here (offline, missing package, bad file)."""

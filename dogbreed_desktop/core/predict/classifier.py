@@ -9,14 +9,14 @@ from typing import Iterable, Iterator, Sequence, Union
 import numpy as np
 from PIL import Image
 
-from . import threads
-from .artifact import ModelArtifact, imagenet_head_available
-from .breeds import find_breed, readable_name
-from .control import Control
-from .engine import Engine, open_engine
-from .ensemble import Ensemble
+from .. import threads
+from ..model.artifact import ModelArtifact, imagenet_head_available
+from ..breeds import find_breed, readable_name
+from ..control import Control
+from ..engine.engine import Engine, open_engine
+from ..model.ensemble import Ensemble
 from .gate import BREED, NOT_A_DOG, UNKNOWN_BREED, Gate, decide, gate_applies, looks_like, outside_dogs
-from .imagetypes import walk_files
+from ..imagetypes import walk_files
 from .preprocess import (ImageError, ImageSource, is_image_path, load_ahead, load_image, normalize, prepare,
                          resize_and_crop, to_uint8_array)
 
@@ -34,7 +34,7 @@ class Prediction:
     probabilities: tuple[float, ...]  # in the model's class order
     top_k: tuple[BreedScore, ...]  # best first
     dog_probability: float | None = None  # None: the model has no "not a dog" gate
-    verdict: str = BREED  # "breed", "unsure", "not_a_dog" or "unknown_breed" (core.gate)
+    verdict: str = BREED  # "breed", "unsure", "not_a_dog" or "unknown_breed" (core.predict.gate)
     # for "not_a_dog": the closest ImageNet class ("tabby cat"); for "unknown_breed": the dog it most likely is
     # among ImageNet's dogs outside the model's classes ("Dalmatian")
     looks_like: str | None = None
@@ -95,7 +95,7 @@ class Member:
 
 
 class Classifier:
-    """One model artifact or an ensemble (`core.ensemble`) on an inference engine (`core.engine`): members'
+    """One model artifact or an ensemble (`core.model.ensemble`) on an inference engine (`core.engine.engine`): members'
     breed logits are averaged (each member's over the photo and its mirror image when the member says
     `test_time_mirror`), divided by the temperature and softmaxed; their ImageNet logits, averaged the same
     way, feed the gate. The engine runs backbones only; everything after the pooled features is numpy here."""
@@ -127,8 +127,8 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path | None = None, device: str = "auto", engine: str | None = None) -> "Classifier":
         """The model at `path` (artifact, run folder, ensemble manifest, or a built-in name such as "fast"),
-        or the default built-in model (`core.models`)."""
-        from .models import load_model
+        or the default built-in model (`core.model.models`)."""
+        from ..model.models import load_model
 
         return cls(load_model(path), device=device, engine=engine)
 

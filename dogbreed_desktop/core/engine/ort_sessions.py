@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 BUCKETS = (1, 2, 4, 8, 16, 32)
-_FREE_DIMS = ("batch", "height", "width")  # the graphs' input dimensions (core.graph_making names them)
+_FREE_DIMS = ("batch", "height", "width")  # the graphs' input dimensions (core.engine.graph_making names them)
 _arena_lock = threading.Lock()
 _arena_shared: bool | None = None
 

@@ -1,6 +1,6 @@
 """An exported model made from the engine's own backbone graphs: no torch, no tracing, seconds instead of minutes.
 
-Each member's backbone graph (the one ONNX Runtime runs in the app, `core.graphs`) is cut down to its `features`
+Each member's backbone graph (the one ONNX Runtime runs in the app, `core.engine.graphs`) is cut down to its `features`
 output, its names prefixed, and the rest is written around it as ONNX nodes: the mirror view as a second half of
 the batch, the breed head as a Gemm, the mean of the members' logits, the temperature and the softmax. The file
 therefore computes what `Classifier` computes with every photo mirrored (the app mirrors only photos it is unsure
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .ensemble import Ensemble
-from .errors import UserError
+from ..model.ensemble import Ensemble
+from ..errors import UserError
 
 FEATURES = "features"
 

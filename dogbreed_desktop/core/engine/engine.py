@@ -2,10 +2,10 @@
 
 One interface, two implementations:
 - `OrtEngine`, ONNX Runtime on the CPU (the default everywhere without a GPU): about 5x torch's speed for these
-  backbones on 2 cores, run at fixed shapes (`core.ort_sessions`), and it imports in a fraction of torch's time
+  backbones on 2 cores, run at fixed shapes (`core.engine.ort_sessions`), and it imports in a fraction of torch's time
   (no torch on the classify path);
-- `core.torch_engine.TorchEngine`, for CUDA and Apple GPUs, and for backbones that have no graph (torchvision).
-Heads, temperature, mirror averaging, the gate and heatmaps are numpy in `core.classifier` and `core.heatmap`,
+- `core.torch.torch_engine.TorchEngine`, for CUDA and Apple GPUs, and for backbones that have no graph (torchvision).
+Heads, temperature, mirror averaging, the gate and heatmaps are numpy in `core.predict.classifier` and `core.predict.heatmap`,
 the same for both, so both engines give the same answers from the same model file.
 """
 
@@ -18,11 +18,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import threads
-from .artifact import ModelArtifact
-from .devices import DEVICES, DeviceUnavailable
+from .. import threads
+from ..model.artifact import ModelArtifact
+from ..devices import DEVICES, DeviceUnavailable
 from .engine_base import Engine, Outputs
-from .flavour import has_torch, require_torch
+from ..flavour import has_torch, require_torch
 
 ENGINES = ("auto", "onnxruntime", "torch")
 
@@ -82,16 +82,16 @@ def open_engine(members: Sequence[ModelArtifact], device: str = "auto", engine: 
     unsupported = [m.backbone for m in members if not supported(m)]
     if engine == "torch" or unsupported:
         require_torch(f"A {unsupported[0]} model" if unsupported else "The torch engine")  # the classify-only build
-        from .torch_engine import TorchEngine
+        from ..torch.torch_engine import TorchEngine
 
         return TorchEngine(members, device)
     if kind in ("cuda", "mps"):
         require_torch(f"The {DEVICES[kind]}")  # before any import of torch: the classify-only build has none
     if engine == "auto" and has_torch() and (kind in ("cuda", "mps") or (kind == "auto" and _gpu_likely())):
-        from .devices import resolve_device  # imports torch: only where a GPU may be there to use
+        from ..devices import resolve_device  # imports torch: only where a GPU may be there to use
 
         if resolve_device(device).type != "cpu":
-            from .torch_engine import TorchEngine
+            from ..torch.torch_engine import TorchEngine
 
             return TorchEngine(members, device)
     if kind in ("cuda", "mps"):
@@ -103,6 +103,6 @@ def open_engine(members: Sequence[ModelArtifact], device: str = "auto", engine: 
     except GraphUnavailable:
         if not has_torch():
             raise
-        from .torch_engine import TorchEngine  # a model whose graph cannot be made here still classifies
+        from ..torch.torch_engine import TorchEngine  # a model whose graph cannot be made here still classifies
 
         return TorchEngine(members, device)

@@ -12,7 +12,7 @@ import io
 import math
 from pathlib import Path
 
-from ..files import write_bytes, write_text
+from ...files import write_bytes, write_text
 from . import analysis, figures
 from .records import Evaluation
 

@@ -123,7 +123,7 @@ def decide(top_probability: float, dog_probability: float | None, gate: Gate | N
 @lru_cache(maxsize=1)
 def imagenet_class_names() -> tuple[str, ...]:
     """The 1000 ImageNet-1k class names, readable (resources/imagenet_classes.txt, from WordNet lemmas)."""
-    from ..paths import resource
+    from ...paths import resource
 
     names = tuple(resource("imagenet_classes.txt").read_text(encoding="utf-8").splitlines())
     if len(names) != 1000:
@@ -133,6 +133,6 @@ def imagenet_class_names() -> tuple[str, ...]:
 
 def gate_applies(classes: Sequence[str]) -> bool:
     """Only a model of ImageNet dog breeds may say "not a dog": for other classes a dog is not the point."""
-    from .breeds import find_breed
+    from ..breeds import find_breed
 
     return bool(classes) and all(find_breed(c) is not None for c in classes)

@@ -6,7 +6,7 @@ An ensemble (the built-in "accurate" model) is one graph too: its members' logit
 members may want different input sizes, so the graph has one input per preprocessing (`image`, `image_1`, ...;
 the metadata key `inputs` lists each one's preprocessing).
 
-Models on the EfficientNet-Lite backbones are written around the engine's own backbone graphs (`core.export_graph`:
+Models on the EfficientNet-Lite backbones are written around the engine's own backbone graphs (`core.export.export_graph`:
 under a second, onnx only); torchvision backbones go through torch's exporter (a minute or more, and onnxscript
 too). onnx, onnxscript and onnxruntime are the optional `export` extra.
 """
@@ -18,12 +18,12 @@ import io
 import json
 from pathlib import Path
 
-from .artifact import ModelArtifact
-from .ensemble import Ensemble
-from .errors import UserError
-from . import graphs
+from ..model.artifact import ModelArtifact
+from ..model.ensemble import Ensemble
+from ..errors import UserError
+from ..engine import graphs
 from .export_graph import compose
-from .files import write_bytes, write_text
+from ..files import write_bytes, write_text
 
 OPSET = 18
 INPUT, OUTPUT = "image", "probabilities"
@@ -74,9 +74,9 @@ def _require(*modules: str):
 def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | Path, *,
                 opset: int = OPSET) -> dict[str, Path]:
     """Write `out` (.onnx) and `labels.txt` beside it; returns both paths. `model`: an artifact or ensemble, or
-    any name `core.models.resolve_model` takes (None: the default built-in model)."""
+    any name `core.model.models.resolve_model` takes (None: the default built-in model)."""
     (onnx,) = _require("onnx")
-    from .models import load_model
+    from ..model.models import load_model
 
     if opset < 18:  # torch's exporter, asked for 17, silently writes 18: the backbones' padding needs it
         raise ExportError("opset 18 or newer is needed")
@@ -109,7 +109,7 @@ def _torch_export(ens: Ensemble, preps: list, names: list[str], opset: int):
     _require("torch", "onnxscript")
     import torch
 
-    from .network import build_network
+    from ..torch.network import build_network
 
     wrapped = _calibrated_net()([build_network(a).float() for a in ens.members],
                                 [preps.index(a.preprocessing) for a in ens.members],

@@ -22,9 +22,9 @@ from typing import Callable, Iterable, Iterator, TypeVar, Union
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .errors import UserError
-from .imagetypes import is_image_path  # noqa: F401 (re-exported for the classifier)
-from .specs import Preprocessing  # noqa: F401 (re-exported)
+from ..errors import UserError
+from ..imagetypes import is_image_path  # noqa: F401 (re-exported for the classifier)
+from ..model.specs import Preprocessing  # noqa: F401 (re-exported)
 
 # The pixel budget. Every decode and every resize is bounded by these, so no input file can make the app
 # allocate more than about 1 GB (Pillow holds 4 bytes per pixel):

@@ -1,6 +1,6 @@
 """A model artifact as torch modules: for training, `export`, making ONNX graphs, and the torch engine on GPUs.
 
-The classify path on CPU never imports this module (it runs ONNX graphs, `core.engine`).
+The classify path on CPU never imports this module (it runs ONNX graphs, `core.engine.engine`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from . import backbones
-from .artifact import ArtifactError, ModelArtifact, imagenet_head_available
+from ..model.artifact import ArtifactError, ModelArtifact, imagenet_head_available
 from .heads import linear_head
 
 
@@ -29,7 +29,7 @@ class BreedNet(nn.Module):
 
 
 class GraphModule(nn.Module):
-    """What an ONNX graph holds (`core.graphs.OUTPUTS`): pooled features, ImageNet logits, last feature map."""
+    """What an ONNX graph holds (`core.engine.graphs.OUTPUTS`): pooled features, ImageNet logits, last feature map."""
 
     def __init__(self, backbone: nn.Module):
         super().__init__()

@@ -12,10 +12,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from ...paths import MODEL_FILENAME
-from ..datasets import LabelledImage
-from ..files import sha256_of, write_text
-from ..models import model_files
+from ....paths import MODEL_FILENAME
+from ...datasets import LabelledImage
+from ...files import sha256_of, write_text
+from ...model.models import model_files
 from .records import Evaluation
 
 FOLDER = "evaluations"  # inside a run folder
@@ -40,7 +40,7 @@ def cache_folder(model_path: str | Path) -> Path:
     model_path = Path(model_path)
     if model_path.name == MODEL_FILENAME and (model_path.parent / "config.json").is_file():
         return model_path.parent / FOLDER
-    from ...paths import cache_dir
+    from ....paths import cache_dir
 
     return cache_dir() / FOLDER
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import UserError
-from .files import atomic_write
+from ..errors import UserError
+from ..files import atomic_write
 from .preprocess import ImageSource, load_image, normalize, to_uint8_array
 
 MAX_ASPECT = 3.0  # longer side at most this many crop sizes: a panorama costs no more than a few photos

@@ -10,7 +10,7 @@ import numpy as np
 
 from .records import Evaluation, PhotoRecord
 
-ECE_BINS = 15  # as core.metrics.expected_calibration_error, so the training report and this agree
+ECE_BINS = 15  # as core.torch.metrics.expected_calibration_error, so the training report and this agree
 RELIABILITY_BINS = 10
 
 

@@ -149,7 +149,7 @@ def boolean(v: Any) -> str | None:
 
 
 def gate(v: Any) -> str | None:
-    """The "not a dog" gate (core.gate.Gate.to_dict()), or null for a model without one."""
+    """The "not a dog" gate (core.predict.gate.Gate.to_dict()), or null for a model without one."""
     if v is None:
         return None
     if not isinstance(v, dict):

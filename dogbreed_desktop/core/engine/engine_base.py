@@ -1,5 +1,5 @@
-"""What every inference engine gives and takes (`core.engine` has the ONNX Runtime one and picks one; the torch
-one is `core.torch_engine`): kept apart so neither engine module imports the other."""
+"""What every inference engine gives and takes (`core.engine.engine` has the ONNX Runtime one and picks one; the torch
+one is `core.torch.torch_engine`): kept apart so neither engine module imports the other."""
 
 from __future__ import annotations
 

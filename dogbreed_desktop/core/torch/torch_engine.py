@@ -1,4 +1,4 @@
-"""The torch engine (`core.engine.Engine`): CUDA and Apple GPUs, backbones without an ONNX graph, and the
+"""The torch engine (`core.engine.engine.Engine`): CUDA and Apple GPUs, backbones without an ONNX graph, and the
 reference the ONNX Runtime engine is tested against."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from . import threads
-from .artifact import ModelArtifact
-from .devices import describe_device, resolve_device
-from .engine_base import Outputs
+from .. import threads
+from ..model.artifact import ModelArtifact
+from ..devices import describe_device, resolve_device
+from ..engine.engine_base import Outputs
 from .network import backbone_for
 from .precision import Precision
 

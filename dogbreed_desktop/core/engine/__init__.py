@@ -1,0 +1,1 @@
+"""The inference engines (ONNX Runtime, and torch on GPUs) and the backbone graphs they run."""

@@ -1,0 +1,1 @@
+"""Measuring a model on labelled photos, and the report of where it fails."""

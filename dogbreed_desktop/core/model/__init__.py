@@ -1,0 +1,1 @@
+"""Model files: the artifact, its schema, ensembles, and finding the model a person named."""

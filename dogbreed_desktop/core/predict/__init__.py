@@ -1,0 +1,1 @@
+"""Photos in, verdicts out: decoding and preprocessing, the classifier, the gate and heatmaps."""
