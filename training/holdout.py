@@ -3,7 +3,9 @@
 Stanford Dogs (Kaggle layout): per breed, in a seeded shuffle, 10 photos are the held-out TEST split (the
 figures we report), 5 the CALIBRATION split (temperatures, gate thresholds) and the rest TRAIN (heads).
 not-dogs: per category, a seeded half is TUNE (gate fitting), the other half HELD-OUT (reported).
-wild-dev: dog photos from outside ImageNet, for development: measured, never fitted on nor chosen by.
+wild-dev: dog photos from outside ImageNet, the development set: variants are chosen and temperatures fitted on
+it, never weights trained; its figures are reported cross-fitted over two folds by source (`wild_dev_folds`).
+wild-extra: more dog photos from outside ImageNet (mostly puppies, noisier labels): the only ones heads may train on.
 The dog photos come from ImageNet, which the backbones were trained on: report them as "held-out Stanford Dogs".
 """
 
@@ -51,6 +53,36 @@ def wild_dev(data_dir: Path | str) -> list[tuple[Path, str]]:
     folder = Path(data_dir).resolve().parent / "wild-dev"
     with open(folder / "labels.csv", newline="") as f:
         return [(folder / "train" / f"{r['id']}.jpg", r["breed"]) for r in csv.DictReader(f)]
+
+
+def wild_extra(data_dir: Path | str) -> list[tuple[Path, str]]:
+    """[(photo path, breed id), ...] of the wild-extra folder beside the Stanford set ([] when it is missing)."""
+    folder = Path(data_dir).resolve().parent / "wild-extra"
+    if not (folder / "labels.csv").is_file():
+        return []
+    with open(folder / "labels.csv", newline="") as f:
+        return [(folder / "train" / f"{r['id']}.jpg", r["breed"]) for r in csv.DictReader(f)]
+
+
+def wild_dev_folds(paths: list[Path | str]) -> list[bool]:
+    """Two folds of wild-dev photos by source repository (`provenance.csv`), balanced by photo count: True for
+    fold A. Photos of one source never sit on both sides, so a temperature fitted on one fold and measured on
+    the other has not seen that source's style (the largest sources go first, each to the smaller fold)."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        return []
+    with open(paths[0].parent.parent / "provenance.csv", newline="") as f:
+        source = {r["id"]: r["repo"] for r in csv.DictReader(f)}
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[source[p.stem]] = counts.get(source[p.stem], 0) + 1
+    fold_a, sizes = set(), [0, 0]
+    for repo, n in sorted(counts.items(), key=lambda t: (-t[1], t[0])):
+        side = 0 if sizes[0] <= sizes[1] else 1
+        sizes[side] += n
+        if side == 0:
+            fold_a.add(repo)
+    return [source[p.stem] in fold_a for p in paths]
 
 
 def _shuffled_groups(csv_path: Path, group: str, value: str, seed: int):
