@@ -323,7 +323,7 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
     path = save_artifact(artifact, Path(run_dir) / MODEL_FILENAME)
     if result.backbone_trained:
         from dogbreed_desktop.core.model.artifact import load_artifact
-        from dogbreed_desktop.core.engine.graphs import write_graph_beside
+        from dogbreed_desktop.core.engine.graph_making import write_graph_beside
 
         control = control or Control()
         control.progress(0, 1, "writing the ONNX graph")
