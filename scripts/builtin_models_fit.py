@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from make_builtin_models import LITE0, LITE0_HI, LITE1, LITE2, LITE2_HI, TEST_VIEWS, load_part, preprocessing
+from builtin_features import LITE0, LITE0_HI, LITE1, LITE2, LITE2_HI, TEST_VIEWS, load_part, preprocessing
 
 from dogbreed_desktop import __version__
 from dogbreed_desktop.core.model.artifact import ModelArtifact, atomic_write, load_artifact, save_artifact

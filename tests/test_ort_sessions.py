@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from dogbreed_desktop.core.engine.engine import OrtEngine
-from dogbreed_desktop.core.engine.graphs import graph_file, package_artifact
+from dogbreed_desktop.core.engine.graph_making import graph_file
+from dogbreed_desktop.core.engine.graphs import package_artifact
 from dogbreed_desktop.core.engine.ort_sessions import BUCKETS, GraphSessions, open_graph
 
 OUT = ["features", "imagenet_logits", "feature_map"]

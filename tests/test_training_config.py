@@ -16,7 +16,7 @@ from dogbreed_desktop.core.datasets import DatasetError
 from dogbreed_desktop.core.devices import DeviceUnavailable
 from dogbreed_desktop.core.errors import UserError, describe
 from training.augment import FinetuneUnavailable
-from training.cli import add_arguments, config_values, options_for
+from training.options import add_arguments, config_values, options_for
 from training.config import DEFAULT_LR, MODE_DEFAULTS, ConfigError, TrainConfig, make_config
 from training.run import RunError
 from training.runfolder import RunStatus

@@ -2,7 +2,7 @@
 checkpoint as a plain dict (so `torch.load(..., weights_only=True)` reads it back).
 
 Each field is also the one source of its default, its choices, its limits and its help text (the field's
-metadata, made by `setting`): `training/cli.py` builds `dogbreed-desktop train`'s options from them and the
+metadata, made by `setting`): `training/options.py` builds `dogbreed-desktop train`'s options from them and the
 Train tab (`gui/train/settings_panel.py`) its form. To change a default, change it here; the learning rate's
 defaults are the `DEFAULT_LR` table below.
 """

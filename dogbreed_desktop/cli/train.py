@@ -6,7 +6,7 @@ HELP = "retrain by transfer learning (headless)"
 
 
 def add_arguments(tr) -> None:
-    from training.cli import add_arguments as add
+    from training.options import add_arguments as add
 
     add(tr)
 

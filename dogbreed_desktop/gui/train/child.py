@@ -28,9 +28,9 @@ def train_command(args: list[str]) -> tuple[str, list[str]]:
 def train_arguments(run_dir: str, settings: dict | None = None, epochs: int | None = None,
                     checks: str | None = None) -> list[str]:
     """`train` options for a new run (`settings`: make_config keywords, `data` included, and `gpus`) or a
-    resume. The options come from the config's own table (training.cli.options_for), torch-free. `checks`:
+    resume. The options come from the config's own table (training.options.options_for), torch-free. `checks`:
     the window's preflight checks (training.preflight.write_checks), so the child reads no file twice."""
-    from training.cli import options_for
+    from training.options import options_for
 
     args = ["train", "--progress", "json"]
     if settings is None:
