@@ -32,8 +32,8 @@ from training.holdout import SEED, not_dogs_dir, not_dogs_split, wild_dev_folds
 from dogbreed_desktop.core.torch.metrics import fit_temperature
 from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate  # noqa: E402
-from builtin_models_wild import (EXTRA_REPEATS, PRIOR_TAKEN_BACK, crossfit, fit_mixed_temperature,  # noqa: E402
-                                 measure, prior_shift)
+from builtin_models_wild import EXTRA_REPEATS, PRIOR_TAKEN_BACK, crossfit, fit_mixed_temperature, prior_shift  # noqa
+from training.scoring import measure
 
 OUT_TABLE = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "builtin_models_variants.md"
 TRAIN_VIEWS = TEST_VIEWS  # every cached view of a training photo is a training example

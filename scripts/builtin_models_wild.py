@@ -12,13 +12,9 @@ for photos it has seen and overconfident on the user's own. Here:
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error
 
 T_RANGE = (0.05, 20.0)  # as core.torch.metrics.fit_temperature
 PRIOR_TAKEN_BACK = 0.5  # of wild-extra's prior shift, chosen by wild-dev balanced log loss among 0, 0.5 and 1
@@ -66,33 +62,3 @@ def prior_shift(base: torch.Tensor, combined: torch.Tensor, classes: int) -> tor
         return n / n.sum()
 
     return (prior(combined).log() - prior(base).log()).float()
-
-
-def calibration_floor(p: torch.Tensor, draws: int = 300, seed: int = 0) -> float:
-    """Mean ECE of a perfectly calibrated model at these confidences: each photo right with its own confidence
-    (benchmarks/calibration_floor.py does this through the app; here for the variant table)."""
-    rng = np.random.default_rng(seed)
-    conf, pred = p.max(1)
-    wrong = (pred + 1) % p.shape[1]
-    eces = [expected_calibration_error(p, torch.where(torch.from_numpy(rng.random(len(conf))) < conf, pred, wrong))
-            for _ in range(draws)]
-    return float(np.mean(eces))
-
-
-def measure(p: torch.Tensor, y: torch.Tensor, floor: bool = True) -> dict:
-    """Top-1/5, log loss, ECE (and its floor), and their per-breed means (each breed counts once)."""
-    p = p.double().clamp_min(1e-12)
-    right = (p.argmax(1) == y).double()
-    nll = -p[torch.arange(len(y)), y].log()
-    by_breed: dict[int, list[int]] = defaultdict(list)
-    for i, t in enumerate(y.tolist()):
-        by_breed[t].append(i)
-    out = {"n": len(y), "top1": right.mean().item(),
-           "top5": (p.topk(5, 1).indices == y[:, None]).any(1).double().mean().item(),
-           "log_loss": nll.mean().item(), "ece": expected_calibration_error(p, y),
-           "balanced_top1": float(np.mean([right[i].mean().item() for i in by_breed.values()])),
-           "balanced_log_loss": float(np.mean([nll[i].mean().item() for i in by_breed.values()])),
-           "confidence": p.max(1).values.mean().item()}
-    if floor:
-        out["ece_floor"] = calibration_floor(p)
-    return out

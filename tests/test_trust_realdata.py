@@ -1,6 +1,11 @@
-"""The built-in models and the "not a dog" gate on real photos: the held-out TEST split of training.holdout (a
-subset, to keep CI short; the benchmark measures the whole split) and the held-out half of not-dogs.
-Skips without DOGBREED_DATA and the not-dogs folder beside it."""
+"""The built-in models and the "not a dog" gate on real photos, measured here through the app's own prediction path
+(`Classifier.predict`, mirror views as the app runs them), never read back from the figures a model file stores:
+- held-out Stanford Dogs: the whole TEST split of training.holdout (1,200 photos; never fitted on, but they come
+  from ImageNet, which the backbones were trained on, so they flatter);
+- wild-dev: 341 dog photos from outside ImageNet, the development set: the shipped temperatures were fitted on it
+  and the variants chosen on it (the build script reports it cross-fitted; here it is the shipped model on it);
+- the held-out half of not-dogs.
+Skips without DOGBREED_DATA and the folders beside it."""
 
 from __future__ import annotations
 
@@ -15,18 +20,16 @@ from PIL import Image
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.predict.heatmap import heatmap
-from dogbreed_desktop.core.datasets import first_per_group
-from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error
+from dogbreed_desktop.core.torch.metrics import expected_calibration_error, log_loss
+from training.holdout import not_dogs_dir, not_dogs_split, stanford_split, wild_dev
 
 pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
 
-
-# The shipped models' recorded figures (benchmarks/results/builtin_models_variants.md), a little below them.
-# Held-out Stanford: fast 88.5 %, accurate 91.2 %; wild-dev: 84.8 % / ECE 5.3 %, 88.6 % / 4.0 %.
-FAST_TOP1, ACCURATE_TOP1 = 0.88, 0.91
-WILD_TOP1 = {"fast": 0.84, "accurate": 0.88}
-WILD_ECE = {"fast": 0.06, "accurate": 0.05}
+# A little below what each shipped model measures on the same photos through this path (README's accuracy table).
+HELD_OUT = {"fast": {"top1": 0.875, "log_loss": 0.39, "ece": 0.03},
+            "accurate": {"top1": 0.90, "log_loss": 0.34, "ece": 0.03}}
+WILD = {"fast": {"top1": 0.87, "log_loss": 0.33, "ece": 0.05},
+        "accurate": {"top1": 0.89, "log_loss": 0.29, "ece": 0.05}}
 
 
 @pytest.fixture(scope="module")
@@ -47,42 +50,31 @@ def fast():
     return Classifier.load("fast")
 
 
-def _measure(clf, items):
+def _measure(clf, items) -> dict:
     results = clf.predict([p for p, _ in items], top_k=1)
-    probs = torch.tensor([r.probabilities for r in results])
+    assert all(r.ok for r in results)
+    probs = torch.tensor([r.probabilities for r in results], dtype=torch.float64)
     y = torch.tensor([clf.classes.index(b) for _, b in items])
-    top1 = (probs.argmax(1) == y).float().mean().item()
-    return top1, expected_calibration_error(probs, y), results
-
-
-def test_fast_model_on_held_out_photos(fast, split):
-    items = first_per_group(split["test"], 2, key=lambda item: item[1])  # 240 of the 1,200
-    top1, ece, results = _measure(fast, items)
-    assert top1 >= 0.83 and ece <= 0.085, (top1, ece)  # 240 photos in 15 bins: ECE is mostly noise here (7.2 %)
-    assert sum(r.verdict == "not_a_dog" for r in results) <= 2  # at most ~1% of dogs rejected
-    assert sum(r.verdict == "unknown_breed" for r in results) <= 2  # ...or told they are of a breed it lacks
-    # the figures on the whole split, recorded by scripts/make_builtin_models.py, meet the targets
-    m = fast.metrics
-    assert m["top1"] >= FAST_TOP1 and m["ece"] <= 0.02 and "log_loss" in m
-    assert m["gate"]["test_dogs_and_not_dogs_heldout"]["test_dogs_unknown_breed"] <= 0.01
-
-
-def test_accurate_model_on_held_out_photos(split):
-    acc = Classifier.load("accurate")
-    items = first_per_group(split["test"], 1, key=lambda item: item[1])  # 120 of the 1,200
-    top1, ece, results = _measure(acc, items)
-    assert len(acc.members) >= 2
-    assert top1 >= 0.85 and ece <= 0.10, (top1, ece)
-    assert acc.metrics["top1"] >= ACCURATE_TOP1 and acc.metrics["ece"] <= 0.02
-    assert acc.metrics["gate"]["test_dogs_and_not_dogs_heldout"]["test_dogs_unknown_breed"] <= 0.01
+    return {"top1": (probs.argmax(1) == y).double().mean().item(), "log_loss": log_loss(probs, y),
+            "ece": expected_calibration_error(probs, y),
+            "not_a_dog": sum(r.verdict == "not_a_dog" for r in results) / len(results),
+            "unknown_breed": sum(r.verdict == "unknown_breed" for r in results) / len(results)}
 
 
 @pytest.mark.parametrize("model", ["fast", "accurate"])
-def test_recorded_figures_off_imagenet(model):
-    """wild-dev (development): dog photos from outside ImageNet, measured by the build script, never fitted on.
-    Lower than held-out Stanford, and the models are less well calibrated there: the figures say how much."""
-    wild = Classifier.load(model).metrics["wild_dev"]
-    assert wild["n"] == 341 and wild["top1"] >= WILD_TOP1[model] and wild["ece"] <= WILD_ECE[model], wild
+def test_built_in_model_on_held_out_and_wild_photos(model, split, real_data):
+    clf = Classifier.load(model)
+    held = _measure(clf, split["test"])
+    for key, floor in HELD_OUT[model].items():
+        assert (held[key] >= floor) if key == "top1" else (held[key] <= floor), (model, "held-out", held)
+    assert held["not_a_dog"] <= 0.01 and held["unknown_breed"] <= 0.01, held  # dogs of known breeds stay dogs
+    photos = wild_dev(real_data)
+    if not photos[0][0].is_file():
+        pytest.skip("wild-dev is not beside DOGBREED_DATA")
+    wild = _measure(clf, photos)
+    for key, floor in WILD[model].items():
+        assert (wild[key] >= floor) if key == "top1" else (wild[key] <= floor), (model, "wild-dev", wild)
+    assert wild["not_a_dog"] <= 0.02, wild
 
 
 def test_gate_rejects_held_out_non_dogs(fast, not_dogs):
