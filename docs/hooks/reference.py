@@ -49,13 +49,14 @@ def cli_reference() -> str:
     for command, parser in parsers().items():
         name = command.split(" ", 1)[-1]
         summary = cli._command(name).HELP if name in cli.COMMANDS else "opens the window"
-        out += [f"### `{command}`", "", f"{_sentence(summary)}", "", "```text", parser.format_usage().strip(), "```", "",
+        out += [f"### `{command}`", "", _sentence(summary), "", "```text", parser.format_usage().strip(), "```", "",
                 "| option | value | default | what it does |", "|---|---|---|---|"]
         formatter = parser._get_formatter()
         for action in parser._actions:
             if action.help == argparse.SUPPRESS:  # --help leaves these out too
                 continue
-            flags = ", ".join(f"`{f}`" for f in action.option_strings) or f"`{action.metavar or action.dest}` (positional)"
+            positional = f"`{action.metavar or action.dest}` (positional)"
+            flags = ", ".join(f"`{f}`" for f in action.option_strings) or positional
             value = _value(action)
             hidden = action.default is None or action.default is False or action.default == argparse.SUPPRESS
             default = "" if hidden or not action.option_strings else f"`{action.default}`"
@@ -120,7 +121,8 @@ def http_reference(schema: dict) -> str:
                     out += _fields_table(form, schema, "form field")
             out += ["| status | when |", "|---|---|"]
             for status, answer in op["responses"].items():
-                headers = "".join(f"; header `{h}`: {v.get('description', '')}" for h, v in answer.get("headers", {}).items())
+                headers = "".join(f"; header `{h}`: {v.get('description', '')}"
+                                  for h, v in answer.get("headers", {}).items())
                 out.append(f"| {status} | {_cell(answer.get('description', '') + headers)} |")
             out.append("")
             ok = op["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema")
@@ -130,7 +132,8 @@ def http_reference(schema: dict) -> str:
                 if status.startswith(("4", "5")) and error is None:
                     error = answer["content"]["application/json"]["schema"]
     if error:
-        out += ["### Errors", "", "Every 4xx and 5xx answer is this JSON object:", ""] + _fields_table(error, schema, "field")
+        out += ["### Errors", "", "Every 4xx and 5xx answer is this JSON object:", ""]
+        out += _fields_table(error, schema, "field")
     return "\n".join(out)
 
 
