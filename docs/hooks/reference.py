@@ -87,7 +87,7 @@ def openapi_schema() -> dict:
     """The schema `serve` publishes at /openapi.json, for the default settings and the built-in model."""
     global _schema
     if _schema is None:
-        from dogbreed_desktop.core.classifier import Classifier
+        from dogbreed_desktop.core.predict.classifier import Classifier
         from dogbreed_desktop.server import create_app
 
         app = create_app(Classifier.load())
