@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from stamp import add_write_option, recording
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,26 +56,28 @@ def main() -> None:
     ap.add_argument("--base-python", help="the earlier version's venv python")
     ap.add_argument("--images", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=2)
+    add_write_option(ap, "bench_extraction")
     args = ap.parse_args()
-    data = str(Path(args.data).resolve())
-    runs = []
-    if args.base_tree:
-        runs.append(("earlier version", Path(args.base_tree).resolve(), args.base_python or sys.executable, {}))
-    runs += [("this version, torch", ROOT, sys.executable, {"DOGBREED_ENGINE": "torch"}),
-             ("this version", ROOT, sys.executable, {})]
-    best: dict[str, dict] = {}
-    for r in range(args.rounds):
-        for label, tree, python, env in runs:
-            got = probe(tree, python, data, args.images, env)
-            print(f"round {r + 1}: {label}: {got['speed']:.1f} img/s ({got['engine']})", file=sys.stderr, flush=True)
-            if label not in best or got["speed"] > best[label]["speed"]:
-                best[label] = got
-    base = best[runs[0][0]]["speed"]
-    print(f"\n{args.images} uncached photos, decode + backbone, best of {args.rounds} rounds\n")
-    print("| extraction | engine | images/s | vs first row |")
-    print("|---|---|---|---|")
-    for label, *_ in runs:
-        print(f"| {label} | {best[label]['engine']} | {best[label]['speed']:.1f} | {best[label]['speed'] / base:.2f}x |")
+    with recording(args.write):
+        data = str(Path(args.data).resolve())
+        runs = []
+        if args.base_tree:
+            runs.append(("earlier version", Path(args.base_tree).resolve(), args.base_python or sys.executable, {}))
+        runs += [("this version, torch", ROOT, sys.executable, {"DOGBREED_ENGINE": "torch"}),
+                 ("this version", ROOT, sys.executable, {})]
+        best: dict[str, dict] = {}
+        for r in range(args.rounds):
+            for label, tree, python, env in runs:
+                got = probe(tree, python, data, args.images, env)
+                print(f"round {r + 1}: {label}: {got['speed']:.1f} img/s ({got['engine']})", file=sys.stderr, flush=True)
+                if label not in best or got["speed"] > best[label]["speed"]:
+                    best[label] = got
+        base = best[runs[0][0]]["speed"]
+        print(f"\n{args.images} uncached photos, decode + backbone, best of {args.rounds} rounds\n")
+        print("| extraction | engine | images/s | vs first row |")
+        print("|---|---|---|---|")
+        for label, *_ in runs:
+            print(f"| {label} | {best[label]['engine']} | {best[label]['speed']:.1f} | {best[label]['speed'] / base:.2f}x |")
 
 
 if __name__ == "__main__":

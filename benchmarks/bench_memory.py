@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
+from stamp import add_write_option, recording
 
 TARGET_MB = 1536
 
@@ -40,46 +41,48 @@ def main() -> int:
     p.add_argument("--data", default=os.environ.get("DOGBREED_DATA"), help="dog-breed-identification folder")
     p.add_argument("--photos", type=int, default=500)
     p.add_argument("--per-class", type=int, default=5, help="training subset: images per breed")
+    add_write_option(p, "bench_memory")
     args = p.parse_args()
-    if not args.data:
-        p.error("set DOGBREED_DATA or give --data")
-    data = Path(args.data)
-    photos = sorted((data / "train").glob("*.jpg"))[: args.photos]
-    app = [sys.executable, "-m", "dogbreed_desktop"]
-    with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
-        tmp = Path(tmp)
-        env = {**os.environ, "DOGBREED_HOME": str(tmp / "home"), "DOGBREED_OFFLINE": "1"}
-        Image.new("RGB", (1, 100_000), (200, 100, 50)).save(tmp / "strip.png")
-        Image.new("L", (9500, 9500), 90).save(tmp / "big.png")
-        many = tmp / "many"
-        many.mkdir()
-        for photo in photos:
-            os.symlink(photo, many / photo.name)
-        cases = [
-            ("baseline: import the app and torch", [sys.executable, "-c",
-                                                    "import dogbreed_desktop.core.predict.classifier, training.loop"]),
-            ("predict, 1 photo", [*app, "predict", str(photos[0])]),
-            (f"predict, {len(photos)} photos", [*app, "predict", "--json", str(many)]),
-            ("predict, 1x100000 PNG strip", [*app, "predict", str(tmp / "strip.png")]),
-            ("predict, 9500x9500 PNG (90 MP)", [*app, "predict", str(tmp / "big.png")]),
-            (f"train fast, {args.per_class} per class (120 classes)",
-             [*app, "train", "--data", str(data), "--out", str(tmp / "run"), "--mode", "fast", "--device", "cpu",
-              "--per-class", str(args.per_class), "--epochs", "5", "--cache-dir", str(tmp / "cache"), "--quiet"]),
-        ]
-        rows = []
-        for name, cmd in cases:
-            mb, seconds, code = peak_rss_mb(cmd, env)
-            rows.append((name, mb, seconds, code))
-            print(f"  {name}: {mb:.0f} MB in {seconds:.1f} s", file=sys.stderr, flush=True)
-    base = rows[0][1]
-    print(f"\n| case | peak RSS (MB) | over baseline (MB) | seconds | exit |\n|---|---|---|---|---|")
-    for name, mb, seconds, code in rows:
-        print(f"| {name} | {mb:.0f} | {mb - base:+.0f} | {seconds:.1f} | {code} |")
-    worst = max(mb - base for _, mb, _, _ in rows[1:])
-    verdict = "within" if worst <= TARGET_MB else "OVER"
-    print(f"\nlargest growth past the baseline: {worst:.0f} MB ({verdict} the {TARGET_MB} MB target); "
-          f"{os.cpu_count()} CPUs")
-    return 0 if worst <= TARGET_MB else 1
+    with recording(args.write):
+        if not args.data:
+            p.error("set DOGBREED_DATA or give --data")
+        data = Path(args.data)
+        photos = sorted((data / "train").glob("*.jpg"))[: args.photos]
+        app = [sys.executable, "-m", "dogbreed_desktop"]
+        with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
+            tmp = Path(tmp)
+            env = {**os.environ, "DOGBREED_HOME": str(tmp / "home"), "DOGBREED_OFFLINE": "1"}
+            Image.new("RGB", (1, 100_000), (200, 100, 50)).save(tmp / "strip.png")
+            Image.new("L", (9500, 9500), 90).save(tmp / "big.png")
+            many = tmp / "many"
+            many.mkdir()
+            for photo in photos:
+                os.symlink(photo, many / photo.name)
+            cases = [
+                ("baseline: import the app and torch", [sys.executable, "-c",
+                                                        "import dogbreed_desktop.core.predict.classifier, training.loop"]),
+                ("predict, 1 photo", [*app, "predict", str(photos[0])]),
+                (f"predict, {len(photos)} photos", [*app, "predict", "--json", str(many)]),
+                ("predict, 1x100000 PNG strip", [*app, "predict", str(tmp / "strip.png")]),
+                ("predict, 9500x9500 PNG (90 MP)", [*app, "predict", str(tmp / "big.png")]),
+                (f"train fast, {args.per_class} per class (120 classes)",
+                 [*app, "train", "--data", str(data), "--out", str(tmp / "run"), "--mode", "fast", "--device", "cpu",
+                  "--per-class", str(args.per_class), "--epochs", "5", "--cache-dir", str(tmp / "cache"), "--quiet"]),
+            ]
+            rows = []
+            for name, cmd in cases:
+                mb, seconds, code = peak_rss_mb(cmd, env)
+                rows.append((name, mb, seconds, code))
+                print(f"  {name}: {mb:.0f} MB in {seconds:.1f} s", file=sys.stderr, flush=True)
+        base = rows[0][1]
+        print(f"\n| case | peak RSS (MB) | over baseline (MB) | seconds | exit |\n|---|---|---|---|---|")
+        for name, mb, seconds, code in rows:
+            print(f"| {name} | {mb:.0f} | {mb - base:+.0f} | {seconds:.1f} | {code} |")
+        worst = max(mb - base for _, mb, _, _ in rows[1:])
+        verdict = "within" if worst <= TARGET_MB else "OVER"
+        print(f"\nlargest growth past the baseline: {worst:.0f} MB ({verdict} the {TARGET_MB} MB target); "
+              f"{os.cpu_count()} CPUs")
+        return 0 if worst <= TARGET_MB else 1
 
 
 if __name__ == "__main__":

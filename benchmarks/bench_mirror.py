@@ -19,6 +19,7 @@ import numpy as np
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.datasets import first_per_group
 from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
+from stamp import add_write_option, recording
 
 
 def measure(clf: Classifier, items, not_dogs, below: float) -> dict:
@@ -47,22 +48,24 @@ def measure(clf: Classifier, items, not_dogs, below: float) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-breed", type=int, default=10, help="held-out photos per breed (10 = all 1,200)")
+    add_write_option(ap, "bench_mirror")
     args = ap.parse_args()
-    data = os.environ["DOGBREED_DATA"]
-    items = first_per_group(stanford_split(data)["test"], args.per_breed, key=lambda it: it[1])
-    not_dogs = not_dogs_split(not_dogs_dir(data))["heldout"]
-    print(f"{len(items)} held-out Stanford Dogs photos, {len(not_dogs)} held-out non-dogs")
-    print("| model | mirror | top-1 | log loss | ECE | dogs called not a dog | non-dogs rejected | photos mirrored "
-          "| photos/s |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name in ("fast", "accurate"):
-        clf = Classifier.load(name, device="cpu")
-        clf.predict([p for p, _ in items[:8]])  # warm-up
-        for below, label in ((1.01, "always"), (Classifier.mirror_below, f"below {Classifier.mirror_below:.0%} sure")):
-            r = measure(clf, items, not_dogs, below)
-            print(f"| {name} | {label} | {r['top1']:.1%} | {r['log_loss']:.3f} | {r['ece']:.1%} "
-                  f"| {r['dogs_rejected']:.2%} | {r['not_dogs_rejected']:.1%} | {r['mirrored']:.0%} "
-                  f"| {r['photos_s']:.1f} |", flush=True)
+    with recording(args.write):
+        data = os.environ["DOGBREED_DATA"]
+        items = first_per_group(stanford_split(data)["test"], args.per_breed, key=lambda it: it[1])
+        not_dogs = not_dogs_split(not_dogs_dir(data))["heldout"]
+        print(f"{len(items)} held-out Stanford Dogs photos, {len(not_dogs)} held-out non-dogs\n")
+        print("| model | mirror | top-1 | log loss | ECE | dogs called not a dog | non-dogs rejected | photos mirrored "
+              "| photos/s |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name in ("fast", "accurate"):
+            clf = Classifier.load(name, device="cpu")
+            clf.predict([p for p, _ in items[:8]])  # warm-up
+            for below, label in ((1.01, "always"), (Classifier.mirror_below, f"below {Classifier.mirror_below:.0%} sure")):
+                r = measure(clf, items, not_dogs, below)
+                print(f"| {name} | {label} | {r['top1']:.1%} | {r['log_loss']:.3f} | {r['ece']:.1%} "
+                      f"| {r['dogs_rejected']:.2%} | {r['not_dogs_rejected']:.1%} | {r['mirrored']:.0%} "
+                      f"| {r['photos_s']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.predict.heatmap import heatmap
 from dogbreed_desktop.core.datasets import first_per_group
 from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error, log_loss, topk_accuracy
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error, log_loss, topk_accuracy
+from stamp import add_write_option, recording
 
 
 def measure(name: str, items, not_dogs, latency_photos: int) -> dict:
@@ -65,27 +66,30 @@ def main() -> None:
     ap.add_argument("--per-breed", type=int, default=10, help="test photos per breed (10 = the whole split)")
     ap.add_argument("--latency-photos", type=int, default=30)
     ap.add_argument("--models", default="fast,accurate")
+    add_write_option(ap, "bench_models")
     args = ap.parse_args()
-    data = os.environ.get("DOGBREED_DATA")
-    if not data:
-        raise SystemExit("set DOGBREED_DATA to the dog-breed-identification folder")
-    torch.set_num_threads(min(2, os.cpu_count() or 2))
-    items = first_per_group(stanford_split(data)["test"], args.per_breed, key=lambda it: it[1])
-    nd_folder = not_dogs_dir(data)
-    not_dogs = not_dogs_split(nd_folder)["heldout"] if (nd_folder / "manifest.csv").is_file() else []
-    rows = [measure(m, items, not_dogs, args.latency_photos) for m in args.models.split(",")]
-    print(f"held-out Stanford Dogs: {len(items)} photos (TEST split of training.holdout); not-dogs held-out half: "
-          f"{len(not_dogs)} photos; {os.cpu_count()} cores, torch {torch.get_num_threads()} threads")
-    print("| model | top-1 | top-5 | log loss | ECE | dogs rejected | non-dogs rejected | latency | heatmap |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        nd = f"{r['not_dogs_rejected']:.1%}" if "not_dogs_rejected" in r else "-"
-        print(f"| {r['model']}: {r['title']} | {r['top1']:.1%} | {r['top5']:.1%} | {r['log_loss']:.3f} | "
-              f"{r['ece']:.1%} | {r['dogs_rejected']:.2%} | {nd} | {r['latency_ms']:.0f} ms | {r['heatmap_ms']:.0f} ms |")
-    for r in rows:
-        if "per_category" in r:
-            print(f"{r['model']}: non-dogs rejected per category: "
-                  + ", ".join(f"{c} {v:.1%}" for c, v in r["per_category"].items()))
+    with recording(args.write):
+        data = os.environ.get("DOGBREED_DATA")
+        if not data:
+            raise SystemExit("set DOGBREED_DATA to the dog-breed-identification folder")
+        torch.set_num_threads(min(2, os.cpu_count() or 2))
+        items = first_per_group(stanford_split(data)["test"], args.per_breed, key=lambda it: it[1])
+        nd_folder = not_dogs_dir(data)
+        not_dogs = not_dogs_split(nd_folder)["heldout"] if (nd_folder / "manifest.csv").is_file() else []
+        rows = [measure(m, items, not_dogs, args.latency_photos) for m in args.models.split(",")]
+        print(f"held-out Stanford Dogs: {len(items)} photos (TEST split of training.holdout); not-dogs held-out half: "
+              f"{len(not_dogs)} photos; {os.cpu_count()} cores, torch {torch.get_num_threads()} threads\n")
+        print("| model | top-1 | top-5 | log loss | ECE | dogs rejected | non-dogs rejected | latency | heatmap |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            nd = f"{r['not_dogs_rejected']:.1%}" if "not_dogs_rejected" in r else "-"
+            print(f"| {r['model']}: {r['title']} | {r['top1']:.1%} | {r['top5']:.1%} | {r['log_loss']:.3f} | "
+                  f"{r['ece']:.1%} | {r['dogs_rejected']:.2%} | {nd} | {r['latency_ms']:.0f} ms | {r['heatmap_ms']:.0f} ms |")
+        print()
+        for r in rows:
+            if "per_category" in r:
+                print(f"{r['model']}: non-dogs rejected per category: "
+                      + ", ".join(f"{c} {v:.1%}" for c, v in r["per_category"].items()))
 
 
 if __name__ == "__main__":

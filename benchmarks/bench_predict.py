@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from stamp import add_write_option, recording
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -64,54 +65,56 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("n", nargs="?", type=int, default=1000, help="photos in the folder run (default 1000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each command; medians are printed")
+    add_write_option(ap, "bench_predict")
     args = ap.parse_args()
-    data = os.environ.get("DOGBREED_DATA")
-    if not data:
-        sys.exit("set DOGBREED_DATA to the dog-breed-identification folder")
-    photos = sorted((Path(data) / "train").glob("*.jpg"))[: args.n]
-    paths = [str(p) for p in photos]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write("\n".join(paths))
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as one:
-        one.write(paths[0])
-    predict = [PY, "-m", "dogbreed_desktop", "predict", "--json"]
-    torch_env = {**os.environ, "DOGBREED_ENGINE": "torch"}
-    folder = {
-        "bare torch script (decode+resize+crop+Lite0, channels_last)": ([PY, str(HERE / "bare_lite0.py"), f.name], None),
-        "predict --json, fast (ONNX Runtime)": (predict + ["--model", "fast", *paths], None),
-        "predict --json, accurate (ONNX Runtime)": (predict + ["--model", "accurate", *paths], None),
-        "predict --json, fast on torch (DOGBREED_ENGINE=torch)": (predict + ["--model", "fast", *paths], torch_env),
-    }
-    timed([PY, str(HERE / "bare_lite0.py"), one.name])  # warm the file cache and the imports
-    timed(predict + [paths[0]])
-    times: dict[str, list[float]] = {k: [] for k in folder}
-    cold = {"bare torch script, one photo (whole process)": [], "predict --json one.jpg, to its first line": []}
-    for _ in range(args.repeat):
-        for name, (cmd, env) in folder.items():
-            times[name].append(timed(cmd, env))
-        cold["bare torch script, one photo (whole process)"].append(timed([PY, str(HERE / "bare_lite0.py"), one.name]))
-        cold["predict --json one.jpg, to its first line"].append(first_line(predict + [paths[0]]))
-    lat = {m: latency_ms(m, photos[:20]) for m in ("fast", "accurate")}
+    with recording(args.write):
+        data = os.environ.get("DOGBREED_DATA")
+        if not data:
+            sys.exit("set DOGBREED_DATA to the dog-breed-identification folder")
+        photos = sorted((Path(data) / "train").glob("*.jpg"))[: args.n]
+        paths = [str(p) for p in photos]
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(paths))
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as one:
+            one.write(paths[0])
+        predict = [PY, "-m", "dogbreed_desktop", "predict", "--json"]
+        torch_env = {**os.environ, "DOGBREED_ENGINE": "torch"}
+        folder = {
+            "bare torch script (decode+resize+crop+Lite0, channels_last)": ([PY, str(HERE / "bare_lite0.py"), f.name], None),
+            "predict --json, fast (ONNX Runtime)": (predict + ["--model", "fast", *paths], None),
+            "predict --json, accurate (ONNX Runtime)": (predict + ["--model", "accurate", *paths], None),
+            "predict --json, fast on torch (DOGBREED_ENGINE=torch)": (predict + ["--model", "fast", *paths], torch_env),
+        }
+        timed([PY, str(HERE / "bare_lite0.py"), one.name])  # warm the file cache and the imports
+        timed(predict + [paths[0]])
+        times: dict[str, list[float]] = {k: [] for k in folder}
+        cold = {"bare torch script, one photo (whole process)": [], "predict --json one.jpg, to its first line": []}
+        for _ in range(args.repeat):
+            for name, (cmd, env) in folder.items():
+                times[name].append(timed(cmd, env))
+            cold["bare torch script, one photo (whole process)"].append(timed([PY, str(HERE / "bare_lite0.py"), one.name]))
+            cold["predict --json one.jpg, to its first line"].append(first_line(predict + [paths[0]]))
+        lat = {m: latency_ms(m, photos[:20]) for m in ("fast", "accurate")}
 
-    print(f"{len(paths)} photos (224x224 JPEGs), {os.cpu_count()} cores, median of {args.repeat} run(s) each")
-    print()
-    print("| run | images/s | vs bare |")
-    print("|---|---|---|")
-    bare = len(paths) / statistics.median(times[next(iter(folder))])
-    for name, ts in times.items():
-        ips = len(paths) / statistics.median(ts)
-        print(f"| {name} | {ips:.1f} | {ips / bare:.2f}x |")
-    print()
-    print("| cold start | seconds | vs bare |")
-    print("|---|---|---|")
-    bare_cold = statistics.median(cold["bare torch script, one photo (whole process)"])
-    for name, ts in cold.items():
-        print(f"| {name} | {statistics.median(ts):.2f} | {statistics.median(ts) / bare_cold:.2f}x |")
-    print()
-    print("| single photo after warm-up (decode to verdict, median of 50) | ms |")
-    print("|---|---|")
-    for m, ms in lat.items():
-        print(f"| {m} | {ms:.1f} |")
+        print(f"{len(paths)} photos (224x224 JPEGs), {os.cpu_count()} cores, median of {args.repeat} run(s) each")
+        print()
+        print("| run | images/s | vs bare |")
+        print("|---|---|---|")
+        bare = len(paths) / statistics.median(times[next(iter(folder))])
+        for name, ts in times.items():
+            ips = len(paths) / statistics.median(ts)
+            print(f"| {name} | {ips:.1f} | {ips / bare:.2f}x |")
+        print()
+        print("| cold start | seconds | vs bare |")
+        print("|---|---|---|")
+        bare_cold = statistics.median(cold["bare torch script, one photo (whole process)"])
+        for name, ts in cold.items():
+            print(f"| {name} | {statistics.median(ts):.2f} | {statistics.median(ts) / bare_cold:.2f}x |")
+        print()
+        print("| single photo after warm-up (decode to verdict, median of 50) | ms |")
+        print("|---|---|")
+        for m, ms in lat.items():
+            print(f"| {m} | {ms:.1f} |")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import httpx
 
 import slow_clients
 from dogbreed_desktop.core.predict.classifier import Classifier
+from stamp import add_write_option, recording
 
 
 def real_photos(root: Path, n: int) -> list[Path]:
@@ -110,45 +111,47 @@ def main() -> None:
     ap.add_argument("--scenarios", default="normal,slow,stalled", help="which of normal, slow, stalled to run")
     ap.add_argument("--slow-clients", type=int, default=150, help="clients uploading at 100 bytes/s")
     ap.add_argument("--stalled-clients", type=int, default=96, help="uploads that stop after 19 MB")
+    add_write_option(ap, "bench_serve")
     args = ap.parse_args()
-    if not args.data:
-        raise SystemExit("set DOGBREED_DATA or pass --data")
-    photos = real_photos(Path(args.data), args.photos)
-    bodies = [p.read_bytes() for p in photos]
-    levels = {c: max(48, args.requests * c) for c in (1, 4, 16)}
+    with recording(args.write):
+        if not args.data:
+            raise SystemExit("set DOGBREED_DATA or pass --data")
+        photos = real_photos(Path(args.data), args.photos)
+        bodies = [p.read_bytes() for p in photos]
+        levels = {c: max(48, args.requests * c) for c in (1, 4, 16)}
 
-    scenarios = set(args.scenarios.split(","))
-    print(f"{len(photos)} real photos, {os.cpu_count()} cores, one photo per request\n")
-    if "normal" in scenarios:
-        normal(args, photos, bodies, levels)
-    if "slow" in scenarios:
-        proc, url = start_server(args.model)
-        try:
-            r = asyncio.run(slow_clients.slow(url, bodies, clients=args.slow_clients))
-        finally:
-            proc.terminate()
-            proc.wait(60)
-        print(f"\n{r['slow']} slow clients (100 bytes/s each) and one normal client, for 20 s:\n")
-        print("| normal uploads | 200 within 2 s | p50 | slowest | slow clients answered or closed | last one |")
-        print("|---|---|---|---|---|---|")
-        print(f"| {r['normal']} | {r['normal_ok_2s']} ({100 * r['normal_ok_2s'] / r['normal']:.0f} %) | "
-              f"{1000 * r['normal_p50']:.0f} ms | {1000 * r['normal_max']:.0f} ms | {fmt(r['slow_outcomes'])} | "
-              f"{r['slow_last_s']:.1f} s |")
-    if "stalled" in scenarios:
-        proc, url = start_server(args.model)
-        try:
-            r = asyncio.run(slow_clients.stalled(url, proc.pid, bodies, clients=args.stalled_clients))
-        finally:
-            proc.terminate()
-            proc.wait(60)
-        print(f"\n{r['clients']} uploads that stop after 19 MB, and one normal client for 20 s:\n")
-        print("| server RSS before | peak | after | stalled uploads answered | longest stall before its answer | "
-              "all released | normal uploads | 200 within 2 s | p50 | slowest |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        print(f"| {r['baseline_mb']:.0f} MB | {r['peak_mb']:.0f} MB | {r['after_mb']:.0f} MB | {fmt(r['outcomes'])} | "
-              f"{r['longest_stall_s']:.1f} s | {r['all_released_s']:.1f} s | {r['normal']} | {r['normal_ok_2s']} "
-              f"({100 * r['normal_ok_2s'] / r['normal']:.0f} %) | {1000 * r['normal_p50']:.0f} ms | "
-              f"{1000 * r['normal_max']:.0f} ms |")
+        scenarios = set(args.scenarios.split(","))
+        print(f"{len(photos)} real photos, {os.cpu_count()} cores, one photo per request\n")
+        if "normal" in scenarios:
+            normal(args, photos, bodies, levels)
+        if "slow" in scenarios:
+            proc, url = start_server(args.model)
+            try:
+                r = asyncio.run(slow_clients.slow(url, bodies, clients=args.slow_clients))
+            finally:
+                proc.terminate()
+                proc.wait(60)
+            print(f"\n{r['slow']} slow clients (100 bytes/s each) and one normal client, for 20 s:\n")
+            print("| normal uploads | 200 within 2 s | p50 | slowest | slow clients answered or closed | last one |")
+            print("|---|---|---|---|---|---|")
+            print(f"| {r['normal']} | {r['normal_ok_2s']} ({100 * r['normal_ok_2s'] / r['normal']:.0f} %) | "
+                  f"{1000 * r['normal_p50']:.0f} ms | {1000 * r['normal_max']:.0f} ms | {fmt(r['slow_outcomes'])} | "
+                  f"{r['slow_last_s']:.1f} s |")
+        if "stalled" in scenarios:
+            proc, url = start_server(args.model)
+            try:
+                r = asyncio.run(slow_clients.stalled(url, proc.pid, bodies, clients=args.stalled_clients))
+            finally:
+                proc.terminate()
+                proc.wait(60)
+            print(f"\n{r['clients']} uploads that stop after 19 MB, and one normal client for 20 s:\n")
+            print("| server RSS before | peak | after | stalled uploads answered | longest stall before its answer | "
+                  "all released | normal uploads | 200 within 2 s | p50 | slowest |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
+            print(f"| {r['baseline_mb']:.0f} MB | {r['peak_mb']:.0f} MB | {r['after_mb']:.0f} MB | {fmt(r['outcomes'])} | "
+                  f"{r['longest_stall_s']:.1f} s | {r['all_released_s']:.1f} s | {r['normal']} | {r['normal_ok_2s']} "
+                  f"({100 * r['normal_ok_2s'] / r['normal']:.0f} %) | {1000 * r['normal_p50']:.0f} ms | "
+                  f"{1000 * r['normal_max']:.0f} ms |")
 
 
 def fmt(outcomes: dict) -> str:

@@ -7,7 +7,7 @@ Both models run through the app's own prediction path (`Classifier.predict`, mir
 on the held-out TEST split of training.holdout (1,200 Stanford Dogs photos, which come from ImageNet, the backbones'
 training set) and on wild-dev (341 dog photos from outside ImageNet; measured, never fitted on). "Perfectly
 calibrated" draws each photo's right-or-wrong from its own confidence, `--draws` times: what ECE (15 equal-width
-bins, core.torch.metrics) reads for a model whose every "p % sure" is right p % of the time, and how often that reading
+bins, core.evaluate.metrics) reads for a model whose every "p % sure" is right p % of the time, and how often that reading
 meets the issue's target (ECE <= 2 % held-out, <= 2.5 % on wild-dev). Mean confidence minus accuracy is the
 calibration error in the large, with its sign (positive: overconfident).
 """
@@ -23,7 +23,8 @@ import torch
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from training.holdout import stanford_split, wild_dev
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error
+from stamp import add_write_option, recording
 
 def measure(clf: Classifier, items, target: float, draws: int, rng) -> dict:
     results = clf.predict([p for p, _ in items], top_k=1)
@@ -49,22 +50,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
     ap.add_argument("--draws", type=int, default=2000)
+    add_write_option(ap, "calibration_floor")
     args = ap.parse_args()
-    if not args.data:
-        raise SystemExit("set DOGBREED_DATA or pass --data")
-    sets = {"held-out Stanford Dogs (ImageNet-born)": (stanford_split(Path(args.data))["test"], 0.02),
-            "wild-dev (development, outside ImageNet)": (wild_dev(args.data), 0.025)}
-    rng = np.random.default_rng(0)
-    print("| model | photos | n | top-1 | mean confidence − accuracy | ECE | a perfectly calibrated model's ECE "
-          "here: mean / 95th percentile | it reads this high or higher | it meets the target (2 % / 2.5 %) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name in ("fast", "accurate"):
-        clf = Classifier.load(name)
-        for label, (items, target) in sets.items():
-            r = measure(clf, items, target, args.draws, rng)
-            print(f"| {name} | {label} | {r['n']} | {r['top1']:.1%} | {r['gap']:+.1%} | {r['ece']:.2%} | "
-                  f"{r['perfect_mean']:.2%} / {r['perfect_95']:.2%} | {r['p']:.0%} of draws | "
-                  f"{r['meets']:.0%} of draws |", flush=True)
+    with recording(args.write):
+        if not args.data:
+            raise SystemExit("set DOGBREED_DATA or pass --data")
+        sets = {"held-out Stanford Dogs (ImageNet-born)": (stanford_split(Path(args.data))["test"], 0.02),
+                "wild-dev (development, outside ImageNet)": (wild_dev(args.data), 0.025)}
+        rng = np.random.default_rng(0)
+        print("| model | photos | n | top-1 | mean confidence − accuracy | ECE | a perfectly calibrated model's ECE "
+              "here: mean / 95th percentile | it reads this high or higher | it meets the target (2 % / 2.5 %) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for name in ("fast", "accurate"):
+            clf = Classifier.load(name)
+            for label, (items, target) in sets.items():
+                r = measure(clf, items, target, args.draws, rng)
+                print(f"| {name} | {label} | {r['n']} | {r['top1']:.1%} | {r['gap']:+.1%} | {r['ece']:.2%} | "
+                      f"{r['perfect_mean']:.2%} / {r['perfect_95']:.2%} | {r['p']:.0%} of draws | "
+                      f"{r['meets']:.0%} of draws |", flush=True)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from dogbreed_desktop.core.breeds import BREED_IDS, IMAGENET_INDICES
 from dogbreed_desktop.core.model.ensemble import Ensemble
 from dogbreed_desktop.core.predict.gate import Gate
 from training.holdout import SEED, not_dogs_dir, not_dogs_split, wild_dev_folds
-from dogbreed_desktop.core.torch.metrics import fit_temperature
+from dogbreed_desktop.core.torch.temperature import fit_temperature
 from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate  # noqa: E402
 from builtin_models_wild import EXTRA_REPEATS, PRIOR_TAKEN_BACK, crossfit, fit_mixed_temperature, prior_shift  # noqa

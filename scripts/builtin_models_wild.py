@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 
-T_RANGE = (0.05, 20.0)  # as core.torch.metrics.fit_temperature
+T_RANGE = (0.05, 20.0)  # as core.torch.temperature.fit_temperature
 PRIOR_TAKEN_BACK = 0.5  # of wild-extra's prior shift, chosen by wild-dev balanced log loss among 0, 0.5 and 1
 EXTRA_REPEATS = 3  # wild-extra's photos count this many times in a head's training set (1, 2, 3, 5 tried)
 

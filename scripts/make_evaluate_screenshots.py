@@ -1,7 +1,7 @@
-"""Take docs/evaluate_*.png: the real window's Evaluate tab, offscreen, after evaluating a model on real photos.
+"""Take docs/img/evaluate_*.png: the real window's Evaluate tab, offscreen, after evaluating a model on real photos.
 
     DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_evaluate_screenshots.py \
-        [--model RUN_OR_FILE] [--per-class 10] [--out docs]
+        [--model RUN_OR_FILE] [--per-class 10] [--out docs/img]
 
 The photos are linked (not copied) into a temporary folder, one folder per breed.
 """
@@ -36,7 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model")
     ap.add_argument("--per-class", type=int, default=10)
-    ap.add_argument("--out", default=str(ROOT / "docs"))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--validation", action="store_true", help="--model is a run: use its validation photos")
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication

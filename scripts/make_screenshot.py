@@ -1,6 +1,6 @@
-"""Take docs/screenshot.png: the real window, offscreen, with real photos from the Kaggle set classified.
+"""Take docs/img/screenshot.png: the real window, offscreen, with real photos from the Kaggle set classified.
 
-    DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_screenshot.py [--out docs/screenshot.png]
+    DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_screenshot.py [--out docs/img/screenshot.png]
         [--scheme light|dark]   # as if the system were switched to that colour scheme
 """
 
@@ -30,7 +30,7 @@ PHOTOS = [
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshot.png")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "screenshot.png")
     ap.add_argument("--select", type=int, default=0, help="which photo to show large (index into PHOTOS)")
     ap.add_argument("--scheme", choices=("light", "dark"), help="force the system colour scheme")
     args = ap.parse_args()

@@ -1,8 +1,8 @@
-"""Take docs/train_before.png, train_during.png, train_after.png and train_tab_child_died.png: the real window's
+"""Take docs/img/train_before.png, train_during.png, train_after.png and train_tab_child_died.png: the real window's
 Train tab at its default size, offscreen, before a run (a 120-breed folder checked), during and after a real
 short fast-mode run, and after that run, resumed, lost its training process (SIGKILL; POSIX).
 
-    DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_train_screenshots.py [--out docs]
+    DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_train_screenshots.py [--out docs/img]
 
 The photos are linked (never copied) into a temporary folder: 120 breeds with 4-30 photos each (a long tail)
 for the chart, and 4 breeds x 8 photos for the run.
@@ -52,7 +52,7 @@ def save(widget, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
-    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
     args = ap.parse_args()
     if not args.data:
         ap.error("set DOGBREED_DATA or pass --data")

@@ -1,4 +1,4 @@
-"""Take docs/not_a_dog.png and docs/why_heatmap.png: the real window, offscreen, with a cat and a person from
+"""Take docs/img/not_a_dog.png and docs/img/why_heatmap.png: the real window, offscreen, with a cat and a person from
 the not-dogs folder and a dog from the held-out split dropped in; the cat selected, then the dog with "Why?".
 
     DOGBREED_DATA=/path/to/dog-breed-identification python scripts/make_trust_screenshots.py
@@ -45,7 +45,7 @@ def main() -> None:
 
     def shot(name: str) -> None:
         settle(lambda: False, timeout=0.5)  # let the last paints land
-        out = ROOT / "docs" / name
+        out = ROOT / "docs" / "img" / name
         window.grab().save(str(out), "PNG")
         from PIL import Image
 

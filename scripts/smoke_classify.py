@@ -12,9 +12,9 @@ from pathlib import Path
 
 from smoke_common import check, clean_env, run, write_ppm
 
-# core/flavour.py's TRAINING, as the person reads it.
+# core/flavour.py's TRAINING and EXPORT, as the person reads them.
 TRAINING = "Training needs the full build of Dog Breed Studio: this classify-only build has no PyTorch."
-EXPORT = "ONNX export needs the full build of Dog Breed Studio"
+EXPORT = "ONNX export needs the full build of Dog Breed Studio: this classify-only build has no onnx package."
 
 
 def tiny_labelled_set(data: Path | None, folder: Path) -> tuple[Path, bool]:

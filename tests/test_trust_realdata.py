@@ -20,7 +20,7 @@ from PIL import Image
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.predict.heatmap import heatmap
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error, log_loss
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error, log_loss
 from training.holdout import not_dogs_dir, not_dogs_split, stanford_split, wild_dev
 
 pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out

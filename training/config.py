@@ -36,7 +36,7 @@ DEFAULT_LR = {
     ("finetune", "imagenet"): 3e-4,
     ("finetune", "random"): 1e-3,
     # After the linear probe (`probe`) the head is already trained: a gentle start (LP-FT). On 30 breeds x 40
-    # photos (README) 1e-4 lowered validation loss from the first epoch, 3e-4 raised it.
+    # photos (benchmarks/results/training_modes.md) 1e-4 lowered validation loss from the first epoch, 3e-4 raised it.
     ("finetune", "probe"): 1e-4,
 }
 HEAD_INITS = {
@@ -95,7 +95,7 @@ class TrainConfig:
     weight_decay: float = setting(by_mode={"fast": 1e-4, "top": 1e-5, "finetune": 1e-5}, low=0.0,
                                   help="AdamW weight decay")
     # No smoothing by default: validation loss picks the best epoch and stops early, and smoothing inflates it
-    # (30 breeds x 12 photos: epoch 1's 0.303 against 0.230 without), so fine-tuning kept epoch 0 (README).
+    # (30 breeds x 12 photos: epoch 1's 0.303 against 0.230 without), so fine-tuning kept epoch 0 (training_modes.md).
     label_smoothing: float = setting(by_mode={"fast": 0.0, "top": 0.0, "finetune": 0.0}, low=0.0, high=1.0,
                                      help="cross-entropy label smoothing")
     backbone_lr_scale: float = setting(0.1, low=0.0, help="finetune, top: backbone learning rate = lr x this")

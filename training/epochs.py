@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dogbreed_desktop.core.control import Control, Stopped
-from dogbreed_desktop.core.torch.metrics import topk_accuracy
+from dogbreed_desktop.core.evaluate.metrics import topk_accuracy
 from dogbreed_desktop.core.torch.precision import Precision
 
 from .distributed import Dist, StopSync, reduce_eval

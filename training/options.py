@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, only epoch lines")
     p.add_argument("--progress", default="bar", choices=("bar", "json"),
                    help="bar: tqdm bars and epoch lines (default); json: one JSON object per line on stdout for "
-                        "other programs (schema in training/jsonlines.py and the README), `stop` on stdin stops")
+                        "other programs (schema in training/jsonlines.py and the docs), `stop` on stdin stops")
     p.add_argument("--checks", metavar="FILE",
                    help="per-file checks of an earlier preflight of the same folder (the JSON the Train tab "
                         "writes): files unchanged since are not read again")

@@ -20,7 +20,8 @@ from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
 from dogbreed_desktop.core.errors import describe
 from dogbreed_desktop.core.torch.heads import head_start
-from dogbreed_desktop.core.torch.metrics import fit_temperature, report
+from dogbreed_desktop.core.evaluate.metrics import report
+from dogbreed_desktop.core.torch.temperature import fit_temperature
 from dogbreed_desktop.paths import MODEL_FILENAME
 
 from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
@@ -203,7 +204,7 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
     """The inference artifact: best weights, temperature fitted on the best epoch's validation logits."""
     logits, targets = result.best_outputs["logits"], result.best_outputs["targets"]
     temperature = fit_temperature(logits, targets)
-    rep = report(torch.softmax(logits / temperature, dim=1), targets, result.classes)
+    rep = report(torch.softmax(logits / temperature, dim=1).cpu(), targets.cpu(), result.classes)
     base = result.history[0] if result.history and result.history[0]["epoch"] == 0 else {}
     metrics = {
         "val_top1": rep["top1"], "val_top5": rep["top5"], "val_log_loss": rep["log_loss"], "val_ece": rep["ece"],

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error
 
 
 def calibration_floor(p: torch.Tensor, draws: int = 300, seed: int = 0) -> float:

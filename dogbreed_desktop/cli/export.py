@@ -19,10 +19,10 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..core.errors import UserError
-    from ..core.flavour import has_torch, needs_full_build
+    from ..core.flavour import EXPORT, has_onnx
 
-    if not has_torch():  # the classify-only build
-        return fail(needs_full_build("ONNX export"))
+    if not has_onnx():  # the classify-only build
+        return fail(EXPORT)
     from ..core.export.export_onnx import export_onnx
 
     try:

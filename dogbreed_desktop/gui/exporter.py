@@ -24,10 +24,10 @@ class Exporter(QObject):
         self.runner = TaskRunner("export", self)
 
     def ask_and_export(self, parent: QWidget, model_path: str | None, name: str = "") -> None:
-        from ..core.flavour import has_torch, needs_full_build
+        from ..core import flavour
 
-        if not has_torch():  # the classify-only build: say so instead of asking for a file name
-            self._failed(None, needs_full_build("ONNX export"))
+        if not flavour.has_onnx():  # the classify-only build: say so instead of asking for a file name
+            self._failed(None, flavour.EXPORT)
             return
         path = Path(model_path) if model_path else None  # a run's model is named after its run folder
         stem = (path.parent.name if path.name == MODEL_FILENAME else path.stem) if path else ""

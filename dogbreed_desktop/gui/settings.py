@@ -38,7 +38,7 @@ def store() -> QSettings:
 
 
 def location() -> str:
-    """Where the settings live, for the README and the About box."""
+    """Where the settings live, for the docs and the About box."""
     return store().fileName()
 
 

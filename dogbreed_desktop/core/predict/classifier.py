@@ -154,8 +154,8 @@ class Classifier:
 
         Mirror views are adaptive: every photo runs once; the members that use their mirror image run it only for
         the photos the first view left under `mirror_below` sure. The mirror changes the answer of a photo the
-        model is already that sure of by a hair, and most photos are (measured in the README: top-1, ECE and the
-        gate's rates unchanged), so a folder costs about 1.3 forwards a photo instead of 2."""
+        model is already that sure of by a hair, and most photos are (benchmarks/results/bench_mirror.md: top-1,
+        ECE and the gate's rates unchanged), so a folder costs about 1.3 forwards a photo instead of 2."""
         xs = [normalize(batches[m.prep], self.preprocessings[m.prep]) for m in self.members]
         outs = [self.engine.run(i, x) for i, x in enumerate(xs)]
         feats, nets = [o.features for o in outs], [o.imagenet for o in outs]
