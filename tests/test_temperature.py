@@ -1,6 +1,6 @@
-"""Post-hoc temperature (core.torch.temperature.fit_temperature): the minimum of the validation NLL, found by a search that
-cannot step into NaN. A perfectly separated validation split (easy classes, a well-trained head) once gave a NaN
-temperature through LBFGS, which made the saved model unusable."""
+"""Post-hoc temperature (core.torch.temperature.fit_temperature): the minimum of the validation NLL, found by a
+search that cannot step into NaN. A perfectly separated validation split (easy classes, a well-trained head) once
+gave a NaN temperature through LBFGS, which made the saved model unusable."""
 
 from __future__ import annotations
 

@@ -149,8 +149,9 @@ def reduce_eval(ev: dict, d: Dist, device: torch.device, classes: int) -> dict:
     z, t = d.gather_rows(out["logits"].float(), device), d.gather_rows(out["targets"], device)
     if not len(t):
         return ev
-    return {**ev, "val_loss": torch.nn.functional.cross_entropy(z, t).item(), "val_top1": topk_accuracy(z.cpu(), t.cpu(), 1),
-            "val_top5": topk_accuracy(z.cpu(), t.cpu(), 5), "outputs": {"logits": z, "targets": t}}
+    zc, tc = z.cpu(), t.cpu()  # the metrics are numpy
+    return {**ev, "val_loss": torch.nn.functional.cross_entropy(z, t).item(), "val_top1": topk_accuracy(zc, tc, 1),
+            "val_top5": topk_accuracy(zc, tc, 5), "outputs": {"logits": z, "targets": t}}
 
 
 def sharded_features(samples: list, extract, d: Dist, device: torch.device):

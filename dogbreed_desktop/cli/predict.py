@@ -6,7 +6,7 @@ import sys
 
 from ..core.devices import DEVICES
 from ..core.jsonsafe import dumps
-from .common import EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, fail, load_classifier, positive_int, printable, progress
+from .common import EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, classifier_for, fail, positive_int, printable, progress
 
 HELP = "classify photos and folders"
 
@@ -28,7 +28,7 @@ def run(args) -> int:
     paths = collect_images(args.paths)
     if not paths:
         return fail("no image files found in the given folders", EXIT_SOME_FAILED)
-    clf = load_classifier(args.model, args.device)
+    clf = classifier_for(args)
     heatmaps = HeatmapWriter(clf, args.heatmap) if args.heatmap else None
     control = progress(len(paths), sys.stderr.isatty() and not args.json)
     failed = 0

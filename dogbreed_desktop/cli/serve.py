@@ -9,7 +9,7 @@ import sys
 from urllib.parse import urlsplit
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, MODEL_HELP, fail, load_classifier, positive_int
+from .common import EXIT_OK, MODEL_HELP, classifier_for, fail, positive_int
 
 HELP = "serve the model over HTTP: a web API and an upload page"
 
@@ -104,7 +104,7 @@ def run(args) -> int:
     from ..server.requestlog import log_to_stderr
 
     with sock:
-        clf = load_classifier(args.model, args.device)
+        clf = classifier_for(args)
         settings = ServerSettings(max_upload_mb=args.max_upload_mb, max_images=args.max_images,
                                   max_queue=args.max_queue, max_batch=args.batch_size,
                                   batch_wait_ms=args.batch_wait_ms, top_k=min(args.top_k, len(clf.classes)),

@@ -1,6 +1,6 @@
 """Turning a verdict into words: ranking, the verdict line and the list's headline. Plain Python. The verdict
-itself ("breed", "unsure", "not_a_dog" or "unknown_breed") is decided once, in the core (`core.predict.gate.decide`), and
-only shown here."""
+itself ("breed", "unsure", "not_a_dog" or "unknown_breed") is decided once, in the core
+(`core.predict.gate.decide`), and only shown here."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ One interface, two implementations:
   backbones on 2 cores, run at fixed shapes (`core.engine.ort_sessions`), and it imports in a fraction of torch's time
   (no torch on the classify path);
 - `core.torch.torch_engine.TorchEngine`, for CUDA and Apple GPUs, and for backbones that have no graph (torchvision).
-Heads, temperature, mirror averaging, the gate and heatmaps are numpy in `core.predict.classifier` and `core.predict.heatmap`,
-the same for both, so both engines give the same answers from the same model file.
+Heads, temperature, mirror averaging, the gate and heatmaps are numpy in `core.predict.classifier` and
+`core.predict.heatmap`, the same for both, so both engines give the same answers from the same model file.
 """
 
 from __future__ import annotations

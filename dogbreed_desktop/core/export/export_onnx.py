@@ -6,9 +6,9 @@ An ensemble (the built-in "accurate" model) is one graph too: its members' logit
 members may want different input sizes, so the graph has one input per preprocessing (`image`, `image_1`, ...;
 the metadata key `inputs` lists each one's preprocessing).
 
-Models on the EfficientNet-Lite backbones are written around the engine's own backbone graphs (`core.export.export_graph`:
-under a second, onnx only); torchvision backbones go through torch's exporter (a minute or more, and onnxscript
-too). onnx, onnxscript and onnxruntime are the optional `export` extra.
+Models on the EfficientNet-Lite backbones are written around the engine's own backbone graphs
+(`core.export.export_graph`: under a second, onnx only); torchvision backbones go through torch's exporter (a
+minute or more, and onnxscript too). onnx, onnxscript and onnxruntime are the optional `export` extra.
 """
 
 from __future__ import annotations
