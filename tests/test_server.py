@@ -127,7 +127,7 @@ BAD_REQUESTS = {
     "more pixels than allowed": (dict(files={"image": ("huge.png", png_claiming(9000, 9000), "image/png")}), 413,
                                  "image_too_large"),
     "a JSON body": (dict(json={"image": "x"}), 415, "unsupported_content_type"),
-    "too many images": (dict(files=[("image", (f"{i}.jpg", jpeg_bytes(), "image/jpeg")) for i in range(5)]), 413,
+    "too many images": (dict(files=[("image", (f"{i}.jpg", jpeg_bytes(), "image/jpeg")) for i in range(5)]), 400,
                         "too_many_images"),
     "an unfinished multipart body": (dict(content=b"--b\r\nContent-Disposition: form-data; name=\"image\"; "
                                           b"filename=\"a.jpg\"\r\n\r\nabc", headers={
