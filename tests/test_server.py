@@ -116,6 +116,20 @@ def test_synthetic_photo_matches_predict_and_describes_model(api, default_classi
         assert not re.search(r"""(src|href|url|import|fetch)\s*[=(]?\s*["'`]?(https?:)?//""", page.text)
 
 
+
+def test_v1_model_describes_each_member_of_an_ensemble():
+    from dogbreed_desktop.core.predict.classifier import Classifier
+
+    clf = Classifier.load("accurate")
+    with serving(create_app(clf)) as url:
+        model = httpx.get(f"{url}/v1/model", timeout=60).json()
+    assert model["ensemble"] is True and "backbone" not in model and "preprocessing" not in model
+    members = [(m["backbone"], m["input_size"]) for m in model["members"]]
+    assert members == [(a.backbone, a.preprocessing.crop) for a in clf.model.members]
+    assert members == [("efficientnet_lite0", 224), ("efficientnet_lite2", 260)]
+    assert sum(m["weight"] for m in model["members"]) == pytest.approx(1)
+    assert model["metrics"] == clf.metrics and len(model["classes"]) == 120
+
 BAD_REQUESTS = {
     "no file, only a text field": (dict(content=b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n'
                                         b"hello\r\n--b--\r\n", headers={
