@@ -90,7 +90,8 @@ def test_kaggle_submission_of_a_folder(real_photos, real_labels, tmp_path, capsy
         assert len(r) == 121 and all(0 <= v <= 1 for v in values) and abs(sum(values) - 1) < 1e-9
     # each row's largest column is the breed `predict --json` names first, and mostly the true breed
     assert main(["predict", "--json", *map(str, photos)]) == 0
-    first = {Path(j["path"]).stem: j["top_k"][0]["breed"] for j in map(json.loads, capsys.readouterr().out.splitlines())}
+    lines = capsys.readouterr().out.splitlines()
+    first = {Path(j["path"]).stem: j["top_k"][0]["breed"] for j in map(json.loads, lines)}
     best = {r[0]: rows[0][1 + max(range(120), key=lambda i: float(r[1 + i]))] for r in rows[1:]}
     assert best == first
     assert sum(best[p.stem] == real_labels[p.stem] for p in photos) >= 15

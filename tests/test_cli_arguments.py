@@ -31,8 +31,8 @@ def numeric_options() -> list[tuple[str, str, list[str]]]:
                 required.append("x")  # a positional (paths, a model name): never read, the parse stops first
             elif a.required:
                 required += [a.option_strings[0], "x"]
-        found += [(name, a.option_strings[-1], required) for a in parser._actions
-                  if a.option_strings and (a.type in (int, float) or getattr(a.type, "__name__", "") in ("int", "float"))]
+        found += [(name, a.option_strings[-1], required) for a in parser._actions if a.option_strings
+                  and (a.type in (int, float) or getattr(a.type, "__name__", "") in ("int", "float"))]
     return found
 
 

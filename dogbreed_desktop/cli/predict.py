@@ -110,7 +110,8 @@ class Output:
         else:
             line = table_line(r, self.width)
             if heat:
-                line += f"   [heatmap: {heat['heatmap']}]" if "heatmap" in heat else f"   [{printable(heat['heatmap_error'])}]"
+                line += (f"   [heatmap: {heat['heatmap']}]" if "heatmap" in heat
+                         else f"   [{printable(heat['heatmap_error'])}]")
             print(line)
 
 

@@ -63,7 +63,8 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         yield
         close()
 
-    app = FastAPI(title="Dog Breed Studio", version=openapi.API_VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title="Dog Breed Studio", version=openapi.API_VERSION, lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Dog breed from a photo, by the model loaded with `dogbreed-desktop serve`. "
                   "The page at `/` uploads photos from a browser; `/docs` lists these endpoints offline.")
     app.state.batcher, app.state.classifier, app.state.settings, app.state.close = batcher, classifier, settings, close
