@@ -10,13 +10,14 @@ from typing import Iterable, Sequence
 
 from ..core.files import write_text
 from ..core.predict import answers
-from ..core.predict.classifier import Prediction
 
 
 def rows(results: Iterable, classes: Sequence[str], names: Sequence[str], k: int) -> list[list[str]]:
     """The list's rows (objects with .path, .probabilities, .error, .verdict, .dog_probability, .looks_like) as
     the header and one row each, written by the core's serialiser: the columns of `predict --format csv`, a
     verdict column included, and no breed named where the verdict names none."""
+    from ..core.predict.classifier import Prediction  # loaded by the inference worker already
+
     k = max(1, min(k, len(classes)))
     table = [answers.csv_header(k)]
     for r in results:

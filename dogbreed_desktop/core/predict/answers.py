@@ -16,14 +16,16 @@ submission's rows) loses its small values.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..breeds import BREED_IDS, find_breed
 from ..errors import UserError
-from .classifier import BreedScore, Prediction, Result
 from .gate import BREED, UNSURE
+
+if TYPE_CHECKING:  # the classifier's module loads the engine: not needed to write an answer (the window's export)
+    from .classifier import BreedScore, Prediction, Result
 
 NAMES_A_BREED = (BREED, UNSURE)  # the verdicts whose `breed` is the answer, not only the nearest known one
 DIGITS = 6
@@ -51,6 +53,8 @@ def answer(r: Result, *, probabilities: bool = False) -> dict:
 def top_scores(probabilities: Sequence[float], classes: Sequence[str], names: Sequence[str],
                k: int) -> tuple[BreedScore, ...]:
     """The `k` most probable classes, best first, ties in class order (as the classifier ranks them)."""
+    from .classifier import BreedScore
+
     order = np.argsort(-np.asarray(probabilities, dtype=np.float64), kind="stable")[: max(1, k)]
     return tuple(BreedScore(classes[i], names[i], float(probabilities[i])) for i in order)
 
