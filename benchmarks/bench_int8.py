@@ -57,7 +57,7 @@ def main() -> None:
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from dogbreed_desktop.core.predict.classifier import Classifier
-    from dogbreed_desktop.core.engine.graphs import graph_file
+    from dogbreed_desktop.core.engine.graph_making import graph_file
     from dogbreed_desktop.core.engine.ort_sessions import open_graph
     from training.holdout import stanford_split
     from dogbreed_desktop.core.predict.preprocess import normalize

@@ -24,7 +24,7 @@ from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.predict.heatmap import heatmap
 from dogbreed_desktop.core.datasets import first_per_group
 from training.holdout import not_dogs_dir, not_dogs_split, stanford_split
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error, log_loss, topk_accuracy
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error, log_loss, topk_accuracy
 
 
 def measure(name: str, items, not_dogs, latency_photos: int) -> dict:

@@ -68,10 +68,10 @@ def type_of(text: str):
 
 
 def run_mode(mode: str, data: Path, work: Path, settings: dict, export: bool = True) -> dict:
-    from dogbreed_desktop.core.engine import graphs
+    from dogbreed_desktop.core.engine import graph_making
 
     exported = []
-    real = graphs.write_graph_beside
+    real = graph_making.write_graph_beside
 
     def timed(artifact):
         start = time.perf_counter()
@@ -80,7 +80,7 @@ def run_mode(mode: str, data: Path, work: Path, settings: dict, export: bool = T
         finally:
             exported.append(time.perf_counter() - start)
 
-    graphs.write_graph_beside = timed
+    graph_making.write_graph_beside = timed
     try:
         cfg = make_config(data, mode=mode, device="cpu", cache_dir=str(work / f"cache-{mode}"), decode_threads=2,
                           **settings)
@@ -88,7 +88,7 @@ def run_mode(mode: str, data: Path, work: Path, settings: dict, export: bool = T
         result = start_run(cfg, work / f"run-{mode}", control=Bar(mode, every=30))
         seconds = time.perf_counter() - start
     finally:
-        graphs.write_graph_beside = real
+        graph_making.write_graph_beside = real
     m = result.metrics
     export = sum(exported)
     from training.runfolder import read_metrics

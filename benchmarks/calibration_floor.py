@@ -7,7 +7,7 @@ Both models run through the app's own prediction path (`Classifier.predict`, mir
 on the held-out TEST split of training.holdout (1,200 Stanford Dogs photos, which come from ImageNet, the backbones'
 training set) and on wild-dev (341 dog photos from outside ImageNet; measured, never fitted on). "Perfectly
 calibrated" draws each photo's right-or-wrong from its own confidence, `--draws` times: what ECE (15 equal-width
-bins, core.torch.metrics) reads for a model whose every "p % sure" is right p % of the time, and how often that reading
+bins, core.evaluate.metrics) reads for a model whose every "p % sure" is right p % of the time, and how often that reading
 meets the issue's target (ECE <= 2 % held-out, <= 2.5 % on wild-dev). Mean confidence minus accuracy is the
 calibration error in the large, with its sign (positive: overconfident).
 """
@@ -23,7 +23,7 @@ import torch
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from training.holdout import stanford_split, wild_dev
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error
 
 def measure(clf: Classifier, items, target: float, draws: int, rng) -> dict:
     results = clf.predict([p for p, _ in items], top_k=1)

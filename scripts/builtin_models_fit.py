@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from make_builtin_models import LITE0, LITE1, LITE2, LITE2_HI, TEST_VIEWS, load_part, preprocessing
+from builtin_features import LITE0, LITE1, LITE2, LITE2_HI, TEST_VIEWS, load_part, preprocessing
 
 from dogbreed_desktop import __version__
 from dogbreed_desktop.core.model.artifact import ModelArtifact, atomic_write, load_artifact, save_artifact
@@ -25,7 +25,8 @@ from dogbreed_desktop.core.breeds import BREED_IDS, IMAGENET_INDICES
 from dogbreed_desktop.core.model.ensemble import Ensemble
 from dogbreed_desktop.core.predict.gate import Gate
 from training.holdout import SEED, not_dogs_dir, not_dogs_split
-from dogbreed_desktop.core.torch.metrics import expected_calibration_error, fit_temperature
+from dogbreed_desktop.core.evaluate.metrics import expected_calibration_error
+from dogbreed_desktop.core.torch.temperature import fit_temperature
 from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate  # noqa: E402
 

@@ -15,7 +15,6 @@ shuffle, so a partly finished run still holds a random sample.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import random
 import time
@@ -28,23 +27,11 @@ from dogbreed_desktop.core.engine.engine import OrtEngine
 from dogbreed_desktop.core.engine.graphs import package_artifact
 from training.holdout import not_dogs_dir, not_dogs_split, stanford_split, wild_dev
 from dogbreed_desktop.core.predict.preprocess import load_image, normalize, resize_and_crop, to_uint8_array
-from dogbreed_desktop.core.model.specs import BACKBONES
 
-CACHE = Path(os.environ.get("I20_FEATURES", "/tmp/i20-features"))
+from builtin_features import CACHE, LITE0, LITE2, LITE2_HI, TEST_VIEWS, preprocessing  # stage 2 shares these
+
 CHUNK = 100
-LITE0, LITE1, LITE2 = "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"
-LITE2_HI = LITE2 + "@292"  # Lite2 tested at a larger resolution (same resize/crop ratio as its 260)
-TEST_VIEWS = ("c", "m")  # what the classifier computes at test time: the centre crop and its mirror
 EVAL_PARTS = ("calib", "test", "notdogs", "wild")
-
-
-def preprocessing(key: str):
-    """The preprocessing of a cache key: a backbone name, optionally "@<crop>" for another test resolution."""
-    name, _, crop = key.partition("@")
-    prep = BACKBONES[name].preprocessing
-    if crop:
-        prep = dataclasses.replace(prep, crop=int(crop), resize=round(int(crop) * prep.resize / prep.crop))
-    return prep
 
 
 def parts(data: Path) -> dict[str, list[tuple[Path, str]]]:
@@ -109,15 +96,6 @@ def extract(data: Path, only: str | None = None) -> None:
             print(f"{time.strftime('%H:%M:%S')} {key} {part} {'+'.join(todo)} chunk {ci + 1}/{len(chunks)}: "
                   f"{len(chunk)} photos in {dt:.1f}s", flush=True)
     print("extract done", flush=True)
-
-
-def load_part(key: str, part: str, v: str) -> dict[str, np.ndarray] | None:
-    """All finished chunks of one backbone's part and view, concatenated (None when there are none)."""
-    files = sorted((CACHE / key / part / v).glob("[0-9]*.npz"))
-    if not files:
-        return None
-    chunks = [dict(np.load(f)) for f in files]
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
 def main() -> None:

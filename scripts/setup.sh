@@ -14,5 +14,5 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
 # The ONNX Runtime graphs of the built-in backbones, made once from the installed weights (a minute or two each).
-[ -n "${DOGBREED_SKIP_GRAPHS:-}" ] || "$VENV/bin/python" -m dogbreed_desktop.core.engine.graphs
+[ -n "${DOGBREED_SKIP_GRAPHS:-}" ] || "$VENV/bin/python" -m dogbreed_desktop.core.engine.graph_making
 echo "installed into $VENV"

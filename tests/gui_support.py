@@ -31,7 +31,7 @@ def drop_files(widget: QWidget, paths: list[Path]) -> bool:
 
 
 def make_window(qtbot, timeout=60_000):
-    """A shown main window with the built-in model loaded (loaded once per test session: see model_cache)."""
+    """A shown main window with the built-in model loaded (loaded once per test session: see core.predict.model_cache)."""
     from dogbreed_desktop.gui.main_window import MainWindow
 
     window = MainWindow(device="cpu")

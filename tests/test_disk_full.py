@@ -220,9 +220,9 @@ def _split_csv(run: Path, version: int) -> None:
 
 
 def _environment_json(run: Path, version: int) -> None:
-    from training.run import _write_json
+    from training.run_records import write_json
 
-    _write_json(run / "environment.json", {"version": version})
+    write_json(run / "environment.json", {"version": version})
 
 
 RECORDS = {"config.json": _config_json, "metrics.csv": _metrics_csv, "split.csv": _split_csv,
@@ -236,7 +236,7 @@ def test_run_records(small_disk, name):
 
 
 def test_status_is_written_even_when_no_tmp_file_fits(small_disk):
-    from training.run import write_status
+    from training.run_records import write_status
     from training.runfolder import read_status
 
     disk = small_disk("256k")

@@ -59,7 +59,7 @@ def test_torchrun_environment_gives_processes_and_nodes(monkeypatch):
     import torch
 
     from training.distributed import from_env
-    from training.run import environment
+    from training.run_records import environment
 
     for name in ("WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)

@@ -14,7 +14,7 @@ from dogbreed_desktop.core.model.artifact import ArtifactError, ModelArtifact, l
 from dogbreed_desktop.core.torch.backbones import backbone_spec
 from dogbreed_desktop.core.breeds import BREED_IDS
 from dogbreed_desktop.core.predict.classifier import Classifier
-from dogbreed_desktop.core.model.ensemble import load_model
+from dogbreed_desktop.core.model.models import load_model
 from dogbreed_desktop.core.predict.gate import (DOG_ROWS, Gate, decide, dog_mass_logit, imagenet_class_names, looks_like,
                                         outside_dogs)
 from dogbreed_desktop.paths import BUILTIN_MODELS, builtin_model_path, resource

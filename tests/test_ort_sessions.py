@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from dogbreed_desktop.core.engine.engine import OrtEngine
-from dogbreed_desktop.core.engine.graphs import graph_file, package_artifact
+from dogbreed_desktop.core.engine.graph_making import graph_file
+from dogbreed_desktop.core.engine.graphs import package_artifact
 from dogbreed_desktop.core.engine.ort_sessions import BUCKETS, GraphSessions, open_graph
 
 OUT = ["features", "imagenet_logits", "feature_map"]
@@ -56,7 +57,12 @@ def test_a_graph_that_does_not_load_is_one_line_naming_the_file_and_why(tmp_path
     assert isinstance(e.value, UserError) and e.value.__cause__ is not None
     assert str(bad) in str(e.value) and "\n" not in str(e.value) and str(e.value).split(": ", 2)[-1]
     # In `predict`: the graph checks out, then ONNX Runtime fails to plan it (what a damaged install or a
-    # full memory looks like from here): one line and exit 1, not a traceback.
+    # full memory looks like from here) while the model warms up: one line, not a traceback.
+    from collections import OrderedDict
+
+    from dogbreed_desktop.core.predict import model_cache
+
+    monkeypatch.setattr(model_cache, "_cache", OrderedDict())  # a model loaded by an earlier test is not reused
     real = ort.InferenceSession
 
     def failing(path, options, **kw):
@@ -66,7 +72,8 @@ def test_a_graph_that_does_not_load_is_one_line_naming_the_file_and_why(tmp_path
 
     monkeypatch.setattr(ort, "InferenceSession", failing)
     photo = make_image(tmp_path / "dog.jpg", size=(200, 150))
-    assert main(["predict", str(photo)]) == 1
+    assert main(["predict", str(photo)]) == 2  # a model that cannot be used (cli.common.classifier_for)
     err = capsys.readouterr().err
-    assert err.startswith("dogbreed-desktop: error: ONNX Runtime cannot load the graph ") and len(err.splitlines()) == 1
+    assert err.startswith("dogbreed-desktop: error: cannot load model: ONNX Runtime cannot load the graph ")
+    assert len(err.splitlines()) == 1
     assert "Traceback" not in err

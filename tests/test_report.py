@@ -16,6 +16,7 @@ import pytest
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.datasets import LabelledImage
 from dogbreed_desktop.core.evaluate.evaluation import evaluate_photos, legacy_report
+from dogbreed_desktop.core.evaluate.metrics import most_confused
 from dogbreed_desktop.core.evaluate.report import analysis, cache, write_report
 from dogbreed_desktop.core.evaluate.report.records import Evaluation
 
@@ -62,7 +63,7 @@ def test_counts_precision_recall_equal_a_computation_by_hand(subset, evaluation,
             assert r.recall == pytest.approx(tp / actual)
         if predicted:
             assert r.precision == pytest.approx(tp / predicted)
-    worst = analysis.most_confused(counts, 1)[0]
+    worst = most_confused(counts, 1)[0]
     off = [(n, t, p) for (t, p), n in cells.items() if t != p]
     assert worst.count == max(off)[0]
     # A cell's gallery is exactly the photos with that (true, predicted) pair.
@@ -77,7 +78,7 @@ def test_counts_precision_recall_equal_a_computation_by_hand(subset, evaluation,
 def test_summary_agrees_with_the_training_metrics(evaluation, default_classifier, subset):
     import torch
 
-    from dogbreed_desktop.core.torch.metrics import report
+    from dogbreed_desktop.core.evaluate.metrics import report
 
     probs = torch.tensor([r.probabilities for r in default_classifier.predict([i.path for i in subset])])
     index = {c: i for i, c in enumerate(default_classifier.classes)}

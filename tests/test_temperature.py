@@ -1,4 +1,4 @@
-"""Post-hoc temperature (core.torch.metrics.fit_temperature): the minimum of the validation NLL, found by a search that
+"""Post-hoc temperature (core.torch.temperature.fit_temperature): the minimum of the validation NLL, found by a search that
 cannot step into NaN. A perfectly separated validation split (easy classes, a well-trained head) once gave a NaN
 temperature through LBFGS, which made the saved model unusable."""
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dogbreed_desktop.core.torch.metrics import fit_temperature
+from dogbreed_desktop.core.torch.temperature import fit_temperature
 
 
 def _nll(logits, targets, t):

@@ -58,12 +58,12 @@ class Counting(Control):
 
 
 def test_top_mode_trains_resumes_and_classifies_without_torch(shapes, tmp_path, monkeypatch):
-    from dogbreed_desktop.core.engine import graphs
+    from dogbreed_desktop.core.engine import graph_making
 
     cache, run = tmp_path / "cache", tmp_path / "run"
     asked = []  # an export takes minutes on a busy CPU: the first model's graph is only asked for
     with monkeypatch.context() as m:
-        m.setattr(graphs, "write_graph_beside", asked.append)
+        m.setattr(graph_making, "write_graph_beside", asked.append)
         result = start_run(top_config(shapes, cache), run)
     assert [a.backbone_weights for a in asked] == [{"source": "embedded"}]
     assert result.status == "finished" and result.model_path is not None

@@ -8,7 +8,7 @@ import numpy as np
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.engine.engine import Outputs
-from dogbreed_desktop.core.model.ensemble import load_model
+from dogbreed_desktop.core.model.models import load_model
 from dogbreed_desktop.core.predict.gate import DOG_ROWS
 from dogbreed_desktop.paths import builtin_model_path
 

@@ -143,14 +143,14 @@ def reduce_eval(ev: dict, d: Dist, device: torch.device, classes: int) -> dict:
     the metrics (and the early-stopping decision) are the whole split's, the same on every rank."""
     if not d.enabled:
         return ev
-    from dogbreed_desktop.core.torch.metrics import topk_accuracy
+    from dogbreed_desktop.core.evaluate.metrics import topk_accuracy
 
     out = ev.get("outputs") or {"logits": torch.zeros((0, classes)), "targets": torch.zeros(0, dtype=torch.long)}
     z, t = d.gather_rows(out["logits"].float(), device), d.gather_rows(out["targets"], device)
     if not len(t):
         return ev
-    return {**ev, "val_loss": torch.nn.functional.cross_entropy(z, t).item(), "val_top1": topk_accuracy(z, t, 1),
-            "val_top5": topk_accuracy(z, t, 5), "outputs": {"logits": z, "targets": t}}
+    return {**ev, "val_loss": torch.nn.functional.cross_entropy(z, t).item(), "val_top1": topk_accuracy(z.cpu(), t.cpu(), 1),
+            "val_top5": topk_accuracy(z.cpu(), t.cpu(), 5), "outputs": {"logits": z, "targets": t}}
 
 
 def sharded_features(samples: list, extract, d: Dist, device: torch.device):

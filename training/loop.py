@@ -1,4 +1,4 @@
-"""`fit`: the transfer-learning loop around `epochs.train_one_epoch` and `epochs.evaluate`.
+"""`fit`: the transfer-learning loop: it sets up the model and batches for a mode and runs `epochs.run_epochs`.
 
 - fast: the backbone is frozen; its features are computed once (cached on disk by `features.py`) and a linear
   head is trained on them, so an epoch takes a fraction of a second.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import math
 import random
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -35,8 +34,8 @@ from dogbreed_desktop.core.threads import current as current_threads
 from .batches import feature_batches, image_batches
 from .callbacks import Callback
 from .config import ConfigError, TrainConfig, preprocessing_for, with_lr
-from .distributed import Dist, ReadOnlyCache, StopSync, fill_cache, reduce_eval, sharded_features
-from .epochs import evaluate, train_one_epoch
+from .distributed import Dist, ReadOnlyCache, fill_cache, sharded_features
+from .epochs import run_epochs
 from .features import Embedder, FeatureCache, extract_features
 from .runfolder import RunStatus
 from .split import Split
@@ -177,7 +176,7 @@ def fit(
             cb.on_fit_start(state)
         tiny = threads.for_tiny_ops() if fast and device.type == "cpu" else contextlib.nullcontext()
         with tiny:  # a linear head on features: more threads only spin
-            status, reason = _epochs(state, train_batches, val_batches, precision, control, d, train_model)
+            status, reason = run_epochs(state, train_batches, val_batches, precision, control, d, train_model)
     except Stopped as e:
         reason = str(e)
     finally:
@@ -229,76 +228,3 @@ def _probe(config: TrainConfig, data: Split, head_init: str, control: Control, d
     if result.status == RunStatus.STOPPED:
         raise Stopped(result.reason or "stopped while training the head on frozen features")
     return result.head.float().cpu()
-
-
-def _epochs(state: FitState, train_batches, val_batches, precision: Precision, control: Control, d: Dist,
-            train_model: nn.Module) -> tuple[RunStatus, str]:
-    """Epoch 0 (unless resumed), then epochs until the last, an early stop or a stop request: (status, reason).
-    `train_model` is the model, or its DistributedDataParallel wrapper under torchrun."""
-    config, model, optimizer = state.config, state.model, state.optimizer
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    per_epoch = len(train_batches) + len(val_batches)
-    total_units = (config.epochs - state.epoch) * per_epoch + (0 if state.history else len(val_batches))
-    units = 0
-
-    def tick() -> None:
-        nonlocal units
-        units += 1
-        control.progress(units, total_units, "training")
-
-    # under torchrun the loop reads a stop flag the ranks agree on before each step; validation runs through
-    sync = StopSync(_ticking(train_batches, tick), control, d, precision.device) if d.enabled else None
-    loop_control, eval_control = (sync.control, None) if sync else (control, control)
-
-    if not state.history:  # epoch 0: the starting point, before any training
-        start = time.perf_counter()
-        try:
-            ev = reduce_eval(evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick),
-                             d, precision.device, len(state.classes))
-        except Stopped:
-            return RunStatus.STOPPED, "stopped before training began"
-        state.end_epoch(_row(0, math.nan, ev, optimizer.param_groups[-1]["lr"], time.perf_counter() - start),
-                        ev["outputs"])
-    for epoch in range(state.epoch + 1, config.epochs + 1):
-        train_batches.set_epoch(epoch)
-        lr = optimizer.param_groups[-1]["lr"]
-
-        def on_batch(b: dict, epoch=epoch) -> None:
-            b["epoch"] = epoch - 1 + b["batch"] / max(1, b["batches"])
-            for cb in state.callbacks:
-                cb.on_batch_end(state, b)
-
-        try:
-            tr = train_one_epoch(train_model, sync or _ticking(train_batches, tick), optimizer, loss_fn=loss_fn,
-                                 precision=precision, scaler=state.scaler, control=loop_control, on_batch=on_batch,
-                                 report_every=max(1, len(train_batches) // 20))
-            tr["train_loss"] = d.mean(tr["train_loss"], precision.device)  # every rank's share
-            ev = reduce_eval(evaluate(model, val_batches, precision=precision, control=eval_control, on_batch=tick),
-                             d, precision.device, len(state.classes))
-        except Stopped:
-            return RunStatus.STOPPED, f"stopped by request during epoch {epoch}"
-        state.scheduler.step()
-        state.end_epoch(_row(epoch, tr["train_loss"], ev, lr, tr["seconds"]), ev["outputs"])
-        if state.stop_reason:
-            return RunStatus.STOPPED_EARLY, state.stop_reason
-    return RunStatus.FINISHED, f"all {config.epochs} epochs done"
-
-
-def _row(epoch: int, train_loss: float, ev: dict, lr: float, seconds: float) -> dict:
-    return {"epoch": epoch, "train_loss": train_loss, "val_loss": ev["val_loss"], "val_top1": ev["val_top1"],
-            "val_top5": ev["val_top5"], "lr": lr, "seconds": seconds}
-
-
-def _ticking(batches, tick):
-    """`batches`, calling tick() after each batch is taken (keeps len() for the loop's reporting)."""
-
-    class _Ticking:
-        def __len__(self):
-            return len(batches)
-
-        def __iter__(self):
-            for b in batches:
-                yield b
-                tick()
-
-    return _Ticking()

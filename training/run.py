@@ -6,28 +6,22 @@ in `runfolder.py` (which reads them without torch).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import platform
-import socket
-import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
 from dogbreed_desktop.core.model.artifact import ModelArtifact, save_artifact
-from dogbreed_desktop.core.files import DiskFull, saving, write_text
+from dogbreed_desktop.core.files import saving
 from dogbreed_desktop.core.torch.backbones import backbone_spec, backbone_state
 from dogbreed_desktop.core.control import Control, Stopped
 from dogbreed_desktop.core.devices import describe_device, resolve_device
 from dogbreed_desktop.core.errors import describe
 from dogbreed_desktop.core.torch.heads import head_start
-from dogbreed_desktop.core.torch.metrics import fit_temperature, report
+from dogbreed_desktop.core.evaluate.metrics import report
+from dogbreed_desktop.core.torch.temperature import fit_temperature
 from dogbreed_desktop.paths import MODEL_FILENAME
 
 from .callbacks import BestWeights, Callback, Checkpointer, EarlyStopping, MetricsLogger
@@ -36,6 +30,7 @@ from .distributed import Dist
 from .loop import fit
 from .preflight import PreflightReport, preflight
 from .recover import check_images, read_checkpoint, result_from_checkpoint
+from .run_records import environment, mark_interrupted, now, write_json, write_status
 from .runfolder import RunError, RunStatus, out_dir_problem, read_status
 from .split import SPLIT_FILENAME, Split, organise, read_split, stratified_split, write_split
 from .state import FitResult
@@ -52,80 +47,6 @@ class RunResult:
     metrics: dict  # the final model's validation metrics (empty when no model was written)
     model_path: Path | None
     skipped: dict[str, str]
-
-
-def _write_json(path: Path, data: dict) -> None:
-    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def write_status(run_dir: Path, status: str, reason: str = "", **extra) -> None:
-    data = {"status": status, "reason": reason, "updated": _now(), "pid": os.getpid(), "host": socket.gethostname()}
-    data.update(extra)
-    path = Path(run_dir) / "status.json"
-    try:
-        _write_json(path, data)
-    except DiskFull as full:
-        # Too full even for a tmp file beside it: rewrite it in place, in the blocks it already has, so the
-        # run still says why it ended (a torn status.json reads as "interrupted", which it then is).
-        if not path.is_file():
-            raise
-        try:
-            with open(path, "r+", encoding="utf-8") as f:
-                f.write(json.dumps(data, indent=2, default=str) + "\n")
-                f.truncate()
-        except OSError:
-            raise full from None
-
-
-def mark_interrupted(run_dir: Path, error: BaseException) -> None:
-    """status.json says the run was interrupted and why (a full disk: that sentence, so --resume is the way
-    on). Best effort: the error that ended the run is the one to report, not a second one about status.json."""
-    try:
-        write_status(run_dir, RunStatus.INTERRUPTED, describe(error))
-    except OSError:
-        pass
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def environment(device: torch.device, dist: Dist | None = None) -> dict:
-    """Versions, device and GPU, and the processes the run ran on (`dist`: torchrun's ranks)."""
-    from dogbreed_desktop import __version__
-
-    d = dist or Dist()
-    env = {
-        "app_version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "torchvision": _version("torchvision"),  # not imported: fast mode works without it
-        "pillow": _version("pillow"),
-        "numpy": _version("numpy"),
-        "device": str(device),
-        "device_description": describe_device(device),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.version.cuda,
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "world_size": d.world_size,  # training processes in all
-        "nodes": d.nodes,
-        "local_world_size": d.local_world_size,  # processes on the node that wrote this file
-        "distributed_backend": torch.distributed.get_backend() if d.enabled and _dist_initialized() else None,
-    }
-    return env
-
-
-def _dist_initialized() -> bool:
-    return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
 def start_run(
@@ -162,11 +83,11 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
         head_start(report.classes, config.head_init)
     with saving(run_dir / "status.json"):
         run_dir.mkdir(parents=True, exist_ok=True)
-    write_status(run_dir, RunStatus.RUNNING, "checking the data", started=_now())
+    write_status(run_dir, RunStatus.RUNNING, "checking the data", started=now())
     try:
         if report is None:
             report = preflight(config.data, control=control, per_class=config.per_class)
-        _write_json(run_dir / "preflight.json", report.to_dict())
+        write_json(run_dir / "preflight.json", report.to_dict())
         if not report.ok:
             raise RunError("; ".join(report.problems()) or "not enough data to train")
         split = stratified_split(report.samples, config.val_fraction, config.seed)
@@ -177,7 +98,7 @@ def _prepare(config: TrainConfig, run_dir: Path, control: Control, report, devic
         if config.organise != "none":
             organise(split, run_dir / "organised", config.organise)
         config.save(run_dir / "config.json")
-        _write_json(run_dir / "environment.json", environment(device, d))
+        write_json(run_dir / "environment.json", environment(device, d))
     except Stopped as e:
         write_status(run_dir, RunStatus.STOPPED, str(e))
         return RunResult(run_dir, RunStatus.STOPPED, str(e), None, {}, None, {})
@@ -227,7 +148,7 @@ def _prepare_resume(run_dir: Path, epochs: int | None, device, d: Dist):
             raise RunError(f"{run_dir.name} has nothing left to do ({done} of {config.epochs} epochs, "
                            f"{RunStatus.describe(previous)}); ask for more epochs to continue it")
     check_images(split, run_dir)
-    _write_json(run_dir / "environment.json", environment(device, d))
+    write_json(run_dir / "environment.json", environment(device, d))
     return config, split, ckpt, previous
 
 
@@ -237,7 +158,7 @@ def finish_from_checkpoint(run_dir: Path, config: TrainConfig, ckpt: dict, devic
     try:
         model_path, metrics = write_model(run_dir, config, result)
         write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
-                     finished=_now())
+                     finished=now())
     except BaseException as e:
         mark_interrupted(run_dir, e)
         raise
@@ -249,7 +170,7 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
     d = dist or Dist()
     main = d.main  # only rank 0 writes the folder; every rank tracks the best epoch and early stopping alike
     if main:
-        write_status(run_dir, RunStatus.RUNNING, "training", started=_now(), device=describe_device(device),
+        write_status(run_dir, RunStatus.RUNNING, "training", started=now(), device=describe_device(device),
                      world_size=d.world_size)
     own = [
         BestWeights("val_loss", "min", min_delta=config.min_delta),
@@ -265,12 +186,12 @@ def _execute(run_dir, config, split: Split, *, control, callbacks, device, resum
         if not main:
             return RunResult(run_dir, result.status, result.reason, result.best_epoch, {}, None, result.skipped)
         if result.skipped:
-            _write_json(run_dir / "skipped.json", result.skipped)
+            write_json(run_dir / "skipped.json", result.skipped)
         model_path, metrics = None, {}
         if result.best_outputs is not None:
             model_path, metrics = write_model(run_dir, config, result, control)
         write_status(run_dir, result.status, result.reason, best_epoch=result.best_epoch, metrics=metrics,
-                     finished=_now())
+                     finished=now())
     except BaseException as e:
         if main:
             mark_interrupted(run_dir, e)
@@ -283,7 +204,7 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
     """The inference artifact: best weights, temperature fitted on the best epoch's validation logits."""
     logits, targets = result.best_outputs["logits"], result.best_outputs["targets"]
     temperature = fit_temperature(logits, targets)
-    rep = report(torch.softmax(logits / temperature, dim=1), targets, result.classes)
+    rep = report(torch.softmax(logits / temperature, dim=1).cpu(), targets.cpu(), result.classes)
     base = result.history[0] if result.history and result.history[0]["epoch"] == 0 else {}
     metrics = {
         "val_top1": rep["top1"], "val_top5": rep["top5"], "val_log_loss": rep["log_loss"], "val_ece": rep["ece"],
@@ -314,7 +235,7 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
             "mode": config.mode,
             "head_init": result.head_init,
             "config": config.to_dict(),
-            "created": _now(),
+            "created": now(),
             "app_version": __version__,
             "torch": torch.__version__,
             "device": describe_device(result.device),
@@ -323,7 +244,7 @@ def write_model(run_dir: Path, config: TrainConfig, result: FitResult,
     path = save_artifact(artifact, Path(run_dir) / MODEL_FILENAME)
     if result.backbone_trained:
         from dogbreed_desktop.core.model.artifact import load_artifact
-        from dogbreed_desktop.core.engine.graphs import write_graph_beside
+        from dogbreed_desktop.core.engine.graph_making import write_graph_beside
 
         control = control or Control()
         control.progress(0, 1, "writing the ONNX graph")

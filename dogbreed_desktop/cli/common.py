@@ -87,12 +87,13 @@ class ModelUnusable(UserError):
     exit_code = EXIT_USAGE
 
 
-def load_classifier(model: str | None, device: str):
-    """The classifier for `--model` (any name `core.model.models.resolve_model` takes). Raises ModelUnusable."""
-    from ..core.predict.classifier import Classifier
+def classifier_for(args):
+    """The classifier for `--model` (any name `core.model.models.resolve_model` takes) on `--device`, from the one
+    loader (core.predict.model_cache). A model that cannot be used is a usage error: raises ModelUnusable."""
+    from ..core.predict.model_cache import load_classifier
 
     try:
-        return Classifier.load(model, device=device)
+        return load_classifier(args.model, args.device)
     except UserError as e:
         raise ModelUnusable(f"cannot load model: {e}") from None
 

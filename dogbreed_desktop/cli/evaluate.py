@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.devices import DEVICES
 from ..core.jsonsafe import dumps
-from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, fail, load_classifier, positive_int, printable,
+from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, classifier_for, fail, positive_int, printable,
                      progress)
 
 HELP = "measure a model on a labelled set"
@@ -45,7 +45,7 @@ def run(args) -> int:
         return fail("no images selected")
     if args.report and Path(args.report).expanduser().exists() and not Path(args.report).expanduser().is_dir():
         return fail(f"--report needs a folder, and {args.report} is a file")
-    clf = load_classifier(args.model, args.device)
+    clf = classifier_for(args)
     control = progress(len(items), sys.stderr.isatty())
     try:
         ev = evaluate_photos(clf, items, data=str(data.root), batch_size=args.batch_size, control=control)

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..core.devices import DEVICES
 from ..core.errors import UserError
 from ..core.jsonsafe import dumps
-from .common import EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, fail, load_classifier, positive_int, printable, progress
+from .common import EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, classifier_for, fail, positive_int, printable, progress
 
 HELP = "classify photos and folders"
 FORMATS = {
@@ -61,7 +61,7 @@ def run(args) -> int:
     paths = collect_images(args.paths)
     if not paths:
         return fail("no image files found in the given folders", EXIT_SOME_FAILED)
-    clf = load_classifier(args.model, args.device)
+    clf = classifier_for(args)
     try:
         out = Output(args, clf, max(len(printable(str(p))) for p in paths))
     except UserError as e:

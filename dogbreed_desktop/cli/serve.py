@@ -9,7 +9,7 @@ import sys
 from urllib.parse import urlsplit
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, MODEL_HELP, fail, load_classifier, number, positive_int
+from .common import EXIT_OK, MODEL_HELP, classifier_for, fail, number, positive_int
 
 HELP = "serve the model over HTTP: a web API and an upload page"
 # Waits beyond these are mistakes, and far beyond them overflow the timers that hold them.
@@ -100,7 +100,7 @@ def run(args) -> int:
     from ..server.requestlog import log_to_stderr
 
     with sock:
-        clf = load_classifier(args.model, args.device)
+        clf = classifier_for(args)
         settings = ServerSettings(max_upload_mb=args.max_upload_mb, max_images=args.max_images,
                                   max_queue=args.max_queue, max_batch=args.batch_size,
                                   batch_wait_ms=args.batch_wait_ms, top_k=min(args.top_k, len(clf.classes)),

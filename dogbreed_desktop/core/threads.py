@@ -1,6 +1,6 @@
-"""How many threads the model (ONNX Runtime or torch) and the photo decoders use: decided once per process by its entry point (the CLI's
-`main`, the window's `run`) and read from here by the code below it, so no two threads of one process fight
-over torch's process-wide setting.
+"""How many threads the model (ONNX Runtime or torch) and the photo decoders use: decided once per process by its
+entry point (the CLI's `main`, the window's `run`) and read from here by the code below it, so no two threads of
+one process fight over torch's process-wide setting.
 
 torch is imported only when the decision is applied, so the window can decide before torch loads.
 """
@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Threads:
-    torch: int | None  # at most this many intra-op threads for torch in this process; None: torch's default
+    # At most this many intra-op threads for the model in this process, ONNX Runtime's sessions (`compute`) and
+    # torch's (`apply`) alike; None: the runtime's default.
+    intra_op: int | None
     decode: int  # threads decoding photos beside the model (prediction)
     # Threads for tiny ops (a linear head on cached features), where more threads only spin: a busy machine makes
     # such an epoch 5-30x slower with them (measured: 0.25 s vs 1-7 s for 9,000 features on 2 shared cores).
@@ -25,21 +27,21 @@ class Threads:
     @property
     def compute(self) -> int:
         """Intra-op threads for the model (ONNX Runtime or torch): the decided count, else every core."""
-        if self.torch is not None:
-            return self.torch
+        if self.intra_op is not None:
+            return self.intra_op
         explicit = os.environ.get("OMP_NUM_THREADS", "")
         return int(explicit) if explicit.isdigit() and int(explicit) > 0 else (os.cpu_count() or 2)
 
     def apply(self) -> None:
-        """Give torch its count (once per process; later calls do nothing). Call where torch is first used."""
+        """Give torch its intra-op count (once per process; later calls do nothing). Call where torch is first used."""
         global _applied
         with _lock:
-            if _applied or self.torch is None:
+            if _applied or self.intra_op is None:
                 _applied = True
                 return
             import torch
 
-            torch.set_num_threads(max(1, min(torch.get_num_threads(), self.torch)))
+            torch.set_num_threads(max(1, min(torch.get_num_threads(), self.intra_op)))
             _applied = True
 
     @contextmanager
@@ -64,17 +66,17 @@ _decided: Threads | None = None
 
 
 def decide(role: str) -> Threads:
-    """The process's thread counts. "cli": torch's default, tiny ops on one thread. "gui": one core left for the
+    """The process's thread counts. "cli": the runtime's default, tiny ops on one thread. "gui": one core left for the
     window's event loop (measured: 70-85 ms stalls on 2 cores with every core taken, under 50 ms with one left
     free), and nobody changes the count later. An explicit OMP_NUM_THREADS wins over both."""
     global _decided
     cores = os.cpu_count() or 2
-    decode = max(1, min(4, cores // 2))  # half the cores at most: torch runs the model on the rest meanwhile
+    decode = max(1, min(4, cores // 2))  # half the cores at most: the model runs on the rest meanwhile
     explicit = "OMP_NUM_THREADS" in os.environ
     if role == "gui":
-        _decided = Threads(torch=None if explicit else max(1, cores - 1), decode=decode, tiny_ops=None)
+        _decided = Threads(intra_op=None if explicit else max(1, cores - 1), decode=decode, tiny_ops=None)
     elif role == "cli":
-        _decided = Threads(torch=None, decode=decode, tiny_ops=None if explicit else 1)
+        _decided = Threads(intra_op=None, decode=decode, tiny_ops=None if explicit else 1)
     else:
         raise ValueError(f"unknown role {role!r}")
     return _decided

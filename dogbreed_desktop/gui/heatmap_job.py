@@ -1,5 +1,5 @@
 """The "Why?" overlay's background job: a heatmap for one photo and one breed, computed on its own task runner
-with the classifier the inference task already loaded (model_cache), and coloured there into a translucent
+with the classifier the inference task already loaded (core.predict.model_cache), and coloured there into a translucent
 QImage. A new request supersedes the old one."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _overlay(gray: np.ndarray) -> QImage:
 
 def compute(model_path: str | None, device: str, photo: str, class_index: int, *, control=None) -> QImage:
     from ..core.predict.heatmap import heatmap
-    from .model_cache import load_classifier
+    from ..core.predict.model_cache import load_classifier
 
     clf = load_classifier(model_path, device)  # the classifier the inference task already loaded
     return _overlay(np.asarray(heatmap(clf, photo, class_index)))

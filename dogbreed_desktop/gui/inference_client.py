@@ -32,7 +32,7 @@ class InferenceClient(QObject):
     def __init__(self, device: str = "auto", parent: QObject | None = None):
         super().__init__(parent)
         self.model: ModelInfo | None = None
-        self.device = device  # the heatmap job loads the same model from model_cache
+        self.device = device  # the heatmap job loads the same model from core.predict.model_cache
         self.runner = TaskRunner("inference", self)
         self._engine = Engine(device)
         self._load: Task | None = None  # the load the window waits for

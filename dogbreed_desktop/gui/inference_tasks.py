@@ -28,7 +28,7 @@ class Engine:
     def load(self, path: str | None, *, control: Control) -> ModelInfo | None:
         """Load `path` (None: the built-in model) and make it the active model, unless a newer load has
         superseded this one meanwhile: then the active model stays as it was."""
-        from .model_cache import load_classifier  # imports torch, on this thread
+        from ..core.predict.model_cache import load_classifier  # opens the engine, on this thread
 
         classifier = load_classifier(path, self.device)
         if not control.should_stop():

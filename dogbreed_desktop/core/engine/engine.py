@@ -33,7 +33,8 @@ class OrtEngine:
     name = "onnxruntime"
 
     def __init__(self, members: Sequence[ModelArtifact], n_threads: int | None = None):
-        from .graphs import graph_file, source_id
+        from .graph_making import graph_file
+        from .graphs import source_id
         from .ort_sessions import GraphSessions
 
         self.threads = n_threads or threads.current().compute

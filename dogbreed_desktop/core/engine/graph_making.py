@@ -1,4 +1,5 @@
-"""Making the engine's ONNX graphs (`core.engine.graphs` finds and checks them).
+"""Getting the engine's ONNX graphs: the checked one already there, or one made now (`core.engine.graphs` says
+where they live and checks them; this module makes them, so it depends on that one and never the reverse).
 
 A backbone is exported from torch once, at install or build time, in two forms: a *template* that keeps every
 weight under its torch name (batch norms unfolded), and the optimised graph the engine runs (the template through
@@ -18,12 +19,44 @@ import numpy as np
 
 from ..model.artifact import ModelArtifact
 from ..files import atomic_write
-from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_paths, graph_matches, package_artifact,
-                     template_path)
+from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_paths, candidates, graph_matches,
+                     package_artifact, source_id, supported, template_path)
 from ..model.specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
 log = logging.getLogger(__name__)
+
+
+def graph_file(artifact: ModelArtifact, source: str | None = None) -> Path:
+    """The checked graph file of this model's backbone, made (once) when missing and torch is installed: what the
+    engine runs (`core.engine.ort_sessions`) and `export` builds on."""
+    if not supported(artifact):
+        raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
+    source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
+    places = candidates(artifact, source)
+    for path in places:
+        if graph_matches(path, artifact.backbone, source):
+            return path
+    target = places[-1]
+    log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)
+    make_graph(artifact, target, source)  # raises GraphUnavailable where nothing here can make one
+    if not graph_matches(target, artifact.backbone, source):
+        raise GraphUnavailable(f"the ONNX graph made for {artifact.backbone} at {target} does not load")
+    return target
+
+
+def write_graph_beside(artifact: ModelArtifact) -> Path | None:
+    """After training saves a fine-tuned model: its graph beside it, so the model classifies without torch
+    anywhere it is copied with its folder. Package backbones share the installed graph (made if missing)."""
+    if not supported(artifact):
+        return None
+    if artifact.backbone_weights.get("source") != "embedded":
+        graph_file(artifact)
+        return None
+    source = source_id(artifact)
+    target = candidates(artifact, source)[0]
+    make_graph(artifact, target, source)
+    return target
 
 
 def make_graph(artifact: ModelArtifact, target: Path, source: str) -> None:
@@ -127,10 +160,14 @@ def _write(model, target: Path, backbone: str, source: str, version: str) -> Non
 
 
 def main() -> None:
-    """`python -m dogbreed_desktop.core.engine.graphs [FOLDER]`: prepare the built-in graphs."""
+    """`python -m dogbreed_desktop.core.engine.graph_making [FOLDER]`: prepare the built-in graphs."""
     import sys
 
     logging.basicConfig(format="%(message)s")
     log.setLevel(logging.INFO)  # ours only: onnxscript's optimizer narrates every rewrite at INFO
     for path in prepare_builtin_graphs(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
         print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

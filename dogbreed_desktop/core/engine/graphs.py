@@ -1,4 +1,4 @@
-"""The backbone of each model as an ONNX graph for ONNX Runtime: where it lives, how it is checked, how it is made.
+"""The backbone of each model as an ONNX graph for ONNX Runtime: where it lives and how it is checked.
 
 A graph takes normalised float32 NCHW images (any batch size and picture size) and gives three outputs:
 `features` (the pooled embedding the heads read), `imagenet_logits` (the backbone's own 1000-way head, for the
@@ -13,12 +13,11 @@ Where graphs come from, never downloaded:
 - a fine-tuned backbone (embedded in the model file): beside the model file (`<stem>.backbone.onnx`, written when
   training saves the model), else the user cache, likewise.
 Each graph records what it was made from (`dogbreed_source`); one that does not match is made again or refused.
-Making one is `core.engine.graph_making`; finding and checking one needs neither torch nor onnx.
+Finding or making one (`graph_file`) is `core.engine.graph_making`; checking one needs neither torch nor onnx.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from ..model.artifact import ModelArtifact
@@ -28,7 +27,6 @@ from ..model.specs import BACKBONES
 
 GRAPH_VERSION = "1"  # bump when the graph's inputs, outputs or export change: older graphs are made again
 OUTPUTS = ("features", "imagenet_logits", "feature_map")
-log = logging.getLogger(__name__)
 
 
 class GraphUnavailable(UserError):
@@ -73,26 +71,6 @@ def _matches(meta: dict, backbone: str, source: str, version: str = GRAPH_VERSIO
     return all(meta.get(k) == v for k, v in expected.items())
 
 
-def graph_file(artifact: ModelArtifact, source: str | None = None) -> Path:
-    """The checked graph file of this model's backbone, made (once) when missing and torch is installed: what the
-    engine runs (`core.engine.ort_sessions`) and `export` builds on."""
-    if not supported(artifact):
-        raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
-    source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
-    places = candidates(artifact, source)
-    for path in places:
-        if graph_matches(path, artifact.backbone, source):
-            return path
-    from .graph_making import make_graph  # raises GraphUnavailable where nothing here can make one
-
-    target = places[-1]
-    log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)
-    make_graph(artifact, target, source)
-    if not graph_matches(target, artifact.backbone, source):
-        raise GraphUnavailable(f"the ONNX graph made for {artifact.backbone} at {target} does not load")
-    return target
-
-
 def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
     """The graph at `path` was made by this version of the export from exactly these weights."""
     from .ort_sessions import GraphUnreadable, open_graph
@@ -104,22 +82,6 @@ def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_V
     except GraphUnreadable:  # a damaged or foreign file: made again, or the model runs on torch
         return False
     return _matches(session.get_modelmeta().custom_metadata_map, backbone, source, version)
-
-
-def write_graph_beside(artifact: ModelArtifact) -> Path | None:
-    """After training saves a fine-tuned model: its graph beside it, so the model classifies without torch
-    anywhere it is copied with its folder. Package backbones share the installed graph (made if missing)."""
-    if not supported(artifact):
-        return None
-    if artifact.backbone_weights.get("source") != "embedded":
-        graph_file(artifact)
-        return None
-    from .graph_making import make_graph
-
-    source = source_id(artifact)
-    target = candidates(artifact, source)[0]
-    make_graph(artifact, target, source)
-    return target
 
 
 def package_artifact(name: str) -> ModelArtifact:
@@ -143,10 +105,3 @@ def missing_builtin_graphs(folder: Path | None = None) -> list[Path]:
     checks this before packing resources/, as the classify-only bundle has no other weights."""
     return [path for name, path in builtin_graph_paths(folder).items()
             if not graph_matches(path, name, str(BACKBONES[name].sha256))]
-
-
-if __name__ == "__main__":
-    from .graph_making import main
-
-    main()
-

@@ -12,6 +12,7 @@ from ..predict.classifier import Classifier, PredictionError, collect_images
 from ..control import Control
 from ..datasets import LabelledImage
 from ..predict.gate import NOT_A_DOG
+from . import metrics
 from .report import analysis
 from .report.records import Evaluation, PhotoRecord
 
@@ -90,7 +91,7 @@ def legacy_report(ev: Evaluation, most_confused: int = 10) -> dict:
         "ece": s["ece"],
         "per_class_accuracy": {r.cls: r.recall for r in rows if not math.isnan(r.recall)},
         "most_confused": [{"true": ev.classes[p.true], "predicted": ev.classes[p.predicted], "count": p.count}
-                          for p in analysis.most_confused(counts, most_confused)],
+                          for p in metrics.most_confused(counts, most_confused)],
         "model": ev.model,
         "errors": ev.errors,
         "unknown_labels": ev.unknown_labels,

@@ -22,6 +22,7 @@ from ..model.artifact import ModelArtifact
 from ..model.ensemble import Ensemble
 from ..errors import UserError
 from ..engine import graphs
+from ..engine.graph_making import graph_file
 from .export_graph import compose
 from ..files import write_bytes, write_text
 
@@ -88,7 +89,7 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
     names = input_names(len(preps))
     if all(graphs.supported(a) for a in ens.members):
-        proto = compose(ens, [graphs.graph_file(a) for a in ens.members], names, opset, OUTPUT)
+        proto = compose(ens, [graph_file(a) for a in ens.members], names, opset, OUTPUT)
     else:
         proto = _torch_export(ens, preps, names, opset)
     for key, value in metadata(ens).items():

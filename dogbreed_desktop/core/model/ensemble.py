@@ -72,12 +72,9 @@ def is_manifest(path: Path) -> bool:
     return path.suffix.lower() == ".json"
 
 
-def load_model(path: Path | str) -> Ensemble:
-    """An artifact (file or run folder) as a one-member ensemble, or an ensemble manifest (.json). For a name a
-    person typed (a built-in name too) use `core.model.models.load_model`."""
-    path = Path(path).expanduser()
-    if not is_manifest(path):
-        return Ensemble.single(load_artifact(path))
+def load_manifest(path: Path | str) -> Ensemble:
+    """The ensemble an ensemble manifest (.json) names, its members loaded and checked. To load any model (an
+    artifact, a run folder, a manifest or a built-in name) use `core.model.models.load_model`."""
     path = resolve_model_path(path)
     meta = _read_manifest(path)
     try:
@@ -119,7 +116,7 @@ def _weights(meta: dict, n: int) -> list[float] | None:
 
 
 def member_paths(path: Path) -> list[Path]:
-    """The member artifact files an ensemble manifest names, checked as `load_model` checks them."""
+    """The member artifact files an ensemble manifest names, checked as `load_manifest` checks them."""
     path = resolve_model_path(path)
     try:
         return _members(path, _read_manifest(path))

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from ...paths import BUILTIN_MODELS, builtin_model_path
-from .artifact import resolve_model_path
-from .ensemble import Ensemble, is_manifest, load_model as _load_file, member_paths
+from .artifact import load_artifact, resolve_model_path
+from .ensemble import Ensemble, is_manifest, load_manifest, member_paths
 
 ModelName = str | os.PathLike | None
 
@@ -27,8 +27,10 @@ def resolve_model(name: ModelName) -> Path:
 
 
 def load_model(name: ModelName) -> Ensemble:
-    """`resolve_model(name)` loaded: an artifact as a one-member ensemble, or the ensemble a manifest names."""
-    return _load_file(resolve_model(name))
+    """`resolve_model(name)` loaded: an artifact as a one-member ensemble, or the ensemble a manifest names. The
+    one model loader: the classifier, `export` and the tests come through here."""
+    path = resolve_model(name)
+    return load_manifest(path) if is_manifest(path) else Ensemble.single(load_artifact(path))
 
 
 def model_files(name: ModelName) -> list[Path]:

@@ -1,1 +1,1 @@
-"""Photos in, verdicts out: decoding and preprocessing, the classifier, the gate and heatmaps."""
+"""Photos in, verdicts out: preprocessing, the classifier and its one loader, the gate and heatmaps."""

@@ -1,1 +1,1 @@
-"""Every core module that imports torch at the top: backbones, heads, torch modules, metrics, the torch engine."""
+"""Every core module that imports torch at the top: backbones, heads, torch modules, temperature, the torch engine."""

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QScrollArea, QSlider, QSplitter, QVBoxLayout, QWidget,
 )
 
+from ...core.evaluate import metrics
 from ...core.evaluate.report import analysis
 from .gallery import Gallery
 from .heatmap import Heatmap
@@ -79,7 +80,7 @@ class ConfusionPanel(QWidget):
         n = max(1, counts.shape[0])
         self.zoom.setValue(max(2, min(24, 640 // n)))  # the whole matrix visible at first
         self.pairs.clear()
-        for p in analysis.most_confused(counts, PAIRS):
+        for p in metrics.most_confused(counts, PAIRS):
             item = QListWidgetItem(f"{p.count}  {ev.class_names[p.true]} → {ev.class_names[p.predicted]}")
             item.setData(Qt.ItemDataRole.UserRole, (p.true, p.predicted))
             self.pairs.addItem(item)

@@ -33,7 +33,7 @@ def evaluate(model: str | None, data: str | None, device: str = "cpu", *, contro
     from ...core.evaluate.evaluation import evaluate_photos
     from ...core.model.models import resolve_model
     from ...core.evaluate.report import cache
-    from ..model_cache import load_classifier
+    from ...core.predict.model_cache import load_classifier
 
     model_file = resolve_model(model or None)
     control.publish("Finding the photos…")

@@ -2,8 +2,7 @@
 cache, and the HTML/CSV/PNG report. Qt-free; matplotlib is imported only when figures are drawn."""
 
 from .analysis import (  # noqa: F401
-    ClassMetrics, Pair, ReliabilityBin, confusion, most_confused, per_class, photos_for, reliability, summary,
-    top_losses, weakest_first,
+    ClassMetrics, confusion, per_class, photos_for, reliability, summary, top_losses, weakest_first,
 )
 from .records import Evaluation, PhotoRecord  # noqa: F401
 from .writer import HTML_NAME, write_report  # noqa: F401

@@ -1,5 +1,6 @@
-"""Every number the Evaluate view and the report show, computed from the per-photo records alone, so the
-view, the HTML report and the CLI agree, and a cached evaluation reopens without the model."""
+"""Every number the Evaluate view and the report show, computed from the per-photo records alone (with the maths
+of `core.evaluate.metrics`, which training uses too), so the view, the HTML report and the CLI agree, and a cached
+evaluation reopens without the model."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import metrics
+from ..metrics import ECE_BINS, RELIABILITY_BINS, ReliabilityBin
 from .records import Evaluation, PhotoRecord
-
-ECE_BINS = 15  # as core.torch.metrics.expected_calibration_error, so the training report and this agree
-RELIABILITY_BINS = 10
 
 
 @dataclass(frozen=True)
@@ -27,31 +27,9 @@ class ClassMetrics:
     f1: float
 
 
-@dataclass(frozen=True)
-class Pair:
-    true: int
-    predicted: int
-    count: int
-
-
-@dataclass(frozen=True)
-class ReliabilityBin:
-    lo: float
-    hi: float
-    count: int
-    confidence: float  # mean confidence in the bin (NaN when empty)
-    accuracy: float
-
-
 def confusion(ev: Evaluation) -> np.ndarray:
     """counts[true, predicted] (int64, classes x classes)."""
-    n = len(ev.classes)
-    out = np.zeros((n, n), dtype=np.int64)
-    if ev.records:
-        t = np.fromiter((r.true for r in ev.records), dtype=np.int64, count=len(ev.records))
-        p = np.fromiter((r.predicted for r in ev.records), dtype=np.int64, count=len(ev.records))
-        np.add.at(out, (t, p), 1)
-    return out
+    return metrics.confusion([r.true for r in ev.records], [r.predicted for r in ev.records], len(ev.classes))
 
 
 def _ratio(a, b) -> float:
@@ -80,16 +58,6 @@ def weakest_first(rows: list[ClassMetrics]) -> list[ClassMetrics]:
     return sorted(rows, key=lambda r: (r.photos == 0, r.f1 if not math.isnan(r.f1) else 2.0, r.recall, r.name))
 
 
-def most_confused(counts: np.ndarray, n: int | None = 20) -> list[Pair]:
-    """Off-diagonal cells, largest first."""
-    off = counts.copy()
-    np.fill_diagonal(off, 0)
-    t, p = np.nonzero(off)
-    pairs = sorted((Pair(int(a), int(b), int(off[a, b])) for a, b in zip(t, p)),
-                   key=lambda x: (-x.count, x.true, x.predicted))
-    return pairs if n is None else pairs[:n]
-
-
 def photos_for(ev: Evaluation, true: int, predicted: int) -> list[PhotoRecord]:
     """Exactly the photos of one confusion cell, most confident first."""
     found = [r for r in ev.records if r.true == true and r.predicted == predicted]
@@ -104,22 +72,11 @@ def top_losses(ev: Evaluation, n: int | None = None) -> list[PhotoRecord]:
 
 def reliability(ev: Evaluation, bins: int = RELIABILITY_BINS) -> list[ReliabilityBin]:
     """Equal-width confidence bins (lo, hi]: how often the model was right at each confidence."""
-    conf = np.array([r.confidence for r in ev.records], dtype=np.float64)
-    right = np.array([r.correct for r in ev.records], dtype=np.float64)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        mask = (conf > lo) & (conf <= hi)  # a top probability is never 0
-        k = int(mask.sum())
-        out.append(ReliabilityBin(float(lo), float(hi), k, float(conf[mask].mean()) if k else math.nan,
-                                  float(right[mask].mean()) if k else math.nan))
-    return out
+    return metrics.reliability([r.confidence for r in ev.records], [r.correct for r in ev.records], bins)
 
 
 def expected_calibration_error(ev: Evaluation, bins: int = ECE_BINS) -> float:
-    if not ev.records:
-        return math.nan
-    return sum(b.count * abs(b.confidence - b.accuracy) for b in reliability(ev, bins) if b.count) / len(ev.records)
+    return metrics.calibration_error([r.confidence for r in ev.records], [r.correct for r in ev.records], bins)
 
 
 def summary(ev: Evaluation) -> dict:
@@ -135,7 +92,7 @@ def summary(ev: Evaluation) -> dict:
         "n": n,
         "top1": sum(r.correct for r in ev.records) / n if n else math.nan,
         "top5": sum(r.true in r.top[:5] for r in ev.records) / n if n else math.nan,
-        "log_loss": float(np.mean([-math.log(max(r.p_true, 1e-12)) for r in ev.records])) if n else math.nan,
+        "log_loss": metrics.mean_log_loss([r.p_true for r in ev.records]),
         "ece": expected_calibration_error(ev),
         "temperature": ev.temperature,
         "unreadable": len(ev.errors),

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from ...files import write_bytes, write_text
+from .. import metrics
 from . import analysis, figures
 from .records import Evaluation
 
@@ -82,7 +83,7 @@ def render_html(ev: Evaluation, pngs: dict[str, bytes], counts, rows) -> str:
     if not ev.complete:
         facts.append(["note", "stopped before the last photo: partial results"])
     pairs = [["true breed", "predicted breed", "photos"]] + [
-        [ev.class_names[p.true], ev.class_names[p.predicted], p.count] for p in analysis.most_confused(counts, 25)]
+        [ev.class_names[p.true], ev.class_names[p.predicted], p.count] for p in metrics.most_confused(counts, 25)]
     losses = [["photo", "true breed", "predicted breed", "confidence"]] + [
         [r.path, ev.class_names[r.true], ev.class_names[r.predicted], _fmt(r.confidence, True)]
         for r in analysis.top_losses(ev, TOP_LOSSES)]

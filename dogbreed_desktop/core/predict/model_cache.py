@@ -1,6 +1,7 @@
-"""Loaded classifiers, kept by file and modification time, so switching back to a model (or opening a second
-window, as the tests do) does not load it again. Call from the worker thread: loading opens the inference engine
-(ONNX Runtime on the CPU; torch only on a GPU)."""
+"""The one way to load a classifier for a model name: the window, `predict`, `evaluate` and `serve` all call
+`load_classifier`. Loaded classifiers are kept by file and modification time, so switching back to a model (or
+opening a second window, as the tests do) does not load it again. Loading opens the inference engine (ONNX Runtime
+on the CPU; torch only on a GPU): the window calls it from a worker thread."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ _cache: OrderedDict = OrderedDict()
 
 def load_classifier(path: str | None, device: str):
     """The classifier for `path` (any name `core.model.models.resolve_model` takes), loaded once."""
-    from ..core.predict.classifier import Classifier
-    from ..core.model.models import resolve_model
+    from ..model.models import resolve_model
+    from .classifier import Classifier
 
     file = resolve_model(path)
     key = (str(file.resolve()), file.stat().st_mtime_ns, device)
