@@ -99,7 +99,7 @@ def check_predict(exe: Path, photos, home: Path, report: dict) -> None:
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     right = 0
     for (path, truth), out in zip(photos, lines):
-        print(f"    {path.name}: {out.get('breed')} {out.get('probability', 0):.1%}  (label: {truth})")
+        print(f"    {path.name}: {out.get('breed')} {out.get('probability') or 0:.1%}  (label: {truth})")
         right += truth is not None and out.get("breed") == truth
     check(len(lines) == len(photos) and all("breed" in o and "top_k" in o for o in lines),
           "one JSON verdict per photo")

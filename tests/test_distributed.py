@@ -152,4 +152,5 @@ def test_finetune_ddp_matches_one_process_then_survives_a_kill(real_subset, tmp_
     assert read_status(two_dir)["status"] == "finished"
     photo = next((real_subset / "pug").iterdir())
     r = cli("predict", "--model", str(two_dir), "--json", str(photo))
-    assert r.returncode == 0 and json.loads(r.stdout.splitlines()[-1])["breed"] in BREEDS
+    # one of its classes first (a short run on 5 breeds may leave the verdict "unknown breed": no `breed` then)
+    assert r.returncode == 0 and json.loads(r.stdout.splitlines()[-1])["top_k"][0]["breed"] in BREEDS

@@ -3,6 +3,7 @@ staying unimported until the worker loads the model."""
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import textwrap
@@ -162,10 +163,12 @@ def test_paste_image_data_and_copy_results(qtbot, tmp_path):
     assert row.state == DONE and row.path.endswith(".png") and "pasted" in row.path
     tab.copy_results()
     lines = QGuiApplication.clipboard().text().splitlines()
-    assert lines[0].split("\t")[:3] == ["path", "error", "breed_1"] and lines[1].startswith(row.path)
+    assert lines[0].split("\t")[:4] == ["path", "error", "verdict", "breed"] and lines[1].startswith(row.path)
     out = tmp_path / "results.csv"
     tab.export_csv(out)
-    assert out.read_text().splitlines()[1].split(",")[0] == row.path
+    exported = next(csv.DictReader(out.open(newline="")))
+    assert exported["path"] == row.path and exported["verdict"] == row.verdict  # a flat colour: likely no dog
+    assert (exported["breed"] != "") == (row.verdict in ("breed", "unsure")) and exported["breed_1"]
     photo = make_image(tmp_path / "copied in a file manager.jpg", color=(90, 60, 30))
     QGuiApplication.clipboard().setMimeData(file_mime([photo]))
     with qtbot.waitSignal(tab.request_finished, timeout=60_000):

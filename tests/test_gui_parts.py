@@ -27,15 +27,28 @@ def test_ranking_and_percentages():
     assert [percent(p) for p in (0.0004, 0.074, 0.5, 0.9996)] == ["<0.1%", "7.4%", "50%", ">99.9%"]
 
 
-def test_export_table_has_top_k_columns_and_error_rows(tmp_path):
-    table = results_table.rows([("a.jpg", (0.1, 0.6, 0.2, 0.1), ""), ("b.jpg", None, "empty file")],
-                        ("beagle", "pug", "boxer", "whippet"), NAMES, k=2)
-    assert table[0] == ["path", "error", "breed_1", "name_1", "probability_1", "breed_2", "name_2", "probability_2"]
-    assert table[1] == ["a.jpg", "", "pug", "Pug", "0.600000", "boxer", "Boxer", "0.200000"]
-    assert table[2] == ["b.jpg", "empty file"] + [""] * 6
+def test_export_table_has_the_verdict_and_top_k_columns_and_error_rows(tmp_path):
+    from types import SimpleNamespace as Row
+
+    table = results_table.rows([
+        Row(path="a.jpg", probabilities=(0.1, 0.6, 0.2, 0.1), error="", verdict="breed", dog_probability=0.98,
+            looks_like=None),
+        Row(path="cat.jpg", probabilities=(0.5, 0.3, 0.1, 0.1), error="", verdict="not_a_dog", dog_probability=0.01,
+            looks_like="tabby cat"),
+        Row(path="b.jpg", probabilities=None, error="empty file", verdict="breed", dog_probability=None,
+            looks_like=None)], ("beagle", "pug", "boxer", "whippet"), NAMES, k=2)
+    assert table[0] == ["path", "error", "verdict", "breed", "name", "probability", "dog_probability", "looks_like",
+                        "breed_1", "name_1", "probability_1", "breed_2", "name_2", "probability_2"]
+    assert table[1] == ["a.jpg", "", "breed", "pug", "Pug", "0.600000", "0.980000", "",
+                        "pug", "Pug", "0.600000", "boxer", "Boxer", "0.200000"]
+    # an exported cat reads as a cat: no breed in `breed`, the nearest breeds kept in the top-k columns
+    assert table[2] == ["cat.jpg", "", "not_a_dog", "", "", "", "0.010000", "tabby cat",
+                        "beagle", "Beagle", "0.500000", "pug", "Pug", "0.300000"]
+    assert table[3] == ["b.jpg", "empty file"] + [""] * 12
     results_table.write_csv(tmp_path / "r.csv", table)
-    assert (tmp_path / "r.csv").read_text().splitlines()[1] == "a.jpg,,pug,Pug,0.600000,boxer,Boxer,0.200000"
-    assert results_table.to_tsv(table).splitlines()[2] == "b.jpg\tempty file" + "\t" * 6
+    assert (tmp_path / "r.csv").read_text().splitlines()[1] == \
+        "a.jpg,,breed,pug,Pug,0.600000,0.980000,,pug,Pug,0.600000,boxer,Boxer,0.200000"
+    assert results_table.to_tsv(table).splitlines()[3] == "b.jpg\tempty file" + "\t" * 12
 
 
 def test_chart_sizes_itself_to_its_rows_and_paints(qtbot):

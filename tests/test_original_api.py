@@ -149,7 +149,8 @@ def test_both_paths_same_answer_and_the_rich_one_stays(api, tmp_path):
     assert raw.json() == api_answer
     rich = api.post("/v1/predict", files=upload(data)).json()["predictions"][0]
     assert rich["verdict"] == api_answer["verdict"] and len(rich["probabilities"]) == 120
-    assert (None if rich["verdict"] == "not_a_dog" else rich["breed"]) == api_answer["breed"]
+    assert {k: rich[k] for k in ("breed", "name", "probability", "dog_probability", "looks_like")} == \
+        {k: api_answer[k] for k in ("breed", "name", "probability", "dog_probability", "looks_like")}
     model = api.get("/v1/model").json()
     assert model["predict_image"] == {"order": "original", "classes": original_names()}
 
@@ -162,7 +163,8 @@ def test_a_dog_of_a_breed_it_does_not_know_gets_prediction_null(tmp_path):
     assert original["prediction"] is None and original["breed"] is None and original["probability"] is None
     assert original["verdict"] == rich["verdict"] == "unknown_breed"
     assert original["looks_like"] == rich["looks_like"] == "Dalmatian"
-    assert rich["breed"] in BREED_IDS  # /v1/predict keeps the nearest known breed beside the verdict
+    # /v1/predict names no breed for it either, and keeps the nearest known ones in top_k
+    assert rich["breed"] is rich["name"] is rich["probability"] is None and rich["top_k"][0]["breed"] in BREED_IDS
 
 
 def test_no_image_is_400_and_two_images_are_refused(api):

@@ -5,6 +5,7 @@ the number of sessions stays bounded whatever the batch sizes."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dogbreed_desktop.core.engine.engine import OrtEngine
 from dogbreed_desktop.core.engine.graph_making import graph_file
@@ -39,3 +40,40 @@ def test_the_engine_shares_one_graph_between_members_of_one_backbone():
     assert engine._graphs[0] is engine._graphs[1]
     x = np.zeros((3, 3, 224, 224), np.float32)
     assert engine.run(1, x).features.shape == (3, 1280) and engine.run(0, x, feature_map=True).feature_map is not None
+
+
+def test_a_graph_that_does_not_load_is_one_line_naming_the_file_and_why(tmp_path, monkeypatch, capsys):
+    import onnxruntime as ort
+    from conftest import make_image
+
+    from dogbreed_desktop.cli import main
+    from dogbreed_desktop.core.engine.ort_sessions import GraphUnreadable
+    from dogbreed_desktop.core.errors import UserError
+
+    bad = tmp_path / "damaged.onnx"
+    bad.write_bytes(b"\x08\x07 not a graph")
+    with pytest.raises(GraphUnreadable) as e:
+        open_graph(bad, 1)
+    assert isinstance(e.value, UserError) and e.value.__cause__ is not None
+    assert str(bad) in str(e.value) and "\n" not in str(e.value) and str(e.value).split(": ", 2)[-1]
+    # In `predict`: the graph checks out, then ONNX Runtime fails to plan it (what a damaged install or a
+    # full memory looks like from here) while the model warms up: one line, not a traceback.
+    from collections import OrderedDict
+
+    from dogbreed_desktop.core.predict import model_cache
+
+    monkeypatch.setattr(model_cache, "_cache", OrderedDict())  # a model loaded by an earlier test is not reused
+    real = ort.InferenceSession
+
+    def failing(path, options, **kw):
+        if options.graph_optimization_level != ort.GraphOptimizationLevel.ORT_DISABLE_ALL:
+            real(str(bad), options, **kw)  # ONNX Runtime's own error, for a planned session
+        return real(path, options, **kw)
+
+    monkeypatch.setattr(ort, "InferenceSession", failing)
+    photo = make_image(tmp_path / "dog.jpg", size=(200, 150))
+    assert main(["predict", str(photo)]) == 2  # a model that cannot be used (cli.common.classifier_for)
+    err = capsys.readouterr().err
+    assert err.startswith("dogbreed-desktop: error: cannot load model: ONNX Runtime cannot load the graph ")
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err

@@ -19,6 +19,7 @@ from conftest import make_image
 from PIL import Image
 from server_support import counting_forward_calls, serving
 
+from dogbreed_desktop.core.predict.answers import answer
 from dogbreed_desktop.server import ServerSettings, create_app
 
 
@@ -58,11 +59,14 @@ def assert_error(r: httpx.Response, status: int, code: str):
 
 
 def assert_same(prediction: dict, expected, classes):
-    assert prediction["breed"] == expected.breed and prediction["name"] == expected.name
+    """`prediction` (the API's) says what the core's serialiser says of `predict`'s result for the photo."""
+    want = answer(expected)
+    assert {k: prediction[k] for k in ("verdict", "breed", "name", "looks_like")} == \
+        {k: want[k] for k in ("verdict", "breed", "name", "looks_like")}
     assert [s["breed"] for s in prediction["top_k"]] == [s.breed for s in expected.top_k]
     assert len(prediction["probabilities"]) == len(classes) == 120
     assert prediction["probabilities"] == pytest.approx(list(expected.probabilities), abs=2e-5)
-    assert prediction["probability"] == pytest.approx(expected.probability, abs=2e-5)
+    assert prediction["top_k"][0]["probability"] == pytest.approx(expected.top_k[0].probability, abs=2e-5)
 
 
 @pytest.mark.realdata
@@ -99,7 +103,7 @@ def test_synthetic_photo_matches_predict_and_describes_model(api, default_classi
     model = api.get("/v1/model").json()
     assert [c["id"] for c in model["classes"]] == default_classifier.classes
     assert model["classes"][0]["name"] == default_classifier.class_names[0]
-    assert model["preprocessing"]["crop"] == default_classifier.preprocessing.crop
+    assert [m["input_size"] for m in model["members"]] == [default_classifier.preprocessing.crop]
     assert model["metrics"] == default_classifier.metrics  # the model's (an ensemble's own), not its first member's
     health = api.get("/health").json()
     assert health["status"] == "ok" and health["images"] >= 1
@@ -111,6 +115,20 @@ def test_synthetic_photo_matches_predict_and_describes_model(api, default_classi
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert not re.search(r"""(src|href|url|import|fetch)\s*[=(]?\s*["'`]?(https?:)?//""", page.text)
 
+
+
+def test_v1_model_describes_each_member_of_an_ensemble():
+    from dogbreed_desktop.core.predict.classifier import Classifier
+
+    clf = Classifier.load("accurate")
+    with serving(create_app(clf)) as url:
+        model = httpx.get(f"{url}/v1/model", timeout=60).json()
+    assert model["ensemble"] is True and "backbone" not in model and "preprocessing" not in model
+    members = [(m["backbone"], m["input_size"]) for m in model["members"]]
+    assert members == [(a.backbone, a.preprocessing.crop) for a in clf.model.members]
+    assert members == [("efficientnet_lite0", 224), ("efficientnet_lite2", 260)]
+    assert sum(m["weight"] for m in model["members"]) == pytest.approx(1)
+    assert model["metrics"] == clf.metrics and len(model["classes"]) == 120
 
 BAD_REQUESTS = {
     "no file, only a text field": (dict(content=b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n'
@@ -127,7 +145,7 @@ BAD_REQUESTS = {
     "more pixels than allowed": (dict(files={"image": ("huge.png", png_claiming(9000, 9000), "image/png")}), 413,
                                  "image_too_large"),
     "a JSON body": (dict(json={"image": "x"}), 415, "unsupported_content_type"),
-    "too many images": (dict(files=[("image", (f"{i}.jpg", jpeg_bytes(), "image/jpeg")) for i in range(5)]), 413,
+    "too many images": (dict(files=[("image", (f"{i}.jpg", jpeg_bytes(), "image/jpeg")) for i in range(5)]), 400,
                         "too_many_images"),
     "an unfinished multipart body": (dict(content=b"--b\r\nContent-Disposition: form-data; name=\"image\"; "
                                           b"filename=\"a.jpg\"\r\n\r\nabc", headers={
@@ -239,7 +257,7 @@ def test_concurrent_requests_share_model_calls(default_classifier):
     assert health["batches"] == len(calls)
     # Batching does not mix answers up: each is what predict says for that photo alone.
     expected = default_classifier.predict([Image.open(io.BytesIO(p)) for p in photos])
-    assert [r.json()["predictions"][0]["breed"] for r in answers] == [e.breed for e in expected]
+    assert [r.json()["predictions"][0]["top_k"][0]["breed"] for r in answers] == [e.top_k[0].breed for e in expected]
 
 
 class GatedClassifier:

@@ -10,6 +10,7 @@ defaults are the `DEFAULT_LR` table below.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -108,7 +109,7 @@ class TrainConfig:
     val_fraction: float = setting(0.25, low=0.0, high=1.0, open_range=True, label="Validation",
                                   help="share of each class kept aside to validate on (stratified)",
                                   form={"range": (5, 50), "percent": True})
-    seed: int = setting(0, label="Seed", help="seeds the split, the head and the data order",
+    seed: int = setting(0, low=0, label="Seed", help="seeds the split, the head and the data order",
                         form={"range": (0, 999_999)})
     patience: int = setting(3, low=0, label="Patience",
                             help="epochs without a better validation loss before stopping (the best epoch is kept; "
@@ -166,6 +167,8 @@ def check(f, value) -> str:
         return ""
     if meta.get("choices") and value not in meta["choices"]:
         return f"{name} must be one of {', '.join(meta['choices'])}, not {value!r}"
+    if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison below
+        return f"{name} must be a finite number, not {value}"
     low, high, strict = meta.get("low"), meta.get("high"), meta.get("open_range")
     if low is not None and (value <= low if strict else value < low):
         if high is not None:

@@ -13,7 +13,7 @@ import sys
 
 from .. import __version__
 from ..core.errors import UserError
-from .common import EXIT_FAILED, EXIT_USAGE, MODEL_HELP, fail, setup_output
+from .common import EXIT_FAILED, EXIT_USAGE, MODEL_HELP, Parser, fail, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
@@ -27,7 +27,7 @@ SUBCOMMANDS = tuple(COMMANDS)
 
 
 def _gui_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="dogbreed-desktop",
         description="Dog Breed Studio. With no subcommand, opens the window (with any image paths given). "
         f"Subcommands: {', '.join(SUBCOMMANDS)} (see `dogbreed-desktop SUBCOMMAND --help`).",
@@ -43,7 +43,7 @@ def _command(name: str):
 
 
 def _sub_parser(name: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dogbreed-desktop")
+    p = Parser(prog="dogbreed-desktop")
     sub = p.add_subparsers(dest="command", required=True)
     module = _command(name)
     module.add_arguments(sub.add_parser(name, help=module.HELP))

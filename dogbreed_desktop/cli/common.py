@@ -4,6 +4,7 @@ output is `core.jsonsafe.dumps`.)"""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 
@@ -47,11 +48,32 @@ def _escape(c: str) -> str:
     return c.encode("unicode_escape").decode("ascii") if code < 0x10000 else f"\\U{code:08x}"
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+class Parser(argparse.ArgumentParser):
+    """Usage errors as one line (what is wrong, and where to read more) and exit status 2, not the usage block."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+
+
+def number(kind: type = int, *, low: float = 0, high: float | None = None, above: bool = False):
+    """An argparse type for a finite `kind` (int or float) of at least `low` (more than it when `above`) and at
+    most `high`: inf, nan and numbers outside the range are refused in the parser, before any work."""
+
+    def parse(text: str):
+        value = kind(text)  # ValueError: argparse says "invalid int value"
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+        if value < low or (above and value == low) or (high is not None and value > high):
+            bounds = f"more than {low:g}" if above else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}{f' and at most {high:g}' if high is not None else ''}"
+                                             f", not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value" (and tests find it by it)
+    return parse
+
+
+positive_int = number(int, low=1)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:

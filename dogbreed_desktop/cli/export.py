@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import EXIT_OK, MODEL_HELP, fail
+from .common import EXIT_OK, MODEL_HELP, fail, number
 
 HELP = "export a model to ONNX for use outside the app"
 
@@ -14,7 +14,7 @@ def add_arguments(p) -> None:
                    "image size")
     p.add_argument("--format", default="onnx", choices=("onnx",), help="file format (default: onnx)")
     p.add_argument("--out", required=True, help="the .onnx file to write; labels.txt is written beside it")
-    p.add_argument("--opset", type=int, default=18, help="ONNX opset, 18 or newer (default: 18)")
+    p.add_argument("--opset", type=number(int, low=18), default=18, help="ONNX opset, 18 or newer (default: 18)")
 
 
 def run(args) -> int:

@@ -9,16 +9,12 @@ import sys
 from urllib.parse import urlsplit
 
 from ..core.devices import DEVICES
-from .common import EXIT_OK, MODEL_HELP, classifier_for, fail, positive_int
+from .common import EXIT_OK, MODEL_HELP, classifier_for, fail, number, positive_int
 
 HELP = "serve the model over HTTP: a web API and an upload page"
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
+# Waits beyond these are mistakes, and far beyond them overflow the timers that hold them.
+MAX_BATCH_WAIT_MS = 60_000.0
+MAX_UPLOAD_TIMEOUT = 86_400.0
 
 
 def parse_origin(text: str) -> str:
@@ -45,18 +41,20 @@ def add_arguments(sv) -> None:
     sv.add_argument("--host", default="127.0.0.1",
                     help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 exposes the API "
                     "to the network, without authentication)")
-    sv.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    sv.add_argument("--port", type=number(int, high=65535), default=8000,
+                    help="TCP port (default 8000; 0 picks a free one)")
     sv.add_argument("--model", help=MODEL_HELP)
     sv.add_argument("--device", default="cpu", choices=list(DEVICES))
-    sv.add_argument("--max-upload-mb", type=_positive_float, default=20.0,
+    sv.add_argument("--max-upload-mb", type=number(float, above=True), default=20.0,
                     help="largest request body accepted, checked while it is read (default 20)")
     sv.add_argument("--max-images", type=positive_int, default=32, help="photos per request (default 32)")
     sv.add_argument("--max-queue", type=positive_int, default=64,
                     help="photos waiting for the model before requests get 503 + Retry-After (default 64)")
     sv.add_argument("--batch-size", type=positive_int, default=32, help="most photos per model call (default 32)")
-    sv.add_argument("--batch-wait-ms", type=float, default=5.0,
-                    help="how long an idle model waits for more requests to batch with (default 5)")
-    sv.add_argument("--upload-timeout", type=_positive_float, default=30.0,
+    sv.add_argument("--batch-wait-ms", type=number(float, high=MAX_BATCH_WAIT_MS), default=5.0,
+                    help="how long an idle model waits for more requests to batch with (default 5; 0 to "
+                    f"{MAX_BATCH_WAIT_MS:g})")
+    sv.add_argument("--upload-timeout", type=number(float, above=True, high=MAX_UPLOAD_TIMEOUT), default=30.0,
                     help="seconds a request body may take to arrive, then 408 and the connection is closed "
                     "(default 30)")
     sv.add_argument("--top-k", type=positive_int, default=5, help="default breeds listed per photo (default 5)")
@@ -90,8 +88,6 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def run(args) -> int:
-    if not 0 <= args.port <= 65535:
-        return fail(f"--port must be 0-65535, not {args.port}")
     try:
         sock = listen(args.host, args.port)
     except OSError as e:

@@ -29,6 +29,7 @@ class Row:
     thumbnail: QPixmap | None = None
     verdict: str = "breed"
     looks_like: str | None = None
+    dog_probability: float | None = None
 
 
 class ResultsModel(QAbstractListModel):
@@ -70,7 +71,7 @@ class ResultsModel(QAbstractListModel):
             row = self._rows[i]
             row.state = DONE if v.ok else FAILED
             row.probabilities, row.error = v.probabilities, v.error
-            row.verdict, row.looks_like = v.verdict, v.looks_like
+            row.verdict, row.looks_like, row.dog_probability = v.verdict, v.looks_like, v.dog_probability
             if v.thumbnail is not None and not v.thumbnail.isNull():
                 row.thumbnail = _list_pixmap(v.thumbnail)
             changed.append(i)

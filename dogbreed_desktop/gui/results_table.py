@@ -9,35 +9,32 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..core.files import write_text
-from .verdict import ranked
+from ..core.predict import answers
 
 
-def header(k: int) -> list[str]:
-    cols = ["path", "error"]
-    for i in range(1, k + 1):
-        cols += [f"breed_{i}", f"name_{i}", f"probability_{i}"]
-    return cols
+def rows(results: Iterable, classes: Sequence[str], names: Sequence[str], k: int) -> list[list[str]]:
+    """The list's rows (objects with .path, .probabilities, .error, .verdict, .dog_probability, .looks_like) as
+    the header and one row each, written by the core's serialiser: the columns of `predict --format csv`, a
+    verdict column included, and no breed named where the verdict names none."""
+    from ..core.predict.classifier import Prediction  # loaded by the inference worker already
 
-
-def rows(results: Iterable[tuple[str, Sequence[float] | None, str]], classes: Sequence[str],
-         names: Sequence[str], k: int) -> list[list[str]]:
-    """(path, probabilities or None, error) -> one row each: path, error, then the top-k breeds."""
     k = max(1, min(k, len(classes)))
-    table = [header(k)]
-    for path, probabilities, error in results:
-        row = [path, error]
-        if probabilities is not None:
-            for i in ranked(probabilities, k):
-                row += [classes[i], names[i], f"{probabilities[i]:.6f}"]
-        table.append(row + [""] * (len(table[0]) - len(row)))
+    table = [answers.csv_header(k)]
+    for r in results:
+        if r.probabilities is None:  # unreadable, or not classified yet
+            table.append(answers.csv_row(r.path, {"error": r.error}, k))
+            continue
+        p = Prediction(r.path, tuple(r.probabilities), answers.top_scores(r.probabilities, classes, names, k),
+                       r.dog_probability, r.verdict, r.looks_like)
+        table.append(answers.csv_row(r.path, answers.answer(p), k))
     return table
 
 
 def table(rows_: Iterable, classes: Sequence[str], names: Sequence[str], k: int) -> list[list[str]]:
-    """The list's rows (objects with .path, .probabilities, .error) as a table; just the header without a model."""
+    """The list's rows as a table; just the header without a model."""
     if not classes:
-        return [header(0)]
-    return rows(((r.path, r.probabilities, r.error) for r in rows_), classes, names, k)
+        return [answers.csv_header(0)]
+    return rows(rows_, classes, names, k)
 
 
 def write_csv(path: Path, table: list[list[str]]) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import enum
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -13,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from .. import __version__
+from ..core.predict.answers import answer
 from . import original_api
 from . import admission, openapi
 from .batcher import Busy, MicroBatcher
@@ -25,24 +23,22 @@ from .uploads import read_uploads
 
 STATIC = Path(__file__).resolve().parent / "static"
 
-def _plain(value):
-    """Core result values -> JSON types (enums by value, dataclasses as objects)."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
 
 def prediction_json(filename: str, p) -> dict:
-    """One prediction as JSON: every field of the core's `Prediction` (verdicts included once it has them),
-    `probabilities` last because it is long."""
-    fields = {f.name: _plain(getattr(p, f.name)) for f in dataclasses.fields(p) if f.name != "source"}
-    probabilities = fields.pop("probabilities")
-    return {"file": filename, "breed": p.breed, "name": p.name, "probability": p.probability, **fields,
-            "probabilities": probabilities}
+    """One photo's answer: the core's contract (`core.predict.answers`) with every class's probability."""
+    return {"file": filename, **answer(p, probabilities=True)}
+
+
+def model_json(classifier) -> dict:
+    """What the loaded model is: an ensemble's members each with its backbone and input size, not its first."""
+    model = classifier.model
+    members = [{"name": a.name, "backbone": a.backbone, "input_size": a.preprocessing.crop,
+                "preprocessing": a.preprocessing.to_dict(), "weight": w, "test_time_mirror": bool(a.test_time_mirror)}
+               for a, w in zip(model.members, model.member_weights)]
+    return {"name": classifier.name, "ensemble": len(members) > 1, "members": members,
+            "device": classifier.device_description,
+            "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
+            "temperature": classifier.temperature, "metrics": classifier.metrics}
 
 
 def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastAPI:
@@ -67,7 +63,8 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
         yield
         close()
 
-    app = FastAPI(title="Dog Breed Studio", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title="Dog Breed Studio", version=openapi.API_VERSION, lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Dog breed from a photo, by the model loaded with `dogbreed-desktop serve`. "
                   "The page at `/` uploads photos from a browser; `/docs` lists these endpoints offline.")
     app.state.batcher, app.state.classifier, app.state.settings, app.state.close = batcher, classifier, settings, close
@@ -116,21 +113,18 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
 
     @app.post("/v1/predict", summary="Breed of each uploaded photo", **predict_doc)
     async def v1_predict(request: Request, top_k: int = top_k_query):
-        """Per photo: `breed` (Kaggle id), `name`, `probability`, `top_k`, and `probabilities` of all classes
-        in the order of the response's `classes` (the model's order)."""
+        """Per photo: the `verdict`; `breed` (Kaggle id), `name` and `probability` when it names a breed (null
+        for no dog or a breed outside the classes); the nearest breeds in `top_k` whatever the verdict; and
+        `probabilities` of all classes in the order of the response's `classes` (the model's order)."""
         predictions = [prediction_json(name, r) for name, r in await classify(request, top_k)]
         return JSONResponse({"model": classifier.name, "predictions": predictions, "classes": classifier.classes})
 
     order = original_api.AnswerOrder.for_classes(classifier.classes, classifier.class_names)
     original_api.add_routes(app, classify, order, **openapi.predict_doc(settings, n_classes, one_image=True))
 
-    @app.get("/v1/model", summary="The loaded model: classes, preprocessing, metrics")
+    @app.get("/v1/model", summary="The loaded model: its members, classes, metrics")
     async def model_info():
-        a = classifier.artifact
-        return {"name": classifier.name, "backbone": a.backbone, "device": classifier.device_description,
-                "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
-                "preprocessing": classifier.preprocessing.to_dict(), "temperature": classifier.temperature,
-                "metrics": classifier.metrics, "predict_image": order.describe(),
+        return {**model_json(classifier), "predict_image": order.describe(),
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_images": settings.max_images,
                            "max_pixels": settings.max_pixels, "max_queue_images": settings.max_queue}}
 

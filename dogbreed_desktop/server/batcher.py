@@ -38,6 +38,8 @@ class _Job:
 class MicroBatcher:
     def __init__(self, run: Callable[[list[Item], int], list], *, max_batch: int, wait_s: float, max_queue: int):
         """`run(items, top_k)` returns one result per item; it is only ever called from the worker thread."""
+        if not 0 <= wait_s <= threading.TIMEOUT_MAX:  # inf would kill the thread at its first wait; nan never waits
+            raise ValueError(f"wait_s must be a finite number of seconds, 0 or more, not {wait_s}")
         self._run, self.max_batch, self.wait_s, self.max_queue = run, max_batch, wait_s, max_queue
         self._jobs: deque[_Job] = deque()
         self._queued = 0  # images waiting (not counting the batch being run)

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from .settings import ServerSettings
 
+# The version of the API's contract (OpenAPI `info.version`), apart from the app's: 0.2.0 made `breed`, `name`
+# and `probability` null unless the verdict names a breed, and `/v1/model` describe each member (CHANGELOG.md).
+API_VERSION = "0.2.0"
+
 # What a photo may be: the formats Pillow reads that cameras, phones and browsers produce. The server reads
 # any format Pillow knows (and `application/octet-stream` bodies), but these are the ones it promises.
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp")
@@ -25,9 +29,9 @@ ERROR = {
         }}},
 }
 ERRORS = {
-    400: "no image, an empty file, or a malformed multipart body",
+    400: "no image, an empty file, more images than allowed (`maxItems`), or a malformed multipart body",
     408: "the upload did not arrive within --upload-timeout seconds (the connection is then closed)",
-    413: "an upload over --max-upload-mb, more images than allowed, or a picture too large to decode safely",
+    413: "an upload over --max-upload-mb, or a picture too large to decode safely",
     415: "a body that is neither multipart/form-data nor an image, or a file that is not an image",
     422: "a truncated or corrupt image, or a bad query parameter",
     500: "a bug in the server (reported with the request id in its log)",
@@ -54,27 +58,36 @@ def request_body(settings: ServerSettings, max_images: int | None = None) -> dic
 
 
 def prediction_answer(n_classes: int) -> dict:
+    """`core.predict.answers.answer`'s contract, with every class's probability."""
     score = {"type": "object", "required": ["breed", "name", "probability"],
              "properties": {"breed": {"type": "string"}, "name": {"type": "string"}, "probability": PROBABILITY}}
+    named = "; null unless `verdict` is `breed` or `unsure` (the nearest breeds are in `top_k` whatever the verdict)"
     prediction = {
-        "type": "object", "required": ["file", "breed", "name", "probability", "top_k", "probabilities"],
+        "type": "object",
+        "required": ["file", "verdict", "breed", "name", "probability", "dog_probability", "looks_like", "top_k",
+                     "probabilities"],
         "properties": {
             "file": {"type": "string", "description": "the upload's file name"},
-            "breed": {"type": "string", "description": "the most likely breed's id (one of `classes`)"},
-            "name": {"type": "string", "description": "its name for people"},
-            "probability": PROBABILITY,
-            "top_k": {"type": "array", "items": score, "minItems": 1, "maxItems": n_classes,
-                      "description": "`top_k` breeds, best first"},
+            "verdict": {"type": "string", "enum": ["breed", "unsure", "not_a_dog", "unknown_breed"],
+                        "description": "`breed`, `unsure` (a breed, not sure which), `not_a_dog`, or "
+                                       "`unknown_breed` (a dog of a breed outside `classes`)"},
+            "breed": {"type": ["string", "null"], "description": "the breed's id (one of `classes`)" + named},
+            "name": {"type": ["string", "null"], "description": "its name for people" + named},
+            "probability": {**PROBABILITY, "type": ["number", "null"], "description": "its probability" + named},
             "dog_probability": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
                                 "description": "null when the model has no \"not a dog\" gate"},
-            "verdict": {"type": "string", "enum": ["breed", "unsure", "not_a_dog", "unknown_breed"],
-                        "description": "`breed`, `unsure`, `not_a_dog` or `unknown_breed` (a dog of a breed "
-                                       "outside `classes`; `breed` is then only the nearest known one)"},
             "looks_like": {"type": ["string", "null"], "description": "for `not_a_dog`: what it looks like; "
                            "for `unknown_breed`: the dog it looks like (\"Dalmatian\")"},
+            "top_k": {"type": "array", "items": score, "minItems": 1, "maxItems": n_classes,
+                      "description": "`top_k` breeds, best first"},
             "probabilities": {"type": "array", "items": PROBABILITY, "minItems": n_classes, "maxItems": n_classes,
                               "description": "every class, in the order of `classes`"},
         },
+        # The contract itself, so that a schema checker holds the server to it: a breed only where one is named.
+        "if": {"properties": {"verdict": {"enum": ["breed", "unsure"]}}},
+        "then": {"properties": {"breed": {"type": "string"}, "name": {"type": "string"},
+                                "probability": {"type": "number"}}},
+        "else": {"properties": {"breed": {"type": "null"}, "name": {"type": "null"}, "probability": {"type": "null"}}},
     }
     return {
         "type": "object", "required": ["model", "predictions", "classes"],

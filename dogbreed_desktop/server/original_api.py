@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 
 from ..core.breeds import find_breed
-from ..core.predict.gate import NOT_A_DOG, UNKNOWN_BREED
+from ..core.predict.answers import answer
 
 ORDER_FILE = Path(__file__).resolve().parent / "original_breeds.json"
 # float32 probabilities can underflow to 0; JSON has no -Infinity, so the row's floor is log(smallest normal).
@@ -61,15 +61,15 @@ class AnswerOrder:
 
     def answer(self, p) -> dict:
         """One core `Prediction` as the original answer, plus our verdict fields (the original client ignores
-        them). No dog, or a dog of a breed the model does not know: `prediction` is null, so the client shows its
-        own failure message, not a made-up breed."""
-        row = [math.log(p.probabilities[i]) if p.probabilities[i] > 0 else _LOG_FLOOR for i in self.model_index]
-        dog = p.verdict not in (NOT_A_DOG, UNKNOWN_BREED)  # "a known breed": what `prediction` claims
+        them), all from the one serialiser (`core.predict.answers`). No dog, or a dog of a breed the model does
+        not know: `prediction` is null as `breed` is, so the client shows its own failure message, not a made-up
+        breed."""
+        a = answer(p, probabilities=True)
+        probs = a["probabilities"]
+        row = [math.log(probs[i]) if probs[i] > 0 else _LOG_FLOOR for i in self.model_index]
         best = max(range(len(row)), key=row.__getitem__)  # the top-1 breed; ties go to the first, like argmax
-        return {"prediction": best if dog else None, "results": [row],
-                "breed": p.breed if dog else None, "name": p.name if dog else None,
-                "probability": p.probability if dog else None, "verdict": p.verdict,
-                "dog_probability": p.dog_probability, "looks_like": p.looks_like}
+        return {"prediction": None if a["breed"] is None else best, "results": [row],
+                **{k: a[k] for k in ("breed", "name", "probability", "verdict", "dog_probability", "looks_like")}}
 
 
 class OriginalAnswer(BaseModel):

@@ -85,7 +85,8 @@ class _Parts:
         if filename is None and name.lower() not in IMAGE_FIELDS:
             return  # another form field: ignored
         if len(self.files) >= self.max_images:
-            raise ApiError(413, "too_many_images", f"at most {self.max_images} images per request")
+            # 400, not 413: the schema says maxItems, and a request that breaks its schema is a bad request
+            raise ApiError(400, "too_many_images", f"at most {self.max_images} images per request")
         self._name = (filename or b"").decode("utf-8", "replace")[-255:] or name or f"image {len(self.files) + 1}"
         self._data = bytearray()
 

@@ -73,10 +73,15 @@ def _matches(meta: dict, backbone: str, source: str, version: str = GRAPH_VERSIO
 
 def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
     """The graph at `path` was made by this version of the export from exactly these weights."""
-    from .ort_sessions import open_graph
+    from .ort_sessions import GraphUnreadable, open_graph
 
-    session = open_graph(path, 1, optimize=False) if path.is_file() else None  # reads it, plans nothing
-    return session is not None and _matches(session.get_modelmeta().custom_metadata_map, backbone, source, version)
+    if not path.is_file():
+        return False
+    try:
+        session = open_graph(path, 1, optimize=False)  # reads it, plans nothing
+    except GraphUnreadable:  # a damaged or foreign file: made again, or the model runs on torch
+        return False
+    return _matches(session.get_modelmeta().custom_metadata_map, backbone, source, version)
 
 
 def package_artifact(name: str) -> ModelArtifact:

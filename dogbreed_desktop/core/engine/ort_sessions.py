@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UserError
+
 BUCKETS = (1, 2, 4, 8, 16, 32)
 _FREE_DIMS = ("batch", "height", "width")  # the graphs' input dimensions (core.engine.graph_making names them)
 _arena_lock = threading.Lock()
@@ -62,15 +64,20 @@ def _share_arena() -> bool:
         return _arena_shared
 
 
+class GraphUnreadable(UserError):
+    """A graph file ONNX Runtime cannot load (damaged, foreign, or unreadable); says which file and why."""
+
+
 def open_graph(path: Path, threads: int, shape: tuple[int, int, int] | None = None, optimize: bool = True):
-    """A session on the graph file at `path`, or None when the file does not load (damaged or foreign)."""
+    """A session on the graph file at `path`. Raises GraphUnreadable naming the file and ONNX Runtime's reason."""
     import onnxruntime as ort
 
     try:
         return ort.InferenceSession(str(path), session_options(threads, shape, optimize),
                                     providers=["CPUExecutionProvider"])
-    except Exception:
-        return None
+    except Exception as e:  # ORT raises its own Fail, InvalidGraph, NoSuchFile...: all this file's fault
+        cause = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise GraphUnreadable(f"ONNX Runtime cannot load the graph {path}: {cause}") from e
 
 
 class GraphSessions:
@@ -99,7 +106,7 @@ class GraphSessions:
         if size not in self._fixed:
             shape = (size, self.crop, self.crop)
             session = open_graph(self.path, self.threads, shape)
-            n, _, h, w = session.get_inputs()[0].shape if session is not None else (None,) * 4
+            n, _, h, w = session.get_inputs()[0].shape
             if (n, h, w) != shape:  # a graph whose dimensions are named otherwise: free ones
                 session = self._free_session()
             self._fixed[size] = session
@@ -108,8 +115,6 @@ class GraphSessions:
     def _free_session(self):
         if self._free is None:
             self._free = open_graph(self.path, self.threads)
-            if self._free is None:
-                raise RuntimeError(f"ONNX Runtime could not load {self.path}")
         return self._free
 
     @property
