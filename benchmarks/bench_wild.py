@@ -23,6 +23,8 @@ from dogbreed_desktop.core.predict.classifier import Classifier
 from training.holdout import stanford_split, wild_dev, wild_extra
 from training.scoring import measure
 
+from stamp import add_write_option, recording  # noqa: E402 (benchmarks/stamp.py, beside this script)
+
 
 def score(clf: Classifier, items) -> dict:
     results = clf.predict([p for p, _ in items], top_k=1, batch_size=32)
@@ -38,16 +40,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="fast,accurate")
     ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
+    add_write_option(ap, "bench_wild")
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DOGBREED_DATA or pass --data")
     sets = {"held-out Stanford": stanford_split(args.data)["test"], "wild-dev": wild_dev(args.data),
             "wild-extra": wild_extra(args.data)}
     sets = {k: v for k, v in sets.items() if v and v[0][0].is_file()}
+    with recording(args.write):
+        table(args.models.split(","), sets)
+
+
+def table(models: list[str], sets: dict) -> None:
     print("| model | photos | n | top-1 | balanced top-1 | top-5 | log loss | ECE (floor) | mean confidence | "
           "dogs called not a dog |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for name in args.models.split(","):
+    for name in models:
         clf = Classifier.load(name)
         for label, items in sets.items():
             m = score(clf, items)
