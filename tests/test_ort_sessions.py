@@ -38,3 +38,16 @@ def test_the_engine_shares_one_graph_between_members_of_one_backbone():
     assert engine._graphs[0] is engine._graphs[1]
     x = np.zeros((3, 3, 224, 224), np.float32)
     assert engine.run(1, x).features.shape == (3, 1280) and engine.run(0, x, feature_map=True).feature_map is not None
+
+
+def test_each_batch_size_runs_at_its_own_fixed_shape():
+    """The speed comes from fixed shapes: a session that silently fell back to free dimensions would still give
+    the right answers, so the shape each batch size runs at is checked itself."""
+    a = package_artifact("efficientnet_lite0")
+    graph = GraphSessions(graph_file(a), 1, a.preprocessing.crop)
+    x = np.zeros((BUCKETS[-1] + 3, 3, 224, 224), np.float32)
+    for n, bucket in ((1, 1), (3, 4), (5, 8), (32, 32), (35, 32)):
+        graph.run(["features"], x[:n])
+        session = graph._session(bucket)
+        assert session is not graph._free and session.get_inputs()[0].shape == [bucket, 3, 224, 224], n
+    assert graph._free is None  # no batch at the model's crop went to the free-dimension session
