@@ -15,7 +15,7 @@ Quantization (QDQ, what ONNX Runtime's CPU kernels fuse into int8 convolutions, 
 The rule: at the precision the app picks, against fp32 on the same photos, top-1 within 0.3 points,
 log loss within 1 %, ECE within 0.3 points, gate rates unchanged, verdicts changed on at most 0.5 % of photos.
 Speed is the ratio of int8 to fp32 photos/s, timed alternately in this process (the machine is shared).
-Writes the table to benchmarks/results/int8.md.
+Appends its table to benchmarks/results/int8.md.
 """
 
 from __future__ import annotations
@@ -220,9 +220,9 @@ def write(args, rows) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    lines = [f"# int8 backbones against fp32 (benchmarks/bench_int8.py)", "",
+    lines = [f"## {args.ranges} ranges, first {args.fp32_convs} convolutions in float", "",
              f"{datetime.date.today()}, commit {commit.strip()}, {cpu}, {args.threads} threads; ranges {args.ranges} "
-             f"on {args.calib} CALIBRATION photos, first {args.fp32_convs} convolutions in float.", "",
+             f"on {args.calib} CALIBRATION photos.", "",
              "| model | photos | fp32 top-1 | int8 top-1 | fp32 log loss | int8 log loss | fp32 ECE | int8 ECE | "
              "dogs called not a dog fp32 / int8 | verdicts changed |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -240,7 +240,8 @@ def write(args, rows) -> None:
                          f"{q['ece']:.2%} | {f['not_a_dog']:.2%} / {q['not_a_dog']:.2%} | {changed:.1%} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    args.out.write_text(text)
+    old = args.out.read_text() if args.out.exists() else "# int8 backbones against fp32 (benchmarks/bench_int8.py)\n"
+    args.out.write_text(old + "\n" + text)  # one section per run
 
 
 if __name__ == "__main__":
