@@ -73,8 +73,18 @@ def nvidia_gpus() -> int:
     cuInit it leaves no CUDA state behind in this process); 0 without a driver."""
     import ctypes
 
+    names = ["libnvidia-ml.so.1"]
+    if platform.system() == "Windows":  # System32 since about driver 450; older drivers kept it under NVSMI
+        names = ["nvml.dll", os.path.expandvars(r"%ProgramFiles%\NVIDIA Corporation\NVSMI\nvml.dll")]
+    for name in names:
+        try:
+            nvml = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    else:
+        return 0
     try:
-        nvml = ctypes.CDLL("nvml.dll" if platform.system() == "Windows" else "libnvidia-ml.so.1")
         count = ctypes.c_uint(0)
         if nvml.nvmlInit_v2() != 0:
             return 0
@@ -82,7 +92,7 @@ def nvidia_gpus() -> int:
             return count.value if nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 else 0
         finally:
             nvml.nvmlShutdown()
-    except (OSError, AttributeError):  # no driver, or one without these entry points
+    except AttributeError:  # a driver without these entry points
         return 0
 
 
