@@ -47,7 +47,7 @@ WINDOW = textwrap.dedent("""
     from dogbreed_desktop.gui.app import application
     from dogbreed_desktop.gui.main_window import MainWindow
     app = application()
-    window = MainWindow(device="cpu")
+    window = MainWindow()  # the default device, "auto", as a person starts it
     window.show()
     got = []
     window.client.results.connect(lambda rid, verdicts: (got.extend(verdicts), app.quit()))
@@ -56,6 +56,18 @@ WINDOW = textwrap.dedent("""
     app.exec()
     print(json.dumps({"code": 0 if got else 1, "torch": "torch" in sys.modules}))
     window.close()
+""")
+
+
+# Opens the fast model with the default device ("auto") where the NVIDIA driver reports argv[1] GPUs.
+GPU_PROBE = textwrap.dedent("""
+    import json, sys
+    from dogbreed_desktop.core.engine import engine
+    engine.nvidia_gpus = lambda: int(sys.argv[1])
+    engine._torch_has_cuda = lambda: True
+    from dogbreed_desktop.core.predict.classifier import Classifier
+    clf = Classifier.load("fast")
+    print(json.dumps({"engine": clf.engine.name, "torch": "torch" in sys.modules}))
 """)
 
 
@@ -90,6 +102,13 @@ def test_predict_and_evaluate_never_import_torch(photo, tmp_path):
 
 def test_serve_never_imports_torch(photo):
     assert _run(SERVE, photo, _free_port()) == {"code": 200, "torch": False}
+
+
+def test_a_gpu_driver_alone_does_not_bring_torch_in():
+    """Device "auto" asks torch only where the driver reports a GPU; a driver with none classifies on the CPU
+    without the seconds of importing torch."""
+    assert _run(GPU_PROBE, 0) == {"engine": "onnxruntime", "torch": False}
+    assert _run(GPU_PROBE, 1) == {"engine": "onnxruntime", "torch": True}  # asked torch, which found no GPU
 
 
 @pytest.mark.gui

@@ -28,13 +28,32 @@ def onnx_probabilities(path, images, prep) -> np.ndarray:
 
 
 def app_probabilities(classifier, images) -> np.ndarray:
-    """The app's answers with every photo mirrored, as the exported graph computes them (the app itself skips
-    the mirror for photos it is already 95 % sure of: `Classifier.mirror_below`)."""
+    """The app's answers at its default settings (the mirror view only for photos the first view leaves under
+    `Classifier.mirror_below` sure), which the exported graph computes too."""
+    return np.array([r.probabilities for r in classifier.predict(images)])
+
+
+def predict_json(classes, images, *args) -> np.ndarray:
+    """`predict --json` with every breed listed: what a user compares the exported file with."""
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "predict", "--json", "--top-k", "120", *args,
+                        *map(str, images)], capture_output=True, text=True, timeout=300, check=True)
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    out = np.zeros((len(rows), len(classes)))
+    for row, answer in zip(out, rows):
+        for s in answer["top_k"]:
+            row[classes.index(s["breed"])] = s["probability"]
+    return out
+
+
+def mirrored_somewhere(classifier, images) -> bool:
+    """Whether some of these photos get the mirror view at the default `mirror_below` and some do not."""
     before, classifier.mirror_below = classifier.mirror_below, 2.0
     try:
-        return np.array([r.probabilities for r in classifier.predict(images)])
+        always = app_probabilities(classifier, images)
     finally:
         classifier.mirror_below = before
+    changed = np.abs(always - app_probabilities(classifier, images)).max(axis=1) > 1e-6
+    return bool(changed.any() and not changed.all())
 
 
 @pytest.mark.realdata
@@ -50,9 +69,10 @@ def test_builtin_model_gives_the_same_probabilities_as_the_app(real_photos, defa
     assert float(meta["temperature"]) == pytest.approx(clf.temperature)
     assert written["labels"].read_text(encoding="utf-8").splitlines() == clf.class_names
     photos = [p for p, _ in real_photos[::75]]  # 8 breeds
+    assert mirrored_somewhere(clf, photos)  # so the file's choice of views per photo is checked
     ours = onnx_probabilities(written["model"], photos, clf.preprocessing)
     assert ours.shape == (len(photos), 120)
-    assert np.abs(ours - app_probabilities(clf, photos)).max() < 1e-4
+    assert np.abs(ours - predict_json(clf.classes, photos)).max() < 1e-4
     one = onnx_probabilities(written["model"], photos[:1], clf.preprocessing)  # another batch size
     assert np.abs(one[0] - ours[0]).max() < 1e-5
 
@@ -66,7 +86,8 @@ def test_the_weighted_accurate_ensemble_gives_the_same_probabilities_as_the_app(
     meta = session.get_modelmeta().custom_metadata_map
     assert json.loads(meta["member_weights"]) == pytest.approx(clf.model.member_weights)
     assert len(set(clf.model.member_weights)) > 1  # the shipped ensemble is a weighted one
-    photos = [p for p, _ in real_photos[::150]]
+    photos = [p for p, _ in real_photos[::75]]
+    assert mirrored_somewhere(clf, photos)
     feeds = {i.name: normalize(np.stack([prepare(p, prep) for p in photos]), prep)
              for i, prep in zip(session.get_inputs(), clf.preprocessings)}
     assert len(feeds) == 2

@@ -77,3 +77,16 @@ def test_a_graph_that_does_not_load_is_one_line_naming_the_file_and_why(tmp_path
     assert err.startswith("dogbreed-desktop: error: cannot load model: ONNX Runtime cannot load the graph ")
     assert len(err.splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_each_batch_size_runs_at_its_own_fixed_shape():
+    """The speed comes from fixed shapes: a session that silently fell back to free dimensions would still give
+    the right answers, so the shape each batch size runs at is checked itself."""
+    a = package_artifact("efficientnet_lite0")
+    graph = GraphSessions(graph_file(a), 1, a.preprocessing.crop)
+    x = np.zeros((BUCKETS[-1] + 3, 3, 224, 224), np.float32)
+    for n, bucket in ((1, 1), (3, 4), (5, 8), (32, 32), (35, 32)):
+        graph.run(["features"], x[:n])
+        session = graph._session(bucket)
+        assert session is not graph._free and session.get_inputs()[0].shape == [bucket, 3, 224, 224], n
+    assert graph._free is None  # no batch at the model's crop went to the free-dimension session

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -60,13 +61,51 @@ class OrtEngine:
 
 
 def _gpu_likely() -> bool:
-    """A cheap look for a GPU torch could use, without importing torch (1.5 s): an NVIDIA driver on Linux or
-    Windows, or Apple silicon. `--device cpu` skips even this."""
+    """Whether torch would run on a GPU here, found without importing torch (1.5 s): Apple silicon (MPS), or an
+    NVIDIA driver that reports a GPU and a torch built with CUDA. A driver alone is not enough: many machines
+    have one and no GPU torch can use, and they classify on the CPU. `--device cpu` skips even this."""
     if platform.system() == "Darwin":
         return platform.machine() == "arm64"
-    if os.path.exists("/proc/driver/nvidia/version"):
-        return True
-    return platform.system() == "Windows" and os.path.exists(r"C:\Windows\System32\nvcuda.dll")
+    return _torch_has_cuda() and nvidia_gpus() > 0
+
+
+def nvidia_gpus() -> int:
+    """How many GPUs the NVIDIA driver reports, through NVML (what nvidia-smi reads: milliseconds, and unlike
+    cuInit it leaves no CUDA state behind in this process); 0 without a driver."""
+    import ctypes
+
+    names = ["libnvidia-ml.so.1"]
+    if platform.system() == "Windows":  # System32 since about driver 450; older drivers kept it under NVSMI
+        names = ["nvml.dll", os.path.expandvars(r"%ProgramFiles%\NVIDIA Corporation\NVSMI\nvml.dll")]
+    for name in names:
+        try:
+            nvml = ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    else:
+        return 0
+    try:
+        count = ctypes.c_uint(0)
+        if nvml.nvmlInit_v2() != 0:
+            return 0
+        try:
+            return count.value if nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 else 0
+        finally:
+            nvml.nvmlShutdown()
+    except AttributeError:  # a driver without these entry points
+        return 0
+
+
+def _torch_has_cuda() -> bool:
+    """The installed torch carries its CUDA libraries (a CPU-only wheel has none), looked up on disk."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
+    return any(lib.glob("libtorch_cuda*")) or any(lib.glob("torch_cuda*"))
 
 
 def open_engine(members: Sequence[ModelArtifact], device: str = "auto", engine: str | None = None) -> Engine:

@@ -2,9 +2,10 @@
 
 Each member's backbone graph (the one ONNX Runtime runs in the app, `core.engine.graphs`) is cut down to its `features`
 output, its names prefixed, and the rest is written around it as ONNX nodes: the mirror view as a second half of
-the batch, the breed head as a Gemm, the mean of the members' logits, the temperature and the softmax. The file
-therefore computes what `Classifier` computes with every photo mirrored (the app mirrors only photos it is unsure
-of). Needs onnx only.
+the batch, the breed head as a Gemm, the mean of the members' logits, the temperature and the softmax. As in
+`Classifier.logits`, a photo's mirror view counts only where the first views leave it under `mirror_below` sure: the
+graph computes both views of every photo and picks per photo with a `Where`, so it gives the app's probabilities.
+Needs onnx only.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from ..errors import UserError
 FEATURES = "features"
 
 
-def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, output: str = "probabilities"):
+def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, mirror_below: float,
+            output: str = "probabilities"):
     """One ModelProto: `inputs` (one per preprocessing, NCHW float32, normalised) -> `output` (N, classes).
-    `graphs[i]` is member i's backbone graph."""
+    `graphs[i]` is member i's backbone graph; photos the first views leave at least `mirror_below` sure keep
+    their first view's logits."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
     nodes, inits, opsets = [], [], {}
     const = _constants(inits, numpy_helper)
-    logits = []
+    firsts, means = [], []  # per member: the first view's logits, and the two views' mean (None: no mirror)
     for i, (artifact, path) in enumerate(zip(ens.members, graphs)):
         backbone = onnx.load(str(path))
         for o in backbone.opset_import:
@@ -46,15 +49,34 @@ def compose(ens: Ensemble, graphs: list[Path], inputs: list[str], opset: int, ou
         inits += [numpy_helper.from_array(weight, p + "head.weight"), numpy_helper.from_array(bias, p + "head.bias")]
         nodes.append(helper.make_node("Gemm", [p + FEATURES, p + "head.weight", p + "head.bias"], [p + "logits"],
                                       transB=1))
-        if artifact.test_time_mirror:  # mean of the two halves' logits
-            nodes += [helper.make_node("Reshape", [p + "logits", const("halves", [2, -1, len(artifact.classes)])],
-                                       [p + "halves"]),
-                      helper.make_node("ReduceMean", [p + "halves", const("axis0", [0])], [p + "mean"], keepdims=0)]
-            logits.append(p + "mean")
+        if artifact.test_time_mirror:  # the two halves: the photos' logits and their mirror images'
+            nodes += [helper.make_node("Split", [p + "logits"], [p + "first", p + "second"], axis=0, num_outputs=2),
+                      helper.make_node("Add", [p + "first", p + "second"], [p + "both"]),
+                      helper.make_node("Mul", [p + "both", "half"], [p + "mean"])]
+            firsts.append(p + "first")
+            means.append(p + "mean")
         else:
-            logits.append(p + "logits")
+            firsts.append(p + "logits")
+            means.append(None)
     scale = 1.0 / (len(ens.members) * (float(ens.temperature) or 1.0))
-    inits.append(numpy_helper.from_array(np.array(scale, np.float32), "scale"))
+    inits += [numpy_helper.from_array(np.array(scale, np.float32), "scale"),
+              numpy_helper.from_array(np.array(0.5, np.float32), "half")]
+    logits = firsts
+    if any(means):  # the first views' confidence decides, per photo, whether the mirror view counts
+        inits.append(numpy_helper.from_array(np.array(mirror_below, np.float32), "mirror_below"))
+        nodes += [helper.make_node("Sum", firsts, ["first_sum"]),
+                  helper.make_node("Mul", ["first_sum", "scale"], ["first_scaled"]),
+                  helper.make_node("Softmax", ["first_scaled"], ["first_probabilities"], axis=1),
+                  helper.make_node("ReduceMax", ["first_probabilities", const("axis1", [1])], ["first_confidence"],
+                                   keepdims=1),
+                  helper.make_node("Less", ["first_confidence", "mirror_below"], ["use_mirror"])]
+        logits = []
+        for i, (first, mean) in enumerate(zip(firsts, means)):
+            if mean is None:
+                logits.append(first)
+            else:
+                nodes.append(helper.make_node("Where", ["use_mirror", mean, first], [f"m{i}.chosen"]))
+                logits.append(f"m{i}.chosen")
     nodes += [helper.make_node("Sum", logits, ["logit_sum"]),
               helper.make_node("Mul", ["logit_sum", "scale"], ["scaled"]),
               helper.make_node("Softmax", ["scaled"], [output], axis=1)]

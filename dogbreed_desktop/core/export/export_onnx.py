@@ -25,8 +25,10 @@ from ..engine import graphs
 from ..engine.graph_making import graph_file
 from .export_graph import compose
 from ..files import write_bytes, write_text
+from ..predict.classifier import Classifier
 
 OPSET = 18
+MIRROR_BELOW = Classifier.mirror_below
 INPUT, OUTPUT = "image", "probabilities"
 MISSING = ("ONNX export needs the packages onnx and onnxscript (and onnxruntime to check the file): "
            "pip install 'dogbreed-desktop[export]'")
@@ -40,7 +42,7 @@ def input_names(count: int) -> list[str]:
     return [INPUT if i == 0 else f"{INPUT}_{i}" for i in range(count)]
 
 
-def metadata(model: ModelArtifact | Ensemble) -> dict[str, str]:
+def metadata(model: ModelArtifact | Ensemble, mirror_below: float = MIRROR_BELOW) -> dict[str, str]:
     ens = model if isinstance(model, Ensemble) else Ensemble.single(model)
     first = ens.members[0]
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
@@ -58,8 +60,10 @@ def metadata(model: ModelArtifact | Ensemble) -> dict[str, str]:
         "input_layout": "NCHW float32 RGB, (x/255 - mean) / std",
         "temperature": repr(float(ens.temperature)),
         "member_weights": json.dumps(ens.member_weights),
+        "mirror_below": repr(float(mirror_below)),
         "output": "calibrated probabilities, softmax(members' logits averaged with member_weights / temperature), "
-                  "in the order of classes",
+                  "in the order of classes; a member with test_time_mirror averages the photo's logits with its "
+                  "mirror image's where the first views leave the photo under mirror_below sure, as the app does",
     }
 
 
@@ -73,9 +77,10 @@ def _require(*modules: str):
 
 
 def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | Path, *,
-                opset: int = OPSET) -> dict[str, Path]:
+                opset: int = OPSET, mirror_below: float = MIRROR_BELOW) -> dict[str, Path]:
     """Write `out` (.onnx) and `labels.txt` beside it; returns both paths. `model`: an artifact or ensemble, or
-    any name `core.model.models.resolve_model` takes (None: the default built-in model)."""
+    any name `core.model.models.resolve_model` takes (None: the default built-in model). `mirror_below`: as the
+    app's `Classifier.mirror_below`, so the file gives the app's probabilities."""
     (onnx,) = _require("onnx")
     from ..model.models import load_model
 
@@ -89,10 +94,10 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
     names = input_names(len(preps))
     if all(graphs.supported(a) for a in ens.members):
-        proto = compose(ens, [graph_file(a) for a in ens.members], names, opset, OUTPUT)
+        proto = compose(ens, [graph_file(a) for a in ens.members], names, opset, mirror_below, OUTPUT)
     else:
-        proto = _torch_export(ens, preps, names, opset)
-    for key, value in metadata(ens).items():
+        proto = _torch_export(ens, preps, names, opset, mirror_below)
+    for key, value in metadata(ens, mirror_below).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.producer_name = "Dog Breed Studio"
@@ -105,7 +110,7 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     return {"model": out, "labels": labels}
 
 
-def _torch_export(ens: Ensemble, preps: list, names: list[str], opset: int):
+def _torch_export(ens: Ensemble, preps: list, names: list[str], opset: int, mirror_below: float):
     """The whole model traced by torch's exporter (torchvision backbones, or an opset the graphs cannot take)."""
     _require("torch", "onnxscript")
     import torch
@@ -115,7 +120,7 @@ def _torch_export(ens: Ensemble, preps: list, names: list[str], opset: int):
     wrapped = _calibrated_net()([build_network(a).float() for a in ens.members],
                                 [preps.index(a.preprocessing) for a in ens.members],
                                 [bool(a.test_time_mirror) for a in ens.members], ens.temperature,
-                                ens.member_weights).eval()
+                                ens.member_weights, mirror_below).eval()
     examples = tuple(torch.zeros(2, 3, p.crop, p.crop) for p in preps)
     batch = torch.export.Dim("batch", min=1, max=4096)
     log = io.StringIO()
@@ -136,21 +141,25 @@ def _calibrated_net():
     class CalibratedNet(nn.Module):
         """softmax(weighted mean of the members' logits / temperature): what `Classifier.probabilities` gives.
         `inputs[i]` says which input (preprocessing) member i reads; `mirrors[i]`, whether it averages the logits
-        of the image and its mirror (the artifact's test_time_mirror)."""
+        of the image and its mirror (the artifact's test_time_mirror) for the photos that the first views leave
+        under `mirror_below` sure."""
 
         def __init__(self, nets: list[nn.Module], inputs: list[int], mirrors: list[bool], temperature: float,
-                     weights: list[float]):
+                     weights: list[float], mirror_below: float):
             super().__init__()
             self.nets = nn.ModuleList(nets)
             self.inputs, self.mirrors, self.weights = list(inputs), list(mirrors), list(weights)
             self.temperature = float(temperature) or 1.0
+            self.mirror_below = float(mirror_below)
 
         def forward(self, *images: torch.Tensor) -> torch.Tensor:
+            firsts = [net(images[i]).float() for net, i in zip(self.nets, self.inputs)]
+            first = torch.softmax(sum(w * x for w, x in zip(self.weights, firsts)) / self.temperature, dim=1)
+            use_mirror = first.amax(dim=1, keepdim=True) < self.mirror_below
             total = 0.0
-            for net, i, mirror, w in zip(self.nets, self.inputs, self.mirrors, self.weights):
-                logits = net(images[i]).float()
+            for net, i, mirror, w, logits in zip(self.nets, self.inputs, self.mirrors, self.weights, firsts):
                 if mirror:
-                    logits = (logits + net(images[i].flip(3)).float()) / 2
+                    logits = torch.where(use_mirror, (logits + net(images[i].flip(3)).float()) / 2, logits)
                 total = total + w * logits
             return torch.softmax(total / self.temperature, dim=1)
 
