@@ -1,7 +1,6 @@
 import subprocess
 import sys
 
-import pytest
 import torch
 from conftest import make_image
 from PIL import Image

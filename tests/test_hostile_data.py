@@ -13,7 +13,7 @@ from hostile_support import peak_mb, run_limited
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from dogbreed_desktop.core.datasets import DatasetError, load_labelled_set
+from dogbreed_desktop.core.datasets import DatasetError
 from training.safenames import RESERVED, safe_folder_name, safe_folder_names
 from training.preflight import preflight
 from training.split import organise, stratified_split

@@ -13,7 +13,6 @@ from collections import Counter
 
 import pytest
 
-from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.datasets import LabelledImage
 from dogbreed_desktop.core.evaluate.evaluation import evaluate_photos, legacy_report
 from dogbreed_desktop.core.evaluate.metrics import most_confused

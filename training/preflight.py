@@ -10,7 +10,6 @@ again only the files that changed since (`read_checks`, `preflight(known=...)`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
