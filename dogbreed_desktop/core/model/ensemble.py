@@ -3,7 +3,7 @@
 An ensemble manifest is a small JSON file (never a pickle) beside its member artifacts:
 
     {"format": "dogbreed-ensemble", "format_version": 2, "name": "...", "members": ["a.safetensors", ...],
-     "weights": [0.25, 0.75], "temperature": 1.1, "gate": {...} | null, "metrics": {...}, "provenance": {...}}
+     "weights": [0.35, 0.65], "temperature": 1.1, "gate": {...} | null, "metrics": {...}, "provenance": {...}}
 
 Members are plain file names in the manifest's own folder (no paths: a manifest cannot point elsewhere), must
 share their classes, and their breed logits are averaged before the ensemble's temperature, weighted by the
