@@ -29,10 +29,10 @@ from dogbreed_desktop.core.breeds import BREED_IDS, IMAGENET_INDICES
 from dogbreed_desktop.core.model.ensemble import Ensemble
 from dogbreed_desktop.core.predict.gate import Gate
 from training.holdout import SEED, not_dogs_dir, not_dogs_split, wild_dev_folds
-from dogbreed_desktop.core.torch.temperature import fit_temperature
+from dogbreed_desktop.core.torch.temperature import fit_temperature, fit_temperature_on
 from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate  # noqa: E402
-from builtin_models_wild import EXTRA_REPEATS, PRIOR_TAKEN_BACK, crossfit, fit_mixed_temperature, prior_shift  # noqa
+from builtin_models_wild import EXTRA_REPEATS, PRIOR_TAKEN_BACK, crossfit, prior_shift  # noqa: E402
 from training.scoring import measure
 
 OUT_TABLE = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "builtin_models_variants.md"
@@ -157,7 +157,7 @@ class Variants:
 
     def measure(self, label, members, weights=None, keep=True, floor=True) -> dict:
         y, z = self.y, {p: self.logits(members, p, weights) for p in ("calib", "test", "wild")}
-        t = fit_mixed_temperature([(z["calib"], y["calib"]), (z["wild"], y["wild"])])
+        t = fit_temperature_on([(z["calib"], y["calib"]), (z["wild"], y["wild"])])
         wild = measure(crossfit(z["calib"], y["calib"], z["wild"], y["wild"], self.fold_a), y["wild"], floor)
         has_extra = all("extra" in self.feats[k] for k, _ in members) and "extra" in y
         row = {"variant": label, "members": members, "weights": weights, "temperature": t,

@@ -13,43 +13,19 @@ for photos it has seen and overconfident on the user's own. Here:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+
+from dogbreed_desktop.core.torch.temperature import fit_temperature_on
 
 
-T_RANGE = (0.05, 20.0)  # as core.torch.temperature.fit_temperature
 PRIOR_TAKEN_BACK = 0.5  # of wild-extra's prior shift, chosen by wild-dev balanced log loss among 0, 0.5 and 1
 EXTRA_REPEATS = 3  # wild-extra's photos count this many times in a head's training set (1, 2, 3, 5 tried)
-
-
-def fit_mixed_temperature(sets: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """The temperature minimising the mean of each (logits, targets) set's own mean NLL: every set counts
-    equally, whatever its size. Golden-section search over 1/T, where the loss is convex."""
-    sets = [(z.detach().double(), y) for z, y in sets]
-
-    def loss(beta: float) -> float:
-        return sum(F.cross_entropy(z * beta, y).item() for z, y in sets) / len(sets)
-
-    lo, hi = 1 / T_RANGE[1], 1 / T_RANGE[0]
-    g = (5 ** 0.5 - 1) / 2
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = loss(a), loss(b)
-    for _ in range(80):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = loss(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = loss(b)
-    return float(1 / ((lo + hi) / 2))
 
 
 def crossfit(z_calib, y_calib, z_wild, y_wild, fold_a: torch.Tensor) -> torch.Tensor:
     """wild-dev probabilities, each fold under the temperature fitted on the calibration split and the other fold."""
     p = torch.zeros_like(z_wild, dtype=torch.float64)
     for fold in (fold_a, ~fold_a):
-        t = fit_mixed_temperature([(z_calib, y_calib), (z_wild[~fold], y_wild[~fold])])
+        t = fit_temperature_on([(z_calib, y_calib), (z_wild[~fold], y_wild[~fold])])
         p[fold] = torch.softmax(z_wild[fold].double() / t, 1)
     return p
 

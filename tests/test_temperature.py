@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dogbreed_desktop.core.torch.temperature import fit_temperature
+from dogbreed_desktop.core.torch.temperature import fit_temperature, fit_temperature_on
 
 
 def _nll(logits, targets, t):
@@ -38,3 +38,19 @@ def test_perfectly_separated_or_broken_logits_give_a_usable_temperature():
     assert fit_temperature(z, y) == pytest.approx(0.05, rel=1e-6)
     z[0, 0] = float("nan")
     assert fit_temperature(z, y) == 1.0
+
+
+def test_several_sets_count_equally_whatever_their_size():
+    """The built-in models' temperature is fitted on Stanford calibration photos and photos from outside ImageNet,
+    each half of the loss: a set repeated (a larger set of the same photos) must not pull it further."""
+    g = torch.Generator().manual_seed(1)
+    y1, y2 = torch.randint(0, 10, (300,), generator=g), torch.randint(0, 10, (100,), generator=g)
+    z1, z2 = torch.randn(300, 10, generator=g) * 4, torch.randn(100, 10, generator=g)  # over- and under-confident
+    z1[torch.arange(300), y1] += 3.0
+    z2[torch.arange(100), y2] += 3.0
+    t1, t2 = fit_temperature(z1, y1), fit_temperature(z2, y2)
+    both = fit_temperature_on([(z1, y1), (z2, y2)])
+    assert min(t1, t2) < both < max(t1, t2)
+    assert fit_temperature_on([(z1, y1), (torch.cat([z2, z2]), torch.cat([y2, y2]))]) == pytest.approx(both, rel=1e-6)
+    assert fit_temperature_on([(z1, y1)]) == fit_temperature(z1, y1)
+    assert fit_temperature(torch.cat([z1, z2]), torch.cat([y1, y2])) != pytest.approx(both, rel=1e-3)  # pooled differs

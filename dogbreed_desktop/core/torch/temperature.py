@@ -10,12 +10,18 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor, steps: int = 60
     """The temperature T in [0.05, 20] minimising the NLL of softmax(logits / T): post-hoc calibration (Guo et al.
     2017). The NLL is convex in 1/T, so a golden-section search over 1/T finds the minimum and can never step to a
     NaN: LBFGS on log T did, when validation was perfectly separated (the loss falls forever as T -> 0)."""
-    logits, targets = logits.detach().double(), targets.detach()  # float32 losses tie near the minimum
-    if not bool(torch.isfinite(logits).all()):
+    return fit_temperature_on([(logits, targets)], steps)
+
+
+def fit_temperature_on(sets: list[tuple[torch.Tensor, torch.Tensor]], steps: int = 60) -> float:
+    """As `fit_temperature`, for several (logits, targets) sets at once, each set's mean NLL counting equally
+    whatever its size (the built-in models: Stanford calibration photos and photos from outside ImageNet)."""
+    sets = [(z.detach().double(), y.detach()) for z, y in sets]  # float32 losses tie near the minimum
+    if not all(bool(torch.isfinite(z).all()) for z, _ in sets):
         return 1.0  # a broken model's logits: nothing to calibrate
 
     def nll(beta: float) -> float:
-        return torch.nn.functional.cross_entropy(logits * beta, targets).item()
+        return sum(torch.nn.functional.cross_entropy(z * beta, y).item() for z, y in sets) / len(sets)
 
     lo, hi = 1 / 20.0, 1 / 0.05
     g = (5 ** 0.5 - 1) / 2
