@@ -124,10 +124,11 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
     order = original_api.AnswerOrder.for_classes(classifier.classes, classifier.class_names)
     original_api.add_routes(app, classify, order, **openapi.predict_doc(settings, n_classes, one_image=True))
 
-    @app.get("/v1/model", summary="The loaded model: classes, preprocessing, metrics")
+    @app.get("/v1/model", summary="The loaded model: classes, preprocessing, metrics; the app's version")
     async def model_info():
         a = classifier.artifact
-        return {"name": classifier.name, "backbone": a.backbone, "device": classifier.device_description,
+        return {"app_version": __version__, "name": classifier.name, "backbone": a.backbone,
+                "device": classifier.device_description,
                 "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
                 "preprocessing": classifier.preprocessing.to_dict(), "temperature": classifier.temperature,
                 "metrics": classifier.metrics, "predict_image": order.describe(),
