@@ -187,7 +187,7 @@ def _md5(path: Path) -> str:
 
 
 def build_deb(app: Path, flavour: str, out: Path, work: Path = ROOT / "build" / "deb") -> Path:
-    """Stage APP in WORK and build `<package>_<version>_amd64.deb` in OUT (xz, as Debian's own packages)."""
+    """Stage APP in WORK and build `<package>_<version>_amd64.deb` in OUT."""
     version = project_version()
     info = app / "_internal" / "build-info.json"
     if info.is_file():  # a stale or foreign build in dist/ must not be shipped under this version
@@ -199,8 +199,11 @@ def build_deb(app: Path, flavour: str, out: Path, work: Path = ROOT / "build" / 
     tree = stage(app, flavour, version, work / package, glibc_needed(app))
     out.mkdir(parents=True, exist_ok=True)
     deb = out / f"{package}_{version}_amd64.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(tree), str(deb)], check=True,
-                   stdout=subprocess.DEVNULL)
+    # zstd -10: on torch's libraries as small as xz -1 and 2.5 times as fast (xz -6, dpkg's default, is 8 % smaller
+    # and 20 times slower: minutes of CI). Every dpkg with the Depends' libraries (Debian 12, Ubuntu 22.04 on)
+    # reads it.
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zzstd", "-z10", "--build", str(tree), str(deb)],
+                   check=True, stdout=subprocess.DEVNULL)
     shutil.rmtree(tree)
     return deb
 

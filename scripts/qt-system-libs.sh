@@ -7,7 +7,8 @@ set -euo pipefail
 RUNTIME=(libgl1 libegl1 libglib2.0-0 libfontconfig1 libfreetype6 fonts-dejavu-core libdbus-1-3
          libxkbcommon0 libxkbcommon-x11-0 libx11-xcb1 libxcb1 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
          libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-shm0
-         libxcb-sync1 libxcb-render0)
+         libxcb-sync1 libxcb-render0
+         libwayland-client0 libwayland-cursor0 libwayland-egl1)  # the Wayland platform plugin (the app links them)
 if [ "${1:-}" = "--runtime" ]; then
     printf '%s\n' "${RUNTIME[@]}"
     exit 0
