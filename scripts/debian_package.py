@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,21 +108,10 @@ def control(flavour: str, version: str, installed_kib: int, libraries: list[str]
         "Section: graphics",
         "Priority: optional",
         f"Description: {f.synopsis}",
-        *(" " + line for line in _wrap(SUMMARY, 72)),
+        *(" " + line for line in textwrap.wrap(SUMMARY, 72, break_on_hyphens=False)),
         " .",
-        *(" " + line for line in _wrap(f.about, 72)),
+        *(" " + line for line in textwrap.wrap(f.about, 72, break_on_hyphens=False)),
     ]) + "\n"
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return lines + [line]
 
 
 def desktop_entry(flavour: str) -> str:
