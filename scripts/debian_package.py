@@ -77,13 +77,22 @@ def qt_libraries(root: Path = ROOT) -> list[str]:
     return out.split()
 
 
+def elf_files(folder: Path) -> list[Path]:
+    """The executables and shared libraries in `folder` (links left out)."""
+    def elf(path: Path) -> bool:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink() and elf(p)]
+
+
 def glibc_needed(app: Path) -> str | None:
     """The newest GLIBC_x.y symbol version any of the app's ELF files asks for (objdump, from binutils), or None
     when objdump is missing. PyInstaller bundles every library but glibc's, so this is libc6's lower bound."""
     if not shutil.which("objdump"):
         print("debian_package: no objdump (binutils): libc6 without a version in Depends", file=sys.stderr)
         return None
-    elves = [p for p in app.rglob("*") if p.is_file() and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF"]
+    elves = elf_files(app)
     found: set[tuple[int, ...]] = set()
     for i in range(0, len(elves), 200):
         dump = subprocess.run(["objdump", "-p", *map(str, elves[i:i + 200])], capture_output=True, text=True).stdout

@@ -32,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from debian_package import COMMAND, FLAVOURS, PREFIX, project_version  # noqa: E402  (beside this script)
-from smoke_common import FAILURES, ROOT, check, write_ppm  # noqa: E402
+# beside this script (Python puts its folder on the path)
+from debian_package import COMMAND, FLAVOURS, PREFIX, elf_files, project_version
+from smoke_common import FAILURES, ROOT, check, write_ppm
 
 APT = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 ENTRY = Path(f"/usr/share/applications/{COMMAND}.desktop")
@@ -97,8 +98,7 @@ def check_depends(package: str) -> None:
     tree = sh("apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
               "--no-breaks", "--no-replaces", "--no-enhances", *wanted).stdout
     closure = {line.split(":")[-1].strip().strip("<>") for line in tree.splitlines()} | set(wanted)
-    elves = [p for p in Path(PREFIX).rglob("*") if p.is_file() and not p.is_symlink()
-             and p.open("rb").read(4) == b"\x7fELF"]
+    elves = elf_files(Path(PREFIX))
     system, missing = set(), set()
     bundled = {"LD_LIBRARY_PATH": f"{PREFIX}/_internal", "PATH": "/usr/bin:/bin"}  # as the app's bootloader sets
     for i in range(0, len(elves), 100):
