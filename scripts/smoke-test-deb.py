@@ -14,8 +14,9 @@ For dogbreed-studio-classify, then dogbreed-studio, from the folder scripts/rele
      in the full app, the same photo saved as HEIC;
   4. the window, offscreen, classifies the photo and quits; its screenshot is kept beside --report;
   5. apt would swap in the other package (Conflicts and Replaces, `apt-get --simulate`);
-  6. removed (classify: `dpkg -r`, then purged; full: `apt-get purge`): none of its files is left, nothing is under
-     /opt/dogbreed-studio, the desktop no longer offers it, and what the app wrote in the home folder stays.
+  6. removed (classify: `dpkg -r`, then purged; full: `apt-get purge`): none of its files is left, nothing named
+     after it is under /opt, /usr or /etc, the desktop no longer offers it, and what the app wrote in the home
+     folder stays.
 Standard library only; exit status 0 when every check passed.
 """
 
@@ -160,7 +161,13 @@ def check_use(flavour: str, version: str, photos, home: Path, tmp: Path, shots: 
         report["screenshot"] = str(shot)
 
 
-def check_removed(package: str, files: list[str], home: Path, purge_with_apt: bool, report: dict) -> None:
+def named_after_it() -> list[str]:
+    """Anything under /opt, /usr or /etc with the app's name in its own name."""
+    return sh("find", "/opt", "/usr", "/etc", "-iname", "*dogbreed*").stdout.splitlines()
+
+
+def check_removed(package: str, files: list[str], before: list[str], home: Path, purge_with_apt: bool,
+                  report: dict) -> None:
     start = time.perf_counter()
     r = sh("apt-get", "purge", "-y", "-qq", package, env=APT) if purge_with_apt else sh("dpkg", "-r", package)
     # dpkg keeps a directory that still holds files: fine for /opt and /usr/share, not for the app's own.
@@ -172,6 +179,8 @@ def check_removed(package: str, files: list[str], home: Path, purge_with_apt: bo
     left = [p for p in files if os.path.lexists(p)]
     check(not left, f"none of its {len(files)} paths is left" + (f": {left[:5]}" if left else ""))
     check(not os.path.lexists(PREFIX), f"{PREFIX} is gone")
+    left = sorted(set(named_after_it()) - set(before))
+    check(not left, "nothing named after it under /opt, /usr or /etc" + (f": {left[:5]}" if left else ""))
     check(not (MIME_CACHE.is_file() and f"{COMMAND}.desktop" in MIME_CACHE.read_text()), "no longer offered for photos")
     if not purge_with_apt:
         r = sh("dpkg", "-P", package)
@@ -185,6 +194,7 @@ def smoke(deb: Path, flavour: str, other: Path | None, photos, tmp: Path, shots:
     package = FLAVOURS[flavour].package
     print(f"{deb.name} ({deb.stat().st_size / 1e6:.1f} MB)")
     report.update(deb=deb.name, deb_bytes=deb.stat().st_size)
+    before = named_after_it()
     start = time.perf_counter()
     r = sh("apt-get", "install", "-y", "-qq", "--no-install-recommends", str(deb.resolve()), env=APT)
     if r.returncode != 0:  # a fresh machine's package lists may be missing or stale
@@ -204,7 +214,7 @@ def smoke(deb: Path, flavour: str, other: Path | None, photos, tmp: Path, shots:
     if other:
         r = sh("apt-get", "install", "--simulate", str(other.resolve()), env=APT)
         check(f"Remv {package}" in r.stdout, f"installing {other.name} would remove {package} (Conflicts)")
-    check_removed(package, files, home, purge_with_apt=flavour == "cpu", report=report)
+    check_removed(package, files, before, home, purge_with_apt=flavour == "cpu", report=report)
 
 
 def main() -> int:
