@@ -8,7 +8,7 @@
 #
 # Every flavour bundles the built-in backbones' ONNX graphs (resources/graphs/*.onnx, gitignored). When they are
 # missing they are made first with $DOGBREED_GRAPHS_PYTHON (default .venv/bin/python: scripts/setup.sh's venv,
-# which has torch and onnx), a few minutes once.
+# which has torch and onnx; with no such venv, the cpu or cuda build venv), a few minutes once.
 #
 # Each flavour has its own build venv outside the clone, made from nothing when missing and reused while
 # pyproject.toml, packaging/build-requirements.txt and the flavour stay the same:
@@ -113,7 +113,9 @@ missing = missing_builtin_graphs()
 if missing: sys.exit("missing or out of date: " + " ".join(map(str, missing)))'
 }
 if ! graphs_ready; then
+    # The dev venv's Python; with none, the cpu and cuda build venvs have torch, onnx and the weight packages too.
     GRAPHS_PY="${DOGBREED_GRAPHS_PYTHON:-$ROOT/.venv/bin/python}"
+    [ -x "$GRAPHS_PY" ] || [ -n "${DOGBREED_GRAPHS_PYTHON:-}" ] || [ "$FLAVOUR" = classify ] || GRAPHS_PY="$PY"
     echo "making the built-in ONNX graphs with $GRAPHS_PY (once; minutes)"
     "$GRAPHS_PY" -m dogbreed_desktop.core.engine.graph_making || {
         echo "cannot make resources/graphs: run scripts/setup.sh (or set DOGBREED_GRAPHS_PYTHON to a Python with" \

@@ -320,7 +320,8 @@ def main() -> int:
         subprocess.run(["bash", str(ROOT / "scripts" / "build-app.sh"), flavour], check=True)
         report["build_s"] = round(time.perf_counter() - start)
         print(f"  build took {report['build_s']} s")
-    exe = args.app / "DogBreedStudio"
+    # On Windows the windowed DogBreedStudio.exe has no stdout: its console twin, dogbreed.exe, runs the CLI.
+    exe = args.app / ("dogbreed.exe" if sys.platform == "win32" else "DogBreedStudio")
     data = Path(os.environ["DOGBREED_DATA"]) if os.environ.get("DOGBREED_DATA") else None
     with tempfile.TemporaryDirectory(prefix="dogbreed-smoke-") as tmp_name:
         tmp = Path(tmp_name)

@@ -29,7 +29,10 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def evict(folder: Path) -> None:
-    """Drop the folder's files from the page cache (no root needed), so the next launch reads them from disk."""
+    """Drop the folder's files from the page cache (no root needed), so the next launch reads them from disk.
+    Linux only (macOS and Windows have no posix_fadvise: their launches are timed warm)."""
+    if not hasattr(os, "posix_fadvise"):
+        return
     for path in folder.rglob("*"):
         if path.is_file() and not path.is_symlink():
             try:
@@ -54,8 +57,10 @@ def snapshot(folder: Path) -> dict[str, float]:
 
 
 def children_cpu() -> float:
-    import resource
-
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 

@@ -19,6 +19,7 @@ from conftest import make_image
 from PIL import Image
 from server_support import counting_forward_calls, serving
 
+import dogbreed_desktop
 from dogbreed_desktop.core.predict.answers import answer
 from dogbreed_desktop.server import ServerSettings, create_app
 
@@ -101,6 +102,7 @@ def test_synthetic_photo_matches_predict_and_describes_model(api, default_classi
     assert r.status_code == 200, r.text
     assert_same(r.json()["predictions"][0], default_classifier.predict([photo])[0], r.json()["classes"])
     model = api.get("/v1/model").json()
+    assert model["app_version"] == dogbreed_desktop.__version__  # one version: the About box, --version, packages
     assert [c["id"] for c in model["classes"]] == default_classifier.classes
     assert model["classes"][0]["name"] == default_classifier.class_names[0]
     assert [m["input_size"] for m in model["members"]] == [default_classifier.preprocessing.crop]

@@ -49,8 +49,10 @@ def run(image_paths: list[str], model: str | None = None) -> int:
     app.aboutToQuit.connect(window.shutdown)  # however the loop ends, the workers stop first
     _close_on_signals(window)
     if os.environ.get("DOGBREED_SMOKE_EXIT_AFTER_VERDICT"):
-        # scripts/smoke-test-app.py times launch -> first verdicts on screen as launch -> exit.
-        window.classify_tab.request_finished.connect(lambda *_: app.exit(0))
+        # scripts/smoke-test-app.py times launch -> first verdicts on screen as launch -> exit; the installed
+        # package's test (scripts/smoke-test-deb.py) keeps a picture of them, DOGBREED_SMOKE_SCREENSHOT.
+        shot = os.environ.get("DOGBREED_SMOKE_SCREENSHOT")
+        window.classify_tab.request_finished.connect(lambda *_: (shot and window.grab().save(shot), app.exit(0)))
         window.client.model_failed.connect(lambda *_: app.exit(3))
     if os.environ.get("DOGBREED_SMOKE_TRAIN_TAB"):
         # scripts/smoke-test-app.py looks at the Train tab of the built app (the classify-only build's sentence).

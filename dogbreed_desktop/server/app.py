@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from .. import __version__
 from ..core.predict.answers import answer
 from . import original_api
 from . import admission, openapi
@@ -124,7 +125,7 @@ def create_app(classifier, settings: ServerSettings = ServerSettings()) -> FastA
 
     @app.get("/v1/model", summary="The loaded model: its members, classes, metrics")
     async def model_info():
-        return {**model_json(classifier), "predict_image": order.describe(),
+        return {"app_version": __version__, **model_json(classifier), "predict_image": order.describe(),
                 "limits": {"max_upload_mb": settings.max_upload_mb, "max_images": settings.max_images,
                            "max_pixels": settings.max_pixels, "max_queue_images": settings.max_queue}}
 

@@ -3,6 +3,7 @@
 #
 #   packaging/linux/install.sh [APP_DIR]     (default dist/DogBreedStudio)
 #   packaging/linux/install.sh --uninstall
+#   ./install.sh                             in an unpacked release tarball: its DogBreedStudio folder
 #
 # Puts the app folder in ~/.local/opt/DogBreedStudio, a link in ~/.local/bin, the menu entry in
 # ~/.local/share/applications/dogbreed-studio.desktop (the name the window announces itself with, so the
@@ -29,7 +30,9 @@ if [ "${1:-}" = "--uninstall" ]; then
     exit 0
 fi
 
-APP="$(cd "${1:-$HERE/../../dist/DogBreedStudio}" && pwd)"
+DEFAULT_APP="$HERE/../../dist/DogBreedStudio"
+[ -d "$HERE/DogBreedStudio" ] && DEFAULT_APP="$HERE/DogBreedStudio"  # beside it in a release tarball
+APP="$(cd "${1:-$DEFAULT_APP}" && pwd)"
 [ -x "$APP/DogBreedStudio" ] || { echo "no app at $APP: build it with scripts/build-app.sh" >&2; exit 1; }
 mkdir -p "$(dirname "$OPT")" "$BIN" "$(dirname "$DESKTOP")" "$(dirname "$ICON")"
 rm -rf "$OPT"
