@@ -1,0 +1,71 @@
+"""How well each backbone's ImageNet head alone tells dogs from non-dogs: the gate's trade-off per backbone, from the
+feature cache of `make_builtin_models.py extract` (why Lite1 alone is not a built-in model: docs/accuracy.md).
+
+    DOGBREED_DATA=... python scripts/builtin_models_gate_curves.py [--write]   # to benchmarks/results/
+
+For each backbone (and the shipped pair) and each share of calibration dogs the threshold may reject, the
+dog-mass gate's threshold is set on the calibration dogs, as the build does, and then measured: the not-dogs
+TUNING half (what the build fits on), the held-out TEST dogs and not-dogs HELD-OUT half (never fitted on), and
+wild-dev's dogs. The gate must reject at least 99 % of held-out non-dogs with at most 1 % of dogs rejected.
+Lite1 also with its ImageNet logits divided by a temperature first (does a softer or sharper head separate better?).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from builtin_features import LITE0, LITE1, LITE2
+from builtin_models_fit import Features
+
+from dogbreed_desktop.core.predict.gate import dog_mass_logit
+from training.holdout import not_dogs_dir, not_dogs_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from stamp import add_write_option, recording  # noqa: E402 (the benchmarks' stamp on what it writes)
+
+SHARES = (0.002, 0.004, 0.006, 0.01, 0.015)  # the build uses 0.004 (builtin_models_gate.MAX_DOGS_REJECTED_TUNE)
+TEMPERATURES = (0.5, 1.0, 2.0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=os.environ.get("DOGBREED_DATA"))
+    add_write_option(ap, "gate_backbones")
+    args = ap.parse_args()
+    if not args.data:
+        raise SystemExit("set DOGBREED_DATA or pass --data")
+    with recording(args.write):
+        table(args.data)
+
+
+def table(data: Path) -> None:
+    nd = not_dogs_split(not_dogs_dir(data))
+    tune, held = {str(p) for p, _ in nd["tune"]}, {str(p) for p, _ in nd["heldout"]}
+    print("| backbones | ImageNet T | calibration dogs rejected | tuning non-dogs rejected | held-out dogs rejected "
+          "| held-out non-dogs rejected | wild-dev dogs rejected |")
+    print("|---|---|---|---|---|---|---|")
+    for keys in ([LITE0], [LITE1], [LITE2], [LITE0, LITE2]):
+        feats = {k: {p: Features(k, p) for p in ("calib", "test", "notdogs", "wild")} for k in keys}
+
+        def imagenet(part):
+            return (sum(feats[k][part].imagenet() for k in keys) / len(keys)).numpy()
+
+        paths = feats[keys[0]]["notdogs"].paths
+        tuning, heldout = np.array([p in tune for p in paths]), np.array([p in held for p in paths])
+        for t in TEMPERATURES if keys == [LITE1] else (1.0,):
+            score = {part: dog_mass_logit(imagenet(part) / t) for part in ("calib", "test", "notdogs", "wild")}
+            for share in SHARES:
+                cut = np.quantile(score["calib"], share)
+                name = " + ".join(k.replace("efficientnet_", "").capitalize() for k in keys)
+                print(f"| {name} | {t:g} | {share:.1%} | {(score['notdogs'][tuning] < cut).mean():.1%} | "
+                      f"{(score['test'] < cut).mean():.2%} | {(score['notdogs'][heldout] < cut).mean():.1%} | "
+                      f"{(score['wild'] < cut).mean():.2%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
