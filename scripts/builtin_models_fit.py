@@ -176,7 +176,7 @@ class Variants:
 
 
 def short(keys) -> str:
-    return " + ".join(k.replace("efficientnet_", "").capitalize().replace("@", " at ") + ("px" if "@" in k else "")
+    return " + ".join(k.replace("efficientnet_", "").capitalize().replace("@", " at ") + (" px" if "@" in k else "")
                       for k in keys)
 
 
