@@ -108,3 +108,19 @@ def test_the_table_says_a_dog_of_a_breed_it_does_not_know():
     top = (BreedScore("great_dane", "Great Dane", 0.68),)
     r = Prediction("spots.jpg", (0.68,), top, 0.99, "unknown_breed", "Dalmatian")
     assert table_line(r, 10) == "spots.jpg   a dog, not a breed I know (looks like: Dalmatian)"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "kaggle"])
+def test_a_reader_that_stops_early_ends_it_quietly(photos, fmt):
+    """`predict ... | head -1`: once the reader has gone, no BrokenPipeError traceback, only the shell's 141."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line, as `head` is after its last
+    try:
+        r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "predict", "--format", fmt, str(photos)],
+                           stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr, r.stderr
+    assert r.returncode == 141
