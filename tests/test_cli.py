@@ -96,6 +96,17 @@ def test_evaluate_folder_per_class_with_readable_report(tmp_path):
     assert "top-1:" in r.stdout and "images scored" in r.stdout and "unreadable:" in r.stdout
 
 
+def test_evaluate_says_which_labelled_photos_it_could_not_find(tmp_path):
+    """labels.csv rows whose photo is not in train/ are not scored: evaluate says so, not silently fewer photos."""
+    make_image(tmp_path / "train" / "a.jpg", size=(80, 80))
+    (tmp_path / "labels.csv").write_text("id,breed\na,golden_retriever\ngone,beagle\nalso_gone,pug\n")
+    r = run_cli("evaluate", "--data", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "2 label(s) in labels.csv without an image in train/, e.g. gone" in r.stdout
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path, "--json").stdout)
+    assert rep["n"] == 1 and any("without an image" in note for note in rep["notes"])
+
+
 def test_help_lists_subcommands():
     r = run_cli("--help")
     assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout
