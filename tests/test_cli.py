@@ -96,6 +96,17 @@ def test_evaluate_folder_per_class_with_readable_report(tmp_path):
     assert "top-1:" in r.stdout and "images scored" in r.stdout and "unreadable:" in r.stdout
 
 
+def test_evaluate_says_which_labelled_photos_it_could_not_find(tmp_path):
+    """labels.csv rows whose photo is not in train/ are not scored: evaluate says so, not silently fewer photos."""
+    make_image(tmp_path / "train" / "a.jpg", size=(80, 80))
+    (tmp_path / "labels.csv").write_text("id,breed\na,golden_retriever\ngone,beagle\nalso_gone,pug\n")
+    r = run_cli("evaluate", "--data", tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "2 label(s) in labels.csv without an image in train/, e.g. gone" in r.stdout
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path, "--json").stdout)
+    assert rep["n"] == 1 and any("without an image" in note for note in rep["notes"])
+
+
 def test_help_lists_subcommands():
     r = run_cli("--help")
     assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout
@@ -108,3 +119,19 @@ def test_the_table_says_a_dog_of_a_breed_it_does_not_know():
     top = (BreedScore("great_dane", "Great Dane", 0.68),)
     r = Prediction("spots.jpg", (0.68,), top, 0.99, "unknown_breed", "Dalmatian")
     assert table_line(r, 10) == "spots.jpg   a dog, not a breed I know (looks like: Dalmatian)"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "kaggle"])
+def test_a_reader_that_stops_early_ends_it_quietly(photos, fmt):
+    """`predict ... | head -1`: once the reader has gone, no BrokenPipeError traceback, only the shell's 141."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line, as `head` is after its last
+    try:
+        r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "predict", "--format", fmt, str(photos)],
+                           stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr, r.stderr
+    assert r.returncode == 141

@@ -304,6 +304,19 @@ def test_train_cli_says_it_in_one_line(small_disk, shapes, tmp_path, capsys, pro
         assert events[-1] == {"event": "error", "message": lines[0].split("error: ", 1)[1], "exit_code": 1}
 
 
+def test_export_cli_says_it_in_one_line_and_exits_1(small_disk, capsys):
+    """A full disk is not a usage error: exit 1, as for train and evaluate --report (docs/safety.md)."""
+    pytest.importorskip("onnx")
+    from dogbreed_desktop.cli import main
+
+    disk = small_disk("2m")  # the fast model's graph is 13 MB
+    code = main(["export", "--out", str(disk / "dogs.onnx")])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith(f"dogbreed-desktop: error: Not enough disk space in {disk} to save dogs.onnx")
+    assert code == 1
+
+
 # -- the window -------------------------------------------------------------------------------------------------
 def test_window_shows_the_sentence(small_disk, qtbot, monkeypatch):
     from dogbreed_desktop.gui import main_window, settings

@@ -38,6 +38,18 @@ def test_train_then_predict_with_the_run_folder(shapes, tmp_path, capsys):
     assert line["breed"] in {"circle", "square", "triangle", "cross", "ring"}
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX shell quoting")
+def test_the_command_it_suggests_can_be_pasted(shapes, tmp_path, capsys):
+    """The "use it:" line is a shell command: a run folder with a space (macOS's "Application Support") is quoted."""
+    import shlex
+
+    out = tmp_path / "my runs" / "run 1"
+    assert main(train_args(shapes, out, tmp_path / "cache", "--epochs", "1", "--mode", "fast")) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("use it: ")]
+    assert shlex.split(line.removeprefix("use it: ")) == ["dogbreed-desktop", "predict", "--model", str(out),
+                                                          "PHOTO..."]
+
+
 def test_resume_needs_more_epochs_then_continues(shapes, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(train_args(shapes, out, tmp_path / "cache", "--epochs", "2", "--patience", "0")) == 0

@@ -232,5 +232,16 @@ def _report_result(result, run_dir: Path, control, say, json_mode: bool, peak_mi
     say(f"best epoch {result.best_epoch}: validation top-1 {m['val_top1']:.2%}{gain}, top-5 {m['val_top5']:.2%}, "
         f"ECE {m['val_ece']:.3f} on {m['val_images']} images")
     say(f"model: {result.model_path}")
-    say(f"use it: dogbreed-desktop predict --model {run_dir} PHOTO...")
+    say(f"use it: dogbreed-desktop predict --model {_shell_quoted(str(run_dir))} PHOTO...")
     return EXIT_OK
+
+
+def _shell_quoted(text: str) -> str:
+    """`text` as one word of a command to paste into this platform's shell (unchanged when it needs no quotes)."""
+    if os.name == "nt":
+        import subprocess
+
+        return subprocess.list2cmdline([text])
+    import shlex
+
+    return shlex.quote(text)

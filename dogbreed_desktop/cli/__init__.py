@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
 from ..core.errors import UserError
-from .common import EXIT_FAILED, EXIT_USAGE, MODEL_HELP, Parser, fail, setup_output
+from .common import EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_USAGE, MODEL_HELP, Parser, fail, setup_output
 
 # Subcommand name -> module in this package.
 COMMANDS = {
@@ -73,3 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`predict DIR | head`): stop quietly, as other tools do
+        _drop_output()
+        return EXIT_BROKEN_PIPE
+
+
+def _drop_output() -> None:
+    """Point stdout and stderr at the null device, so that flushing them at exit cannot raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # a stream without a file descriptor (tests)
+            pass
+    os.close(devnull)

@@ -53,6 +53,7 @@ def run(args) -> int:
         control.bar.close()
     rep = legacy_report(ev)
     rep["data"] = str(data.root)
+    rep["notes"] = dataset_notes(data)
     if not rep["n"]:
         # Nothing was scored: "top-1 nan%" with exit 0 would read as a result.
         if rep["unknown_labels"] and len(rep["unknown_labels"]) == len({i.label for i in items}):
@@ -77,6 +78,20 @@ def run(args) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
+def dataset_notes(data) -> list[str]:
+    """What in the folder was left out, and how it was read when that was a guess (as train's preflight says
+    it): labelled photos that are not there, folders that could not be listed, labels that cannot name a class."""
+    notes = list(data.notes)
+    if data.labels_without_images:
+        notes.append(f"{len(data.labels_without_images)} label(s) in labels.csv without an image in train/, "
+                     f"e.g. {data.labels_without_images[0]}")
+    if data.unreadable_folders:
+        folder, why = data.unreadable_folders[0]
+        notes.append(f"{len(data.unreadable_folders)} folder(s) could not be read and were skipped, e.g. "
+                     f"{folder} ({why})")
+    return notes
+
+
 def _write_report(ev, folder: str) -> int:
     from ..core.files import DiskFull
     from ..core.evaluate.report import HTML_NAME, write_report
@@ -96,6 +111,7 @@ def format_report(rep: dict) -> str:
     lines = [
         f"model:    {rep['model']}",
         f"data:     {rep['data']}  ({rep['n']} images scored, {len(rep['errors'])} unreadable)",
+        *(f"note:     {note}" for note in rep.get("notes", [])),
         f"top-1:    {rep['top1']:.2%}",
         f"top-5:    {rep['top5']:.2%}",
         f"log loss: {rep['log_loss']:.4f}",

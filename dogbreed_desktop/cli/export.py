@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import EXIT_OK, MODEL_HELP, fail, number
+from .common import EXIT_FAILED, EXIT_OK, MODEL_HELP, fail, number
 
 HELP = "export a model to ONNX for use outside the app"
 
@@ -19,6 +19,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..core.errors import UserError
+    from ..core.files import DiskFull
     from ..core.flavour import EXPORT, has_onnx
 
     if not has_onnx():  # the classify-only build
@@ -27,6 +28,8 @@ def run(args) -> int:
 
     try:
         written = export_onnx(args.model, args.out, opset=args.opset)
+    except DiskFull as e:  # a UserError too, but not a usage error: exit 1, as train and evaluate --report
+        return fail(str(e), EXIT_FAILED)
     except UserError as e:
         return fail(str(e))
     except OSError as e:
