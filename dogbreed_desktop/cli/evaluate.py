@@ -20,7 +20,9 @@ def add_arguments(ev) -> None:
                     "report the share the model accepts as a dog")
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
-    ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
+    ev.add_argument("--subset", help="for a set split into train/ and test/ (or val/): which photos to score; "
+                    "by default only the held-out test/ ones (the model may have trained on train/), "
+                    "'train' for train/ only, 'all' for both")
     ev.add_argument("--batch-size", type=positive_int, default=32)
     ev.add_argument("--device", default="cpu", choices=list(DEVICES))
     ev.add_argument("--report", metavar="DIR",
@@ -29,30 +31,30 @@ def add_arguments(ev) -> None:
 
 
 def run(args) -> int:
-    from ..core.datasets import DatasetError, load_labelled_set, take_per_class
+    from ..core.datasets import DatasetError, described, load_labelled_set, photos_to_score, take_per_class
     from ..core.evaluate.evaluation import evaluate_not_dogs, evaluate_photos, legacy_report
 
     try:
         data = load_labelled_set(args.data)
     except DatasetError as e:
         return fail(str(e))
-    items = data.items
-    if args.subset:
-        items = [i for i in items if i.subset == args.subset]
+    items, which = photos_to_score(data, args.subset)
     if args.per_class:
         items = take_per_class(items, args.per_class)
     if not items:
-        return fail("no images selected")
+        return fail(f"no images selected ({which})" if which else "no images selected")
     if args.report and Path(args.report).expanduser().exists() and not Path(args.report).expanduser().is_dir():
         return fail(f"--report needs a folder, and {args.report} is a file")
     clf = classifier_for(args)
     control = progress(len(items), sys.stderr.isatty())
     try:
-        ev = evaluate_photos(clf, items, data=str(data.root), batch_size=args.batch_size, control=control)
+        ev = evaluate_photos(clf, items, data=described(data.root, which), batch_size=args.batch_size,
+                             control=control)
     finally:
         control.bar.close()
     rep = legacy_report(ev)
     rep["data"] = str(data.root)
+    rep["photos"] = which or "all"
     rep["notes"] = dataset_notes(data)
     if not rep["n"]:
         # Nothing was scored: "top-1 nan%" with exit 0 would read as a result.
@@ -111,6 +113,7 @@ def format_report(rep: dict) -> str:
     lines = [
         f"model:    {rep['model']}",
         f"data:     {rep['data']}  ({rep['n']} images scored, {len(rep['errors'])} unreadable)",
+        *([f"photos:   {rep['photos']}"] if rep.get("photos", "all") != "all" else []),
         *(f"note:     {note}" for note in rep.get("notes", [])),
         f"top-1:    {rep['top1']:.2%}",
         f"top-5:    {rep['top5']:.2%}",
