@@ -130,6 +130,17 @@ def test_evaluate_scores_a_split_sets_held_out_photos_as_the_evaluate_tab_does(t
     assert json.loads(run_cli("evaluate", "--data", tmp_path, "--json", "--subset", "train").stdout)["n"] == 3
 
 
+def test_evaluate_subset_test_names_the_held_out_part_and_a_wrong_subset_is_a_usage_error(tmp_path):
+    split_set(tmp_path / "split")
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path / "split", "--json", "--subset", "test").stdout)
+    assert rep["n"] == 1 and rep["photos"] == "held-out test/ only"
+    r = run_cli("evaluate", "--data", tmp_path / "split", "--subset", "tset")
+    assert r.returncode == 2 and "invalid choice: 'tset'" in r.stderr and len(r.stderr.splitlines()) == 1
+    make_image(tmp_path / "folders" / "beagle" / "a.jpg", size=(80, 80))
+    r = run_cli("evaluate", "--data", tmp_path / "folders", "--subset", "train")
+    assert r.returncode == 2 and "is not split into train/ and test/" in r.stderr, r.stderr
+
+
 def test_help_lists_subcommands():
     r = run_cli("--help")
     assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout

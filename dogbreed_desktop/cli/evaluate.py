@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core.datasets import SUBSETS
 from ..core.devices import DEVICES
 from ..core.jsonsafe import dumps
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, classifier_for, fail, positive_int, printable,
@@ -20,9 +21,10 @@ def add_arguments(ev) -> None:
                     "report the share the model accepts as a dog")
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
-    ev.add_argument("--subset", help="for a set split into train/ and test/ (or val/): which photos to score; "
-                    "by default only the held-out test/ ones (the model may have trained on train/), "
-                    "'train' for train/ only, 'all' for both")
+    ev.add_argument("--subset", choices=SUBSETS,
+                    help="for a set split into train/ and test/ (or val/): which photos to score. By default "
+                    "the held-out test/ ones only ('test' or 'val'), since the model may have trained on "
+                    "train/; 'train' for train/ only, 'all' for both")
     ev.add_argument("--batch-size", type=positive_int, default=32)
     ev.add_argument("--device", default="cpu", choices=list(DEVICES))
     ev.add_argument("--report", metavar="DIR",
@@ -38,7 +40,10 @@ def run(args) -> int:
         data = load_labelled_set(args.data)
     except DatasetError as e:
         return fail(str(e))
-    items, which = photos_to_score(data, args.subset)
+    try:
+        items, which = photos_to_score(data, args.subset)
+    except DatasetError as e:
+        return fail(str(e))
     if args.per_class:
         items = take_per_class(items, args.per_class)
     if not items:

@@ -23,6 +23,7 @@ from .imagetypes import is_image_path, walk_files
 T = TypeVar("T")
 
 _EVAL_SUBSETS = ("test", "val", "valid", "validation")
+SUBSETS = ("all", "train", "test", "val")  # what evaluate can score of a split set; test and val: the held-out part
 
 
 class DatasetError(UserError):
@@ -199,9 +200,13 @@ def _drop_bad_labels(out: LabelledSet) -> None:
 def photos_to_score(data: LabelledSet, subset: str | None = None) -> tuple[list[LabelledImage], str]:
     """(items, which) to evaluate `data` on, the CLI and the Evaluate tab alike. By default an already split
     set's held-out part only: its train/ photos may be the ones the model learned, and scoring them flatters
-    it. `subset` "all" or "train" asks for those. `which` says what was taken ("" for a set not split)."""
+    it. `subset` "all" or "train" asks for those ("test" and "val" both name the held-out part, whatever its
+    folder is called). `which` says what was taken ("" for a set not split)."""
     if data.layout != "split":
-        return (data.items if subset in (None, "all") else []), ""
+        if subset not in (None, "all"):
+            raise DatasetError(f"{data.root} is not split into train/ and test/, so it has no '{subset}' part "
+                               "(leave the subset out to score all its photos)")
+        return data.items, ""
     held_out = " + ".join(f"{n}/" for n in data.held_out_folders)
     if subset == "all":
         return data.items, f"train/ and {held_out}"
