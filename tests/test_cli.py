@@ -141,6 +141,16 @@ def test_evaluate_subset_test_names_the_held_out_part_and_a_wrong_subset_is_a_us
     assert r.returncode == 2 and "is not split into train/ and test/" in r.stderr, r.stderr
 
 
+def test_evaluate_not_dogs_says_when_the_folder_held_no_photos(tmp_path):
+    make_image(tmp_path / "dogs" / "beagle" / "a.jpg", size=(80, 80))
+    (tmp_path / "empty").mkdir()
+    r = run_cli("evaluate", "--data", tmp_path / "dogs", "--not-dogs", tmp_path / "empty")
+    assert r.returncode == 0, r.stderr
+    assert f"non-dog photos: none scored, {tmp_path / 'empty'}: it holds no photos" in r.stdout.splitlines()
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path / "dogs", "--not-dogs", tmp_path / "empty", "--json").stdout)
+    assert rep["not_dogs"]["n"] == 0 and rep["not_dogs"]["note"] == "it holds no photos"
+
+
 def test_help_lists_subcommands():
     r = run_cli("--help")
     assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout

@@ -72,7 +72,10 @@ def run(args) -> int:
     if args.not_dogs:
         if not Path(args.not_dogs).is_dir():
             return fail(f"--not-dogs: {args.not_dogs} is not a folder")
-        rep["not_dogs"] = evaluate_not_dogs(clf, Path(args.not_dogs), batch_size=args.batch_size)
+        rep["not_dogs"] = nd = evaluate_not_dogs(clf, Path(args.not_dogs), batch_size=args.batch_size)
+        if not nd["n"]:  # else no share to print, and the text and JSON would pass over --not-dogs silently
+            nd["note"] = (f"none of its {len(nd['errors'])} photos could be read" if nd["errors"]
+                          else "it holds no photos")
     if args.report:
         code = _write_report(ev, args.report)
         if code:
@@ -129,11 +132,13 @@ def format_report(rep: dict) -> str:
         lines.append(f"dog photos wrongly called 'not a dog': {rep['wrongly_rejected']:.2%}")
     elif not rep.get("has_gate", True):
         lines.append("this model has no 'not a dog' gate (its classes are not ImageNet dog breeds)")
-    nd = rep.get("not_dogs")
-    if nd and nd["accepted"] is not None:
+    nd = rep.get("not_dogs") or {}
+    if nd.get("accepted") is not None:
         per = ", ".join(f"{c} {v['accepted']:.1%} of {v['n']}" for c, v in nd["per_category_accepted"].items())
         lines.append(f"non-dog photos accepted as dogs: {nd['accepted']:.2%} of {nd['n']}  ({per})")
-        lines += [f"unreadable: {e['path']}: {e['error']}" for e in nd["errors"]]
+    elif nd:
+        lines.append(f"non-dog photos: none scored, {nd['not_dogs_dir']}: {nd['note']}")
+    lines += [f"unreadable: {e['path']}: {e['error']}" for e in nd.get("errors", [])]
     if rep["unknown_labels"]:
         lines.append(f"skipped labels the model does not know: {', '.join(rep['unknown_labels'][:10])}")
     per = sorted(rep["per_class_accuracy"].items(), key=lambda kv: kv[1])
