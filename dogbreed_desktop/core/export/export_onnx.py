@@ -24,7 +24,7 @@ from ..errors import UserError
 from ..engine import graphs
 from ..engine.graph_making import graph_file
 from .export_graph import compose
-from ..files import write_bytes, write_text
+from ..files import file_in_the_way, write_bytes, write_text
 from ..predict.classifier import Classifier
 
 OPSET = 18
@@ -89,6 +89,9 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     out = Path(out).expanduser()
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
+    blocker = file_in_the_way(out.parent)
+    if blocker is not None:  # said now, not after the model is built
+        raise ExportError(f"cannot write {out}: {blocker} is a file, not a folder")
     ens = model if isinstance(model, Ensemble) else \
         Ensemble.single(model) if isinstance(model, ModelArtifact) else load_model(model)
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))
