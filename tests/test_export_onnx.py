@@ -153,8 +153,13 @@ def test_missing_packages_and_bad_targets_get_a_clear_message(tmp_path, monkeypa
     assert r.returncode == 2 and "model file not found" in r.stderr and not (tmp_path / "x.onnx").exists()
     with pytest.raises(ExportError, match="is a folder"):
         export_onnx(None, tmp_path)
-    with pytest.raises(ExportError, match="opset 18 or newer"):
-        export_onnx(None, tmp_path / "x.onnx", opset=17)
+    newest = onnx.defs.onnx_opset_version()
+    for opset in (17, newest + 1):
+        with pytest.raises(ExportError, match=f"opset {opset} is not supported: export writes opsets 18 to {newest} "):
+            export_onnx(None, tmp_path / "x.onnx", opset=opset)
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "export", "--opset", "99", "--out",
+                        str(tmp_path / "x.onnx")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "opsets 18 to" in r.stderr, r.stderr
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the export extra were not installed
     with pytest.raises(ExportError, match=r"pip install 'dogbreed-desktop\[export\]'"):
         export_onnx(None, tmp_path / "y.onnx")

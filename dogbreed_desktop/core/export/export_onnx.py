@@ -84,8 +84,12 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     (onnx,) = _require("onnx")
     from ..model.models import load_model
 
-    if opset < 18:  # torch's exporter, asked for 17, silently writes 18: the backbones' padding needs it
-        raise ExportError("opset 18 or newer is needed")
+    newest = onnx.defs.onnx_opset_version()
+    # Below 18, torch's exporter silently writes 18 (the backbones' padding needs it); above what the installed
+    # onnx knows, its version converter fails on an internal assertion (or torch's silently writes 18 again).
+    if not OPSET <= opset <= newest:
+        raise ExportError(f"opset {opset} is not supported: export writes opsets {OPSET} to {newest} "
+                          f"(the newest the installed onnx {onnx.__version__} knows)")
     out = Path(out).expanduser()
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
