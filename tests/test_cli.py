@@ -107,6 +107,50 @@ def test_evaluate_says_which_labelled_photos_it_could_not_find(tmp_path):
     assert rep["n"] == 1 and any("without an image" in note for note in rep["notes"])
 
 
+def split_set(root):
+    """train/ + test/, one folder per breed: 3 photos to train on, 1 held out."""
+    for part, cls, name in (("train", "golden_retriever", "a"), ("train", "golden_retriever", "b"),
+                            ("train", "beagle", "c"), ("test", "beagle", "d")):
+        make_image(root / part / cls / f"{name}.jpg", size=(80, 80))
+    return root
+
+
+def test_evaluate_scores_a_split_sets_held_out_photos_as_the_evaluate_tab_does(tmp_path):
+    """Scoring train/ too would flatter a model trained on it; the window's report must match the CLI's."""
+    from dogbreed_desktop.gui.evaluate.tasks import photos_to_evaluate
+
+    split_set(tmp_path)
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path, "--json").stdout)
+    items, description = photos_to_evaluate(tmp_path / "model.safetensors", str(tmp_path))
+    assert rep["n"] == len(items) == 1 and rep["photos"] == "held-out test/ only"
+    assert description == f"{tmp_path} (held-out test/ only)"
+    r = run_cli("evaluate", "--data", tmp_path)
+    assert r.returncode == 0 and "photos:   held-out test/ only" in r.stdout, r.stderr
+    assert json.loads(run_cli("evaluate", "--data", tmp_path, "--json", "--subset", "all").stdout)["n"] == 4
+    assert json.loads(run_cli("evaluate", "--data", tmp_path, "--json", "--subset", "train").stdout)["n"] == 3
+
+
+def test_evaluate_subset_test_names_the_held_out_part_and_a_wrong_subset_is_a_usage_error(tmp_path):
+    split_set(tmp_path / "split")
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path / "split", "--json", "--subset", "test").stdout)
+    assert rep["n"] == 1 and rep["photos"] == "held-out test/ only"
+    r = run_cli("evaluate", "--data", tmp_path / "split", "--subset", "tset")
+    assert r.returncode == 2 and "invalid choice: 'tset'" in r.stderr and len(r.stderr.splitlines()) == 1
+    make_image(tmp_path / "folders" / "beagle" / "a.jpg", size=(80, 80))
+    r = run_cli("evaluate", "--data", tmp_path / "folders", "--subset", "train")
+    assert r.returncode == 2 and "is not split into train/ and test/" in r.stderr, r.stderr
+
+
+def test_evaluate_not_dogs_says_when_the_folder_held_no_photos(tmp_path):
+    make_image(tmp_path / "dogs" / "beagle" / "a.jpg", size=(80, 80))
+    (tmp_path / "empty").mkdir()
+    r = run_cli("evaluate", "--data", tmp_path / "dogs", "--not-dogs", tmp_path / "empty")
+    assert r.returncode == 0, r.stderr
+    assert f"non-dog photos: none scored, {tmp_path / 'empty'}: it holds no photos" in r.stdout.splitlines()
+    rep = json.loads(run_cli("evaluate", "--data", tmp_path / "dogs", "--not-dogs", tmp_path / "empty", "--json").stdout)
+    assert rep["not_dogs"]["n"] == 0 and rep["not_dogs"]["note"] == "it holds no photos"
+
+
 def test_help_lists_subcommands():
     r = run_cli("--help")
     assert r.returncode == 0 and "predict" in r.stdout and "evaluate" in r.stdout

@@ -12,6 +12,7 @@ import pytest
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.export.export_onnx import ExportError, export_onnx
+from dogbreed_desktop.core.files import write_text
 from dogbreed_desktop.core.predict.preprocess import Preprocessing, normalize, prepare
 
 pytestmark = pytest.mark.slow  # among the slowest: `-m "not slow"` leaves them out
@@ -133,14 +134,32 @@ def test_trained_models_export_with_the_same_answers(mode, route, shapes, tmp_pa
     assert diff.max() < 1e-4
 
 
+def test_an_out_whose_parent_is_a_file_is_said_plainly(tmp_path):
+    """Not mkdir's "[Errno 17] File exists: 'photo.jpg'": export says the parent is a file, before any work."""
+    (tmp_path / "photo.jpg").write_bytes(b"x")
+    for out in (tmp_path / "photo.jpg" / "x.onnx", tmp_path / "photo.jpg" / "deeper" / "x.onnx"):
+        r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "export", "--out", str(out)],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and "Errno" not in r.stderr, r.stderr
+        assert r.stderr.strip().endswith(f"{tmp_path / 'photo.jpg'} is a file, not a folder")
+    with pytest.raises(NotADirectoryError, match="photo.jpg is a file, not a folder"):
+        write_text(tmp_path / "photo.jpg" / "labels.txt", "beagle\n")  # every writer says it so
+    assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]
+
+
 def test_missing_packages_and_bad_targets_get_a_clear_message(tmp_path, monkeypatch):
     r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "export", str(tmp_path / "nope.safetensors"),
                         "--out", str(tmp_path / "x.onnx")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "model file not found" in r.stderr and not (tmp_path / "x.onnx").exists()
     with pytest.raises(ExportError, match="is a folder"):
         export_onnx(None, tmp_path)
-    with pytest.raises(ExportError, match="opset 18 or newer"):
-        export_onnx(None, tmp_path / "x.onnx", opset=17)
+    newest = onnx.defs.onnx_opset_version()
+    for opset in (17, newest + 1):
+        with pytest.raises(ExportError, match=f"opset {opset} is not supported: export writes opsets 18 to {newest} "):
+            export_onnx(None, tmp_path / "x.onnx", opset=opset)
+    r = subprocess.run([sys.executable, "-m", "dogbreed_desktop", "export", "--opset", "99", "--out",
+                        str(tmp_path / "x.onnx")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "opsets 18 to" in r.stderr, r.stderr
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if the export extra were not installed
     with pytest.raises(ExportError, match=r"pip install 'dogbreed-desktop\[export\]'"):
         export_onnx(None, tmp_path / "y.onnx")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -125,7 +126,8 @@ def test_early_stopping_on_a_plateau(shapes, cache, tmp_path):
 
 
 class FakeState:
-    def __init__(self):
+    def __init__(self, epochs=10):
+        self.config = SimpleNamespace(epochs=epochs)
         self.model = torch.nn.Linear(2, 2)
         self.val_outputs = None
         self.stop_reason, self.best_epoch, self.best_outputs = "", None, None
@@ -142,6 +144,20 @@ def test_early_stopping_callback_unit():
     restored = EarlyStopping()
     restored.load_state_dict(es.state_dict())
     assert (restored.best, restored.best_epoch, restored.wait) == (0.8, 1, 2)
+
+
+def test_patience_running_out_on_the_last_epoch_is_no_early_stop():
+    es, state = EarlyStopping(patience=2), FakeState(epochs=2)
+    for epoch, loss in enumerate([1.0, 1.0, 1.0]):
+        es.on_epoch_end(state, {"epoch": epoch, "val_loss": loss})
+    assert es.wait == 2 and not state.stop_reason and es.stopped_epoch is None
+
+
+def test_a_run_that_did_all_its_epochs_is_finished_not_stopped_early(shapes, cache, tmp_path):
+    """Patience (3) runs out on the last of 3 epochs: every epoch ran, so the run finished."""
+    result = start_run(config(shapes, cache, lr=1e-9, epochs=3, patience=3), tmp_path / "run")
+    assert (result.status, result.reason) == ("finished", "all 3 epochs done")
+    assert json.loads((tmp_path / "run" / "status.json").read_text())["status"] == "finished"
 
 
 def test_best_weights_tracks_and_restores_the_best_epoch():

@@ -98,7 +98,8 @@ class EarlyStopping(Tracker):
             self.wait = 0
             return
         self.wait += 1
-        if self.patience and self.wait >= self.patience:
+        # Patience running out on the last epoch stops nothing: that run finished, it did not stop early.
+        if self.patience and self.wait >= self.patience and metrics["epoch"] < state.config.epochs:
             self.stopped_epoch = int(metrics["epoch"])
             self.reason = (f"no better {self.monitor} for {self.wait} epochs "
                            f"(best {self.best:.4f} at epoch {self.best_epoch})")

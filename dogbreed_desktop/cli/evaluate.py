@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..core.datasets import SUBSETS
 from ..core.devices import DEVICES
 from ..core.jsonsafe import dumps
 from .common import (EXIT_FAILED, EXIT_OK, EXIT_SOME_FAILED, MODEL_HELP, classifier_for, fail, positive_int, printable,
@@ -20,7 +21,10 @@ def add_arguments(ev) -> None:
                     "report the share the model accepts as a dog")
     ev.add_argument("--json", action="store_true", help="print the whole report as JSON")
     ev.add_argument("--per-class", type=positive_int, help="use only the first N images of each class")
-    ev.add_argument("--subset", help="for an already split set: only this subset (train or val)")
+    ev.add_argument("--subset", choices=SUBSETS,
+                    help="for a set split into train/ and test/ (or val/): which photos to score. By default "
+                    "the held-out test/ ones only ('test' or 'val'), since the model may have trained on "
+                    "train/; 'train' for train/ only, 'all' for both")
     ev.add_argument("--batch-size", type=positive_int, default=32)
     ev.add_argument("--device", default="cpu", choices=list(DEVICES))
     ev.add_argument("--report", metavar="DIR",
@@ -29,30 +33,33 @@ def add_arguments(ev) -> None:
 
 
 def run(args) -> int:
-    from ..core.datasets import DatasetError, load_labelled_set, take_per_class
+    from ..core.datasets import DatasetError, described, load_labelled_set, photos_to_score, take_per_class
     from ..core.evaluate.evaluation import evaluate_not_dogs, evaluate_photos, legacy_report
 
     try:
         data = load_labelled_set(args.data)
     except DatasetError as e:
         return fail(str(e))
-    items = data.items
-    if args.subset:
-        items = [i for i in items if i.subset == args.subset]
+    try:
+        items, which = photos_to_score(data, args.subset)
+    except DatasetError as e:
+        return fail(str(e))
     if args.per_class:
         items = take_per_class(items, args.per_class)
     if not items:
-        return fail("no images selected")
+        return fail(f"no images selected ({which})" if which else "no images selected")
     if args.report and Path(args.report).expanduser().exists() and not Path(args.report).expanduser().is_dir():
         return fail(f"--report needs a folder, and {args.report} is a file")
     clf = classifier_for(args)
     control = progress(len(items), sys.stderr.isatty())
     try:
-        ev = evaluate_photos(clf, items, data=str(data.root), batch_size=args.batch_size, control=control)
+        ev = evaluate_photos(clf, items, data=described(data.root, which), batch_size=args.batch_size,
+                             control=control)
     finally:
         control.bar.close()
     rep = legacy_report(ev)
     rep["data"] = str(data.root)
+    rep["photos"] = which or "all"
     rep["notes"] = dataset_notes(data)
     if not rep["n"]:
         # Nothing was scored: "top-1 nan%" with exit 0 would read as a result.
@@ -65,7 +72,10 @@ def run(args) -> int:
     if args.not_dogs:
         if not Path(args.not_dogs).is_dir():
             return fail(f"--not-dogs: {args.not_dogs} is not a folder")
-        rep["not_dogs"] = evaluate_not_dogs(clf, Path(args.not_dogs), batch_size=args.batch_size)
+        rep["not_dogs"] = nd = evaluate_not_dogs(clf, Path(args.not_dogs), batch_size=args.batch_size)
+        if not nd["n"]:  # else no share to print, and the text and JSON would pass over --not-dogs silently
+            nd["note"] = (f"none of its {len(nd['errors'])} photos could be read" if nd["errors"]
+                          else "it holds no photos")
     if args.report:
         code = _write_report(ev, args.report)
         if code:
@@ -111,6 +121,7 @@ def format_report(rep: dict) -> str:
     lines = [
         f"model:    {rep['model']}",
         f"data:     {rep['data']}  ({rep['n']} images scored, {len(rep['errors'])} unreadable)",
+        *([f"photos:   {rep['photos']}"] if rep.get("photos", "all") != "all" else []),
         *(f"note:     {note}" for note in rep.get("notes", [])),
         f"top-1:    {rep['top1']:.2%}",
         f"top-5:    {rep['top5']:.2%}",
@@ -121,11 +132,13 @@ def format_report(rep: dict) -> str:
         lines.append(f"dog photos wrongly called 'not a dog': {rep['wrongly_rejected']:.2%}")
     elif not rep.get("has_gate", True):
         lines.append("this model has no 'not a dog' gate (its classes are not ImageNet dog breeds)")
-    nd = rep.get("not_dogs")
-    if nd and nd["accepted"] is not None:
+    nd = rep.get("not_dogs") or {}
+    if nd.get("accepted") is not None:
         per = ", ".join(f"{c} {v['accepted']:.1%} of {v['n']}" for c, v in nd["per_category_accepted"].items())
         lines.append(f"non-dog photos accepted as dogs: {nd['accepted']:.2%} of {nd['n']}  ({per})")
-        lines += [f"unreadable: {e['path']}: {e['error']}" for e in nd["errors"]]
+    elif nd:
+        lines.append(f"non-dog photos: none scored, {nd['not_dogs_dir']}: {nd['note']}")
+    lines += [f"unreadable: {e['path']}: {e['error']}" for e in nd.get("errors", [])]
     if rep["unknown_labels"]:
         lines.append(f"skipped labels the model does not know: {', '.join(rep['unknown_labels'][:10])}")
     per = sorted(rep["per_class_accuracy"].items(), key=lambda kv: kv[1])

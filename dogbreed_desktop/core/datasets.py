@@ -23,6 +23,7 @@ from .imagetypes import is_image_path, walk_files
 T = TypeVar("T")
 
 _EVAL_SUBSETS = ("test", "val", "valid", "validation")
+SUBSETS = ("all", "train", "test", "val")  # what evaluate can score of a split set; test and val: the held-out part
 
 
 class DatasetError(UserError):
@@ -46,6 +47,7 @@ class LabelledSet:
     non_images: list[Path] = field(default_factory=list)  # files that are not images by their suffix
     unreadable_folders: list[tuple[Path, str]] = field(default_factory=list)  # could not be listed, and why
     notes: list[str] = field(default_factory=list)  # how the folder was understood, when that was a guess
+    held_out_folders: list[str] = field(default_factory=list)  # a split set's test/ (or val/...) folder names
 
     @property
     def classes(self) -> list[str]:
@@ -166,6 +168,7 @@ def load_labelled_set(root: str | Path) -> LabelledSet:
                 if name == "train":
                     _scan_folders(d, "train", out)
                 elif name in _EVAL_SUBSETS:
+                    out.held_out_folders.append(d.name)
                     _scan_folders(d, "val", out)
         else:
             _scan_folders(root, "", out)
@@ -192,6 +195,29 @@ def _drop_bad_labels(out: LabelledSet) -> None:
     out.items = [i for i in out.items if i.label not in bad]
     label, why = next(iter(sorted(bad.items())))
     out.notes.append(f"{len(bad)} label(s) left out because they cannot name a class, e.g. {label!a}: {why}")
+
+
+def photos_to_score(data: LabelledSet, subset: str | None = None) -> tuple[list[LabelledImage], str]:
+    """(items, which) to evaluate `data` on, the CLI and the Evaluate tab alike. By default an already split
+    set's held-out part only: its train/ photos may be the ones the model learned, and scoring them flatters
+    it. `subset` "all" or "train" asks for those ("test" and "val" both name the held-out part, whatever its
+    folder is called). `which` says what was taken ("" for a set not split)."""
+    if data.layout != "split":
+        if subset not in (None, "all"):
+            raise DatasetError(f"{data.root} is not split into train/ and test/, so it has no '{subset}' part "
+                               "(leave the subset out to score all its photos)")
+        return data.items, ""
+    held_out = " + ".join(f"{n}/" for n in data.held_out_folders)
+    if subset == "all":
+        return data.items, f"train/ and {held_out}"
+    if subset == "train":
+        return [i for i in data.items if i.subset == "train"], "train/ only"
+    return [i for i in data.items if i.subset == "val"], f"held-out {held_out} only"
+
+
+def described(root: Path, which: str) -> str:
+    """The photos as the report and the Evaluate tab name them: the folder, and which part when it is split."""
+    return f"{root} ({which})" if which else str(root)
 
 
 def take_per_class(items: list[LabelledImage], n: int) -> list[LabelledImage]:

@@ -111,11 +111,22 @@ def _existing(folder: Path) -> Path:
     return folder
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file standing where `folder` or one of its parents should be (so the folder cannot be made), if any."""
+    for p in (folder, *folder.parents):
+        if p.exists():  # False past a file too (ENOTDIR), so the first one that exists is the one in the way
+            return None if p.is_dir() else p
+    return None
+
+
 def atomic_write(path: Path, write, size: int | None = None) -> None:
     """Call write(tmp_path) then rename over `path`, so a crash never leaves half a file. `size` (the bytes the
     file will take, when known) makes a full disk's message exact. Raises DiskFull when the disk or quota is
     full; the tmp file is removed and `path` left as it was."""
     path = Path(path)
+    blocker = file_in_the_way(path.parent)
+    if blocker is not None:  # else mkdir's "[Errno 17] File exists: 'x'", which does not say what is wrong
+        raise NotADirectoryError(f"{blocker} is a file, not a folder")
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from ..errors import UserError
 from ..engine import graphs
 from ..engine.graph_making import graph_file
 from .export_graph import compose
-from ..files import write_bytes, write_text
+from ..files import file_in_the_way, write_bytes, write_text
 from ..predict.classifier import Classifier
 
 OPSET = 18
@@ -84,11 +84,18 @@ def export_onnx(model: str | Path | ModelArtifact | Ensemble | None, out: str | 
     (onnx,) = _require("onnx")
     from ..model.models import load_model
 
-    if opset < 18:  # torch's exporter, asked for 17, silently writes 18: the backbones' padding needs it
-        raise ExportError("opset 18 or newer is needed")
+    newest = onnx.defs.onnx_opset_version()
+    # Below 18, torch's exporter silently writes 18 (the backbones' padding needs it); above what the installed
+    # onnx knows, its version converter fails on an internal assertion (or torch's silently writes 18 again).
+    if not OPSET <= opset <= newest:
+        raise ExportError(f"opset {opset} is not supported: export writes opsets {OPSET} to {newest} "
+                          f"(the newest the installed onnx {onnx.__version__} knows)")
     out = Path(out).expanduser()
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the .onnx file to write")
+    blocker = file_in_the_way(out.parent)
+    if blocker is not None:  # said now, not after the model is built
+        raise ExportError(f"cannot write {out}: {blocker} is a file, not a folder")
     ens = model if isinstance(model, Ensemble) else \
         Ensemble.single(model) if isinstance(model, ModelArtifact) else load_model(model)
     preps = list(dict.fromkeys(a.preprocessing for a in ens.members))

@@ -11,8 +11,8 @@ from ...core.control import Throttle
 
 def photos_to_evaluate(model_file: Path, data: str | None):
     """(items, description): a run's own validation photos when `data` is None, else the folder's photos
-    (for an already split folder, its test/val part)."""
-    from ...core.datasets import DatasetError, load_labelled_set
+    (for an already split folder, its held-out test/ part)."""
+    from ...core.datasets import DatasetError, described, load_labelled_set, photos_to_score
     from ...core.evaluate.report.cache import run_validation_items
 
     if data is None:
@@ -21,10 +21,8 @@ def photos_to_evaluate(model_file: Path, data: str | None):
             raise DatasetError("this model has no training run with validation photos: choose a folder of photos")
         return items, f"validation split of {model_file.parent.name}"
     found = load_labelled_set(data)
-    items = found.items
-    if found.layout == "split":
-        items = [i for i in items if i.subset == "val"]
-    return items, str(found.root)
+    items, which = photos_to_score(found)  # as `evaluate --data` does, so "Export report…" writes its report
+    return items, described(found.root, which)
 
 
 def evaluate(model: str | None, data: str | None, device: str = "cpu", *, control):
