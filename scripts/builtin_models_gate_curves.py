@@ -3,8 +3,9 @@ feature cache of `make_builtin_models.py extract` (why Lite1 alone is not a buil
 
     DOGBREED_DATA=... python scripts/builtin_models_gate_curves.py [--write]   # to benchmarks/results/
 
-For each backbone (and two pairs, their ImageNet logits averaged) and each share of calibration dogs the threshold may reject, the
-dog-mass gate's threshold is set on the calibration dogs, as the build does, and then measured: the not-dogs
+For each backbone (and two pairs, their ImageNet logits averaged) and each share of calibration dogs the
+threshold may reject, the dog-mass gate's threshold is set on the calibration dogs, as the build does, and then
+measured: the not-dogs
 TUNING half (what the build fits on), the held-out TEST dogs and not-dogs HELD-OUT half (never fitted on), and
 wild-dev's dogs. The gate must reject at least 99 % of held-out non-dogs with at most 1 % of dogs rejected.
 Lite1 also with its ImageNet logits divided by a temperature first (does a softer or sharper head separate better?).
