@@ -101,3 +101,20 @@ def test_a_submission_needs_the_120_breeds():
     assert len(kaggle_order(list(reversed(BREED_IDS)))) == 120
     with pytest.raises(UserError, match="120 breeds"):
         kaggle_order(["circle", "square"])
+
+
+def test_a_submission_writes_each_id_once(tmp_path, capsys):
+    """Two photos of one name in different folders (or one photo given twice) share a Kaggle id, and Kaggle
+    refuses a file that repeats one: the first is written, each repeat is named on stderr."""
+    from PIL import Image
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        Image.new("RGB", (64, 48), (120, 90, 60)).save(tmp_path / folder / "same.jpg")
+    first, second = tmp_path / "a" / "same.jpg", tmp_path / "b" / "same.jpg"
+    assert main(["predict", "--format", "kaggle", str(first), str(second), str(first)]) == 0
+    out = capsys.readouterr()
+    rows = list(csv.reader(io.StringIO(out.out)))
+    assert [r[0] for r in rows[1:]] == ["same"]
+    skipped = [line for line in out.err.splitlines() if "skipped" in line]
+    assert len(skipped) == 2 and all("same" in line and str(first) in line for line in skipped), out.err

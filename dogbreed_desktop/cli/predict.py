@@ -92,6 +92,7 @@ class Output:
         if self.format == "kaggle":
             self.order = answers.kaggle_order(clf.classes)  # UserError for a model of other classes
             self.csv.writerow(answers.kaggle_header())
+            self.ids: dict[str, str] = {}  # id -> the photo it was written for: Kaggle refuses a repeated id
         elif self.format == "csv":
             self.csv.writerow(answers.csv_header(self.k) + (["heatmap"] if self.heatmaps else []))
 
@@ -103,8 +104,13 @@ class Output:
             extra = [heat.get("heatmap") or heat.get("heatmap_error", "")] if self.heatmaps else []
             self.csv.writerow(self.answers.csv_row(r.source, self.answers.answer(r), self.k) + extra)
         elif self.format == "kaggle":
-            if r.ok:
-                self.csv.writerow(self.answers.kaggle_row(Path(r.source).stem, r, self.order))
+            key = Path(r.source).stem
+            if r.ok and key in self.ids:  # the same name in two folders, or a photo given twice
+                print(f"{printable(r.source)}: skipped: its id {printable(key)} was written already, for "
+                      f"{printable(self.ids[key])}", file=sys.stderr)
+            elif r.ok:
+                self.ids[key] = r.source
+                self.csv.writerow(self.answers.kaggle_row(key, r, self.order))
             else:
                 print(f"{printable(r.source)}: ERROR: {printable(r.error)}", file=sys.stderr)
         else:
