@@ -242,7 +242,8 @@ def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None
     # a stronger backbone alone is a candidate too: one forward fewer than any ensemble holding it
     candidates += [r for r in rows for k in keys if k not in SINGLES.values() and r["members"] == [(k, best[k])]
                    and (not members or set(members) == {k})]
-    chosen["accurate"] = min(candidates, key=lambda r: r["choose"])
+    # none: only Lite0 is extracted, or --members names none of those extracted; accurate is then left as it is
+    chosen["accurate"] = min(candidates, key=lambda r: r["choose"]) if candidates else None
     singles = {}
     if write_models and keep_fast:  # the table shows the fast model as shipped, at its own temperature
         singles["fast"] = shipped("fast", heads[LITE0][best[LITE0]])
@@ -252,4 +253,7 @@ def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None
         nd = not_dogs_split(not_dogs_dir(data))
         for name in SINGLES:
             singles[name] = singles.get(name) or write_model(name, chosen[name], feats, heads, nd, data, singles)
-        write_model("accurate", chosen["accurate"], feats, heads, nd, data, singles)
+        if chosen["accurate"] is None:
+            print("accurate: no candidate among the extracted backbones; its files are left as they are", flush=True)
+        else:
+            write_model("accurate", chosen["accurate"], feats, heads, nd, data, singles)
