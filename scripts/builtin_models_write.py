@@ -1,6 +1,6 @@
-"""Stage 2 of make_builtin_models.py, its output: the built-in models' files (fast, one backbone; accurate, an
-ensemble manifest whose members reuse the one-backbone models' files where the head is the same) and the variant
-table.
+"""Stage 2 of make_builtin_models.py, its output: the built-in models' files (fast, one backbone; balanced, Lite1 with
+Lite0 as its gate's member, a manifest; accurate, an ensemble manifest whose members reuse the one-backbone models'
+files where the head is the same) and the variant table.
 The measuring and choosing is builtin_models_fit.py's."""
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from dogbreed_desktop.paths import BUILTIN_MODELS, resource
 from training.holdout import SEED
 
 OUT_TABLE = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "builtin_models_variants.md"
-TITLES = {"fast": "fast, built-in"}
+TITLES = {"fast": "fast, built-in", "balanced": "balanced, built-in"}
+BALANCED_MEMBER = "balanced-efficientnet_lite1.safetensors"  # beside the manifest, BUILTIN_MODELS["balanced"]
 
 
 def shipped(name: str, head) -> ModelArtifact:
@@ -82,9 +83,11 @@ def _metrics(row, feats, report) -> dict:
 
 
 def write_model(name: str, row, feats, heads, nd, data: Path,
-                singles: dict[str, ModelArtifact]) -> ModelArtifact | None:
+                singles: dict[str, ModelArtifact], cascade=None) -> ModelArtifact | None:
     """Write the built-in model `name` from a measured variant `row`. A one-backbone model ("fast") is an artifact
-    (returned); "accurate" is a manifest whose members reuse `singles`' files when the same."""
+    (returned); "balanced" is a one-backbone artifact under a manifest that adds the fast model's file as its gate's
+    member, with `cascade` = (gate, report) from builtin_models_cascade; "accurate" is a manifest whose members
+    reuse `singles`' files when the same."""
     gate, report = _gate_for(row["members"], feats, nd)
     metrics = _metrics(row, feats, report)
     provenance = {
@@ -103,6 +106,21 @@ def write_model(name: str, row, feats, heads, nd, data: Path,
                                   backbone_weights=backbone_spec(backbone).weights_reference(),
                                   temperature=row["temperature"], test_time_mirror=True, gate=gate.to_dict(),
                                   metrics=metrics, provenance=provenance))
+    if name == "balanced":
+        (art,) = arts  # its own gate is Lite1's alone: what the file does when opened by itself
+        art.name = f"{backbone_spec(art.backbone).title} + mirror (the balanced model's breeds)"
+        folder = resource(BUILTIN_MODELS[name]).parent
+        save_artifact(art, folder / BALANCED_MEMBER)
+        gate, report = cascade
+        metrics["gate"] = {"fitted_on": "calibration dogs vs the not-dogs TUNE half; Lite0's ImageNet logits join "
+                           "Lite1's inside the band", "test_dogs_and_not_dogs_heldout": report}
+        ens = Ensemble([art], row["temperature"], gate.to_dict(),
+                       f"{backbone_spec(art.backbone).title} + mirror ({TITLES[name]})",
+                       metrics, provenance, gate_members=[singles["fast"]])
+        text = json.dumps(ens.manifest([BALANCED_MEMBER], [Path(BUILTIN_MODELS["fast"]).name]), indent=1) + "\n"
+        atomic_write(resource(BUILTIN_MODELS[name]), lambda tmp: tmp.write_text(text))
+        print(json.dumps({name: row["variant"], **metrics}, indent=1), flush=True)
+        return art
     if name != "accurate":
         (art,) = arts
         art.name = f"{backbone_spec(art.backbone).title} + mirror ({TITLES[name]})"

@@ -1,4 +1,4 @@
-"""Build the two built-in models (fast, accurate) from cached features of the fixed splits.
+"""Build the three built-in models (fast, balanced, accurate) from cached features of the fixed splits.
 
     DOGBREED_DATA=... python scripts/make_builtin_models.py extract   # stage 1: features + ImageNet logits
     DOGBREED_DATA=... python scripts/make_builtin_models.py build     # stage 2: heads, temperatures, gate
@@ -28,7 +28,8 @@ from dogbreed_desktop.core.engine.graphs import package_artifact
 from training.holdout import not_dogs_dir, not_dogs_split, stanford_split, wild_dev, wild_extra
 from dogbreed_desktop.core.predict.preprocess import load_image, normalize, resize_and_crop, to_uint8_array
 
-from builtin_features import CACHE, LITE0, LITE0_HI, LITE2, LITE2_HI, TEST_VIEWS, preprocessing  # stage 2 shares these
+from builtin_features import (CACHE, LITE0, LITE0_HI, LITE1, LITE2, LITE2_HI, TEST_VIEWS,  # stage 2 shares these
+                              preprocessing)
 
 CHUNK = 100
 EVAL_PARTS = ("calib", "test", "notdogs", "wild", "extra")
@@ -52,6 +53,7 @@ PLAN = (
     + [(LITE2, p, TEST_VIEWS, None) for p in EVAL_PARTS] + [(LITE2, "train", ("c",), None)]
     + [(key, p, TEST_VIEWS, None) for key in (LITE0_HI, LITE2_HI) for p in ("calib", "wild", "extra", "test")]
     + [(LITE0, "train", ("m",), None), (LITE2, "train", ("m",), None)]
+    + [(LITE1, p, TEST_VIEWS, None) for p in EVAL_PARTS] + [(LITE1, "train", ("c", "m"), None)]
 )
 
 
@@ -102,8 +104,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=os.environ.get("DOGBREED_DATA"))
     ap.add_argument("--only", help="extract: only this cache key (e.g. efficientnet_lite0)")
     ap.add_argument("--table-only", action="store_true", help="build: measure and write the table, not the models")
-    ap.add_argument("--keep-fast", action="store_true", help="build: write the accurate model only, keeping the "
-                    "shipped fast model (its temperature too)")
+    ap.add_argument("--keep-fast", action="store_true", help="build: write balanced and accurate only, keeping "
+                    "the shipped fast model (its temperature too)")
     ap.add_argument("--members", help="build: the accurate ensemble's cache keys, comma-separated "
                     "(default: the best ensemble by calibration log loss)")
     args = ap.parse_args()

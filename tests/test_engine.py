@@ -117,7 +117,7 @@ def test_the_window_classifies_without_torch(photo):
 
 
 @pytest.mark.realdata
-@pytest.mark.parametrize("model", ["fast", "accurate"])
+@pytest.mark.parametrize("model", ["fast", "balanced", "accurate"])
 def test_onnx_runtime_gives_torch_answers_on_real_photos(model, real_photos):
     photos = [p for p, _ in real_photos[::25]]  # 24 photos of 24 breeds
     ort, ref = Classifier.load(model, device="cpu"), Classifier.load(model, device="cpu", engine="torch")

@@ -55,7 +55,7 @@ def test_verdict_rule():
     assert decide(0.9, 0.9, None, 0.99) == "breed"  # no gate: never "unknown breed" either
 
 
-@pytest.mark.parametrize("model", ["fast", "accurate"])
+@pytest.mark.parametrize("model", ["fast", "balanced", "accurate"])
 def test_a_dalmatian_is_a_dog_of_a_breed_the_model_does_not_know(tmp_path, model):
     dalmatian = dalmatian_logits()  # made evidence: the data holds no Dalmatian photo (unknown_dog_support)
     clf = builtin_on_logits(model, dalmatian)
@@ -104,7 +104,7 @@ def test_breed_models_get_the_default_gate_when_the_file_has_none(tmp_path):
 
 def test_builtin_names_resolve_and_both_models_load():
     assert builtin_model_path("fast") == resource(BUILTIN_MODELS["fast"])
-    assert builtin_model_path(None) == builtin_model_path("fast")
+    assert builtin_model_path(None) == builtin_model_path("balanced")
     assert str(builtin_model_path("some/file.safetensors")) == "some/file.safetensors"
     fast, acc = load_model(builtin_model_path("fast")), load_model(builtin_model_path("accurate"))
     assert len(fast.members) == 1 and len(acc.members) >= 2 and fast.gate and acc.gate

@@ -27,7 +27,7 @@ def predict_cli(capsys, model: str, paths) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-@pytest.mark.parametrize("model", ["fast", "accurate"])
+@pytest.mark.parametrize("model", ["fast", "balanced", "accurate"])
 def test_serve_and_predict_agree(model, photos, capsys):
     cli = predict_cli(capsys, model, photos)
     app = create_app(Classifier.load(model))

@@ -131,6 +131,17 @@ def test_v1_model_describes_each_member_of_an_ensemble():
     assert members == [("efficientnet_lite0", 224), ("efficientnet_lite2", 260)]
     assert sum(m["weight"] for m in model["members"]) == pytest.approx(1)
     assert model["metrics"] == clf.metrics and len(model["classes"]) == 120
+    assert model["gate_members"] == []
+
+
+def test_v1_model_names_the_balanced_models_gate_member():
+    from dogbreed_desktop.core.predict.classifier import Classifier
+
+    clf = Classifier.load("balanced")
+    with serving(create_app(clf)) as url:
+        model = httpx.get(f"{url}/v1/model", timeout=60).json()
+    assert model["ensemble"] is False and [m["backbone"] for m in model["members"]] == ["efficientnet_lite1"]
+    assert model["gate_members"] == [{"backbone": "efficientnet_lite0", "input_size": 224}]
 
 BAD_REQUESTS = {
     "no file, only a text field": (dict(content=b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\n'

@@ -137,8 +137,9 @@ class MainWindow(QMainWindow):
         model = self.menuBar().addMenu("&Model")
         self.model_actions = {}
         group = QActionGroup(self)
-        for name, text, key in (("fast", "&Fast (EfficientNet-Lite0)", "Ctrl+1"),
-                                ("accurate", "&Accurate (ensemble, slower)", "Ctrl+2")):
+        for name, text, key in (("fast", "&Fast (EfficientNet-Lite0, for large folders)", "Ctrl+1"),
+                                ("balanced", "&Balanced (EfficientNet-Lite1, the default)", "Ctrl+2"),
+                                ("accurate", "&Accurate (ensemble, slower)", "Ctrl+3")):
             a = action(model, text, lambda _=False, n=name: self.open_model_path(n), key)
             a.setCheckable(True)
             group.addAction(a)

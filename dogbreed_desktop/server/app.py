@@ -31,12 +31,14 @@ def prediction_json(filename: str, p) -> dict:
 
 
 def model_json(classifier) -> dict:
-    """What the loaded model is: an ensemble's members each with its backbone and input size, not its first."""
+    """What the loaded model is: an ensemble's members each with its backbone and input size, not its first; and the
+    backbones that help its "not a dog" gate only (for close calls, on the first member's picture)."""
     model = classifier.model
     members = [{"name": a.name, "backbone": a.backbone, "input_size": a.preprocessing.crop,
                 "preprocessing": a.preprocessing.to_dict(), "weight": w, "test_time_mirror": bool(a.test_time_mirror)}
                for a, w in zip(model.members, model.member_weights)]
-    return {"name": classifier.name, "ensemble": len(members) > 1, "members": members,
+    gate_members = [{"backbone": a.backbone, "input_size": a.preprocessing.crop} for a in classifier.gate_members]
+    return {"name": classifier.name, "ensemble": len(members) > 1, "members": members, "gate_members": gate_members,
             "device": classifier.device_description,
             "classes": [{"id": c, "name": n} for c, n in zip(classifier.classes, classifier.class_names)],
             "temperature": classifier.temperature, "metrics": classifier.metrics}

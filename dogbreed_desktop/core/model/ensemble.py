@@ -2,14 +2,21 @@
 
 An ensemble manifest is a small JSON file (never a pickle) beside its member artifacts:
 
-    {"format": "dogbreed-ensemble", "format_version": 2, "name": "...", "members": ["a.safetensors", ...],
-     "weights": [0.35, 0.65], "temperature": 1.1, "gate": {...} | null, "metrics": {...}, "provenance": {...}}
+    {"format": "dogbreed-ensemble", "format_version": 3, "name": "...", "members": ["a.safetensors", ...],
+     "weights": [0.35, 0.65], "gate_members": ["c.safetensors"], "temperature": 1.1, "gate": {...} | null,
+     "metrics": {...}, "provenance": {...}}
 
 Members are plain file names in the manifest's own folder (no paths: a manifest cannot point elsewhere), must
 share their classes, and their breed logits are averaged before the ensemble's temperature, weighted by the
 optional `"weights"` (format 2; positive, one per member, normalised to sum 1; equal without it); their
 ImageNet logits are averaged equally for the gate. Each member keeps its own `test_time_mirror`; its
 temperature and gate are not used.
+
+Gate members (format 3) only help the gate decide: their ImageNet logits join the members' (all averaged
+equally) for the photos whose gate answer is close, the gate's `band` of the members' own dog-mass logit (every
+photo without a band), each on its own picture (and mirror image, when it says `test_time_mirror`). They give
+no breed logits, and are left out of heatmaps and exports. So a backbone whose ImageNet head tells dogs
+from cats less well can carry the breeds while a second backbone runs only for the photos it needs.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from .artifact import ArtifactError, ModelArtifact, load_artifact, resolve_model
 from ..predict.gate import Gate
 
 ENSEMBLE_FORMAT = "dogbreed-ensemble"
-ENSEMBLE_VERSION = 2  # 2: member weights
+ENSEMBLE_VERSION = 3  # 2: member weights; 3: gate members
 MAX_MEMBERS = 8
 MAX_MANIFEST_BYTES = 1 << 20
 
@@ -38,6 +45,7 @@ class Ensemble:
     provenance: dict = field(default_factory=dict)
     path: Path | None = None
     weights: list[float] | None = None  # the breed logits' weights, summing to 1; None: equal
+    gate_members: list[ModelArtifact] = field(default_factory=list)  # ImageNet logits for the gate only
 
     @property
     def member_weights(self) -> list[float]:
@@ -54,13 +62,15 @@ class Ensemble:
     def single(cls, a: ModelArtifact) -> "Ensemble":
         return cls([a], a.temperature, a.gate, a.name, a.metrics, a.provenance, a.path)
 
-    def manifest(self, member_files: list[str]) -> dict:
+    def manifest(self, member_files: list[str], gate_member_files: list[str] = ()) -> dict:
+        version = 3 if gate_member_files else 2 if self.weights else 1  # readable by older apps when it can be
         return {
             "format": ENSEMBLE_FORMAT,
-            "format_version": ENSEMBLE_VERSION if self.weights else 1,  # readable by older apps when it can be
+            "format_version": version,
             "name": self.name,
             "members": list(member_files),
             **({"weights": list(self.weights)} if self.weights else {}),
+            **({"gate_members": list(gate_member_files)} if gate_member_files else {}),
             "temperature": self.temperature,
             "gate": self.gate,
             "metrics": self.metrics,
@@ -79,15 +89,18 @@ def load_manifest(path: Path | str) -> Ensemble:
     meta = _read_manifest(path)
     try:
         members = [load_artifact(p) for p in _members(path, meta)]
+        gate_members = [load_artifact(p) for p in _gate_members(path, meta)]
         temperature = float(meta.get("temperature", 1.0))
         if not 0.01 <= temperature <= 100:
             raise ValueError(f"temperature {temperature} out of range")
         gate = meta.get("gate")
         if gate is not None:
             Gate.from_dict(gate)
+        elif gate_members:
+            raise ValueError("gate members need a gate")
         ens = Ensemble(members, temperature, gate,
                        str(meta.get("name") or path.stem), dict(meta.get("metrics") or {}),
-                       dict(meta.get("provenance") or {}), path, _weights(meta, len(members)))
+                       dict(meta.get("provenance") or {}), path, _weights(meta, len(members)), gate_members)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
     if any(m.classes != members[0].classes for m in members):
@@ -116,10 +129,12 @@ def _weights(meta: dict, n: int) -> list[float] | None:
 
 
 def member_paths(path: Path) -> list[Path]:
-    """The member artifact files an ensemble manifest names, checked as `load_manifest` checks them."""
+    """The member artifact files an ensemble manifest names, gate members last, checked as `load_manifest` checks
+    them."""
     path = resolve_model_path(path)
     try:
-        return _members(path, _read_manifest(path))
+        meta = _read_manifest(path)
+        return _members(path, meta) + _gate_members(path, meta)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
         raise ArtifactError(f"{path.name} has incomplete ensemble metadata ({e})") from None
 
@@ -142,6 +157,15 @@ def _members(path: Path, meta: dict) -> list[Path]:
     names = meta["members"]
     if not isinstance(names, list) or not 1 <= len(names) <= MAX_MEMBERS:
         raise ArtifactError(f"{path.name}: an ensemble needs 1 to {MAX_MEMBERS} members")
+    return [_member_path(path, n) for n in names]
+
+
+def _gate_members(path: Path, meta: dict) -> list[Path]:
+    names = meta.get("gate_members", [])
+    if names and int(meta.get("format_version", 0)) < 3:
+        raise ValueError("gate members need ensemble format 3")
+    if not isinstance(names, list) or len(names) + len(meta["members"]) > MAX_MEMBERS:
+        raise ArtifactError(f"{path.name}: gate members must be a list, at most {MAX_MEMBERS} members in all")
     return [_member_path(path, n) for n in names]
 
 

@@ -98,7 +98,8 @@ class Classifier:
     """One model artifact or an ensemble (`core.model.ensemble`) on an inference engine (`core.engine.engine`): members'
     breed logits are averaged (each member's over the photo and its mirror image when the member says
     `test_time_mirror`), divided by the temperature and softmaxed; their ImageNet logits, averaged the same
-    way, feed the gate. The engine runs backbones only; everything after the pooled features is numpy here."""
+    way, feed the gate (with an ensemble's gate members' for the photos inside the gate's band). The engine runs
+    backbones only; everything after the pooled features is numpy here."""
 
     mirror_below = 0.95  # photos at least this sure after one view skip the mirror view (see `logits`)
 
@@ -116,10 +117,15 @@ class Classifier:
                                np.ascontiguousarray(a.head_weight.T * s, dtype=np.float32),
                                np.asarray(a.head_bias * s, dtype=np.float32))
                         for a, s in zip(self.model.members, self.model.head_scales)]
+        self.gate_members = list(self.model.gate_members)
+        # gate members' pictures are made for every photo (a resize from the one decode): which photos need them
+        # is known only after the members have run
+        self.preprocessings += [p for p in dict.fromkeys(a.preprocessing for a in self.gate_members)
+                                if p not in self.preprocessings]
         self.engine = engine if engine is not None and not isinstance(engine, str) else \
-            open_engine(self.model.members, device, engine)
+            open_engine(self.model.members + self.gate_members, device, engine)
         usable = self.model.gate is not None and gate_applies(self.classes)
-        usable = usable and all(imagenet_head_available(a) for a in self.model.members)
+        usable = usable and all(imagenet_head_available(a) for a in self.model.members + self.gate_members)
         self.gate = Gate.from_dict(self.model.gate) if usable else None
         # ImageNet rows of the model's own classes: a dog on the other dog rows is a breed it does not know
         self.known_rows = [find_breed(c).imagenet_index for c in self.classes] if self.gate else []
@@ -148,14 +154,16 @@ class Classifier:
     def device_description(self) -> str:
         return self.engine.description
 
-    def logits(self, batches: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def logits(self, batches: Sequence[np.ndarray], gate: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """uint8 NCHW batches (one per preprocessing) -> averaged (breed logits, ImageNet logits), before the
         temperature.
 
         Mirror views are adaptive: every photo runs once; the members that use their mirror image run it only for
         the photos the first view left under `mirror_below` sure. The mirror changes the answer of a photo the
         model is already that sure of by a hair, and most photos are (benchmarks/results/bench_mirror.md: top-1,
-        ECE and the gate's rates unchanged), so a folder costs about 1.3 forwards a photo instead of 2."""
+        ECE and the gate's rates unchanged), so a folder costs about 1.3 forwards a photo instead of 2. (The breeds
+        never depend on gate members, so an exported graph, which has none, gives the same probabilities.)
+        `gate=False`: only the breeds are wanted, so gate members never run (the ImageNet logits are the members')."""
         xs = [normalize(batches[m.prep], self.preprocessings[m.prep]) for m in self.members]
         outs = [self.engine.run(i, x) for i, x in enumerate(xs)]
         feats, nets = [o.features for o in outs], [o.imagenet for o in outs]
@@ -168,7 +176,29 @@ class Classifier:
                     out = self.engine.run(i, xs[i][rows][..., ::-1])
                     feats[i][rows] = (feats[i][rows] + out.features) / 2
                     nets[i][rows] = (nets[i][rows] + out.imagenet) / 2
-        return self._combine(feats, nets)
+        breed, imagenet = self._combine(feats, nets)
+        if gate and self.gate_members and self.gate is not None:
+            imagenet = self._second_look(batches, imagenet)
+        return breed, imagenet
+
+    def _second_look(self, batches: Sequence[np.ndarray], imagenet: np.ndarray) -> np.ndarray:
+        """The members' ImageNet logits with the gate members' averaged in (each over its photo and mirror image
+        when it says `test_time_mirror`), for the photos inside the gate's band only; the rest keep the members'
+        own. What the gate of an ensemble with gate members reads."""
+        rows = self.gate.undecided(imagenet)
+        if not len(rows):
+            return imagenet
+        n = len(self.members)
+        total = imagenet[rows] * n
+        for j, a in enumerate(self.gate_members):
+            x = normalize(batches[self.preprocessings.index(a.preprocessing)][rows], a.preprocessing)
+            seen = self.engine.run(n + j, x).imagenet
+            if a.test_time_mirror:
+                seen = (seen + self.engine.run(n + j, x[..., ::-1]).imagenet) / 2
+            total = total + seen
+        imagenet = imagenet.copy()
+        imagenet[rows] = total / (n + len(self.gate_members))
+        return imagenet
 
     def _combine(self, feats: list[np.ndarray], nets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         breed = sum(f @ m.weight + m.bias for f, m in zip(feats, self.members)) / len(self.members)
@@ -176,7 +206,7 @@ class Classifier:
 
     def probabilities(self, batches: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 NCHW batches (one per preprocessing, see `prepare`) -> (N, classes) probabilities."""
-        return softmax(self.logits(batches)[0] / self.temperature)
+        return softmax(self.logits(batches, gate=False)[0] / self.temperature)
 
     def prepare(self, source: ImageSource) -> tuple[np.ndarray, ...]:
         """Decode once, then resize and crop for each preprocessing: what `predict_prepared` and

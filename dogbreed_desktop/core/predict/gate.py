@@ -10,6 +10,11 @@ The same head also knows dogs the model does not: ImageNet's dog rows include br
 `unknown_share`, the verdict is "unknown_breed" and `looks_like` names that dog, rather than forcing the
 photo into the nearest known breed (a Dalmatian is not "Great Dane, 68%").
 
+An ensemble may have gate members (`core.model.ensemble`): backbones run only for the photos whose dog-mass logit,
+from the members alone, lies inside the gate's `band`; their ImageNet logits then join the members' before the
+gate reads them. The band is fitted so that outside it the members alone already give the answer the whole
+would (below it every fitted dog, above it every fitted non-dog, and the threshold inside it).
+
 A model whose classes are not the ImageNet dog breeds has no gate: its verdict is never "not_a_dog" or
 "unknown_breed".
 """
@@ -41,17 +46,23 @@ class Gate:
     shift: float = 0.0
     method: str = "dog_mass"
     unknown_share: float = UNKNOWN_SHARE
+    band: tuple[float, float] | None = None  # dog-mass logits for which an ensemble runs its gate members
 
     def to_dict(self) -> dict:
         return {"method": self.method, "threshold": self.threshold, "scale": self.scale, "shift": self.shift,
-                "unknown_share": self.unknown_share}
+                "unknown_share": self.unknown_share, **({"band": list(self.band)} if self.band else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Gate":
         if d.get("method") not in GATE_METHODS:
             raise ValueError(f"unknown gate method {d.get('method')!r}")
+        band = d.get("band")
+        if band is not None:
+            band = tuple(float(v) for v in band)
+            if len(band) != 2 or not all(map(math.isfinite, band)) or band[0] > band[1]:
+                raise ValueError("gate band must be two finite numbers, the lower first")
         gate = cls(float(d["threshold"]), float(d.get("scale", 1.0)), float(d.get("shift", 0.0)), d["method"],
-                   float(d.get("unknown_share", UNKNOWN_SHARE)))
+                   float(d.get("unknown_share", UNKNOWN_SHARE)), band)
         if not (0.0 < gate.threshold < 1.0) or not all(map(math.isfinite, (gate.scale, gate.shift))):
             raise ValueError("gate threshold must lie in (0, 1) and its scale and shift be finite")
         if not 0.0 < gate.unknown_share <= 1.0:
@@ -62,6 +73,12 @@ class Gate:
         """(N, 1000) ImageNet logits (numpy, or a torch tensor from training) -> (N,) probability of a dog."""
         z = self.scale * dog_mass_logit(imagenet_logits) + self.shift
         return 1.0 / (1.0 + np.exp(-z))
+
+    def undecided(self, imagenet_logits) -> np.ndarray:
+        """Indices of the rows whose dog-mass logit lies inside the band (all rows without a band): the photos an
+        ensemble's gate members must look at too."""
+        z = dog_mass_logit(imagenet_logits)
+        return np.flatnonzero((z >= self.band[0]) & (z <= self.band[1])) if self.band else np.arange(len(z))
 
 
 def _logits(imagenet_logits) -> np.ndarray:
