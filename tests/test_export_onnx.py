@@ -1,5 +1,6 @@
-"""ONNX export: onnxruntime on the CPU gives the app's probabilities (within 1e-4) for the built-in model and for
-models from both training modes; the file carries its classes, preprocessing and temperature."""
+"""ONNX export: onnxruntime on the CPU gives the app's probabilities (within 1e-4; within ORT_VS_TORCH for a file
+written by torch's exporter, which keeps the float32 weights) for the built-in model and for models from both
+training modes; the file carries its classes, preprocessing and temperature."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ORT_VS_TORCH
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.export.export_onnx import ExportError, export_onnx
@@ -131,7 +133,7 @@ def test_trained_models_export_with_the_same_answers(mode, route, shapes, tmp_pa
     assert float(meta["temperature"]) == pytest.approx(clf.temperature) and clf.temperature != 1.0
     photos = sorted(shapes.rglob("*.png"))[::3]
     diff = np.abs(onnx_probabilities(written["model"], photos, clf.preprocessing) - app_probabilities(clf, photos))
-    assert diff.max() < 1e-4
+    assert diff.max() < (ORT_VS_TORCH if route == "torch" else 1e-4)
 
 
 def test_an_out_whose_parent_is_a_file_is_said_plainly(tmp_path):
