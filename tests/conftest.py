@@ -12,11 +12,6 @@ os.environ["DOGBREED_OFFLINE"] = "1"
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-# ONNX Runtime against torch, in probability: the engine's graphs store their weights as float16
-# (core/engine/graph_making.py), torch runs the float32 ones. Measured at most 2e-3 on real photos, 5e-3 on the
-# tests' tiny synthetic pictures; a wrong weight or preprocessing moves them by tenths.
-ORT_VS_TORCH = 1e-2
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _engine_graphs():
