@@ -8,7 +8,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from dogbreed_desktop.core.engine.graph_making import HALF_MIN_SIZE, _half_stored, graph_file
+from dogbreed_desktop.core.engine.graph_making import HALF_MIN_SIZE, _half_stored, float32_weights, graph_file
 from dogbreed_desktop.core.engine.graphs import package_artifact, template_path
 from dogbreed_desktop.core.engine.ort_sessions import open_graph, session_options
 from dogbreed_desktop.core.predict.preprocess import normalize, prepare
@@ -71,3 +71,24 @@ def test_weights_beyond_float16s_range_and_small_tensors_stay_float32():
     out, z = session.run(["out", "z"], {"x": x})
     np.testing.assert_allclose(out, x @ big.astype(np.float16).astype(np.float32) + bias, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(z, x @ huge)
+
+
+def test_float32_weights_gives_tools_the_stored_weights_as_plain_float32_initializers():
+    """What the int8 benchmarks quantize from: no Cast, no float16 left, and the same outputs as the graph."""
+    a = package_artifact("efficientnet_lite0")
+    graph = graph_file(a)
+    model = float32_weights(onnx.load(str(graph)))
+    onnx.checker.check_model(model)
+    assert not [n for n in model.graph.node if n.op_type == "Cast" and n.input[0].endswith(".fp16")]
+    assert {i.data_type for i in model.graph.initializer} <= {TensorProto.FLOAT, TensorProto.INT64}
+    stored = {i.name[: -len(".fp16")]: numpy_helper.to_array(i) for i in onnx.load(str(graph)).graph.initializer
+              if i.data_type == TensorProto.FLOAT16}
+    plain = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer if i.name in stored}
+    assert len(plain) == len(stored) and all(np.array_equal(plain[k], v.astype(np.float32)) for k, v in stored.items())
+    import onnxruntime as ort
+
+    x = np.random.default_rng(2).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    session = ort.InferenceSession(model.SerializeToString(), session_options(1), providers=["CPUExecutionProvider"])
+    got, want = session.run(None, {"image": x}), open_graph(graph, 1).run(None, {"image": x})
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

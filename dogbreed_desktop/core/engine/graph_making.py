@@ -29,7 +29,9 @@ from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_pat
 from ..model.specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
-HALF_MIN_SIZE = 1024  # float32 weights with at least this many values are stored as float16; biases stay float32
+# float32 tensors with at least HALF_MIN_SIZE values are stored as float16: the convolutions' and the ImageNet head's
+# weights, and the folded biases of layers with 1024 channels or more; smaller biases stay float32
+HALF_MIN_SIZE = 1024
 HALF_MAX = 65504.0  # float16's largest finite value: a tensor with a weight beyond it stays float32
 log = logging.getLogger(__name__)
 
@@ -185,6 +187,23 @@ def _half_stored(model):
     del g.node[:]
     g.node.extend(nodes)
     log.info("float16 storage: %d weights, %d values flushed to zero, %d tensors kept float32", len(casts), tiny, kept)
+    return model
+
+
+def float32_weights(model):
+    """`model` (an engine graph) with each float16-stored weight a float32 initializer again, under the name its
+    Cast gave it, and those Casts gone: the plain float32 graph that tools reading the weights expect (the int8
+    quantization in benchmarks/). The values stay float16's rounding of the original weights."""
+    from onnx import TensorProto, numpy_helper
+
+    g = model.graph
+    halves = {i.name: i for i in g.initializer if i.data_type == TensorProto.FLOAT16}
+    casts = [n for n in g.node if n.op_type == "Cast" and n.input[0] in halves
+             and any(a.name == "to" and a.i == TensorProto.FLOAT for a in n.attribute)]
+    for cast in casts:
+        init = halves[cast.input[0]]
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), cast.output[0]))
+        g.node.remove(cast)
     return model
 
 
