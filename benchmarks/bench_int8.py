@@ -1,5 +1,7 @@
 """Would an int8 engine ship? ONNX Runtime static quantization of the built-in models' backbone graphs, measured
 through the app's own Classifier (heads, temperature, adaptive mirror, gate) against the fp32 graphs, in one run.
+The fp32 graphs are the engine's own: float32 arithmetic on weights stored as float16 (core/engine/graph_making.py);
+quantization starts from the same weights, read back as float32 initializers.
 
     DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/bench_int8.py [--fp32-convs 2]
 
@@ -32,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from dogbreed_desktop.core.engine.engine_base import Outputs
-from dogbreed_desktop.core.engine.graph_making import graph_file
+from dogbreed_desktop.core.engine.graph_making import float32_weights, graph_file
 from dogbreed_desktop.core.engine.ort_sessions import GraphSessions
 from dogbreed_desktop.core.model.models import load_model
 from dogbreed_desktop.core.predict.classifier import Classifier
@@ -110,7 +112,7 @@ def quantize(fp32: Path, target: Path, batches, rule: str, fp32_convs: int) -> N
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.calibrate import TensorData, TensorsData, save_tensors_data
 
-    model = onnx.load(str(fp32))
+    model = float32_weights(onnx.load(str(fp32)))  # quantize_static reads weights from float32 initializers
     fold_batch_norms(model)
     stats = calibration_stats(model, batches)
     lo, hi = ((0, 1), (2, 3))[rule == "p5"]

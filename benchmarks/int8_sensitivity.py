@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from bench_int8 import calibration_stats, fold_batch_norms
 
-from dogbreed_desktop.core.engine.graph_making import graph_file
+from dogbreed_desktop.core.engine.graph_making import float32_weights, graph_file
 from dogbreed_desktop.core.model.models import load_model
 from dogbreed_desktop.core.predict.preprocess import normalize, prepare
 from training.holdout import stanford_split
@@ -77,7 +77,7 @@ def main() -> None:
     photos = lambda items: normalize(np.stack([prepare(p, prep) for p, _ in items]), prep)  # noqa: E731
     calib = photos(split["calib"][:: max(1, len(split["calib"]) // args.calib)])
     x = photos(split["train"][:: max(1, len(split["train"]) // args.photos)][: args.photos // 32 * 32])
-    model = onnx.load(str(graph_file(art)))
+    model = float32_weights(onnx.load(str(graph_file(art))))  # weights as float32 initializers, no Casts
     fold_batch_norms(model)
     stats = calibration_stats(model, (calib[i : i + 16] for i in range(0, len(calib), 16)))
     ranges = {k: TensorData(lowest=np.float32(min(v[:, 2].mean(), 0)), highest=np.float32(max(v[:, 3].mean(), 0)))

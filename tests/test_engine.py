@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_image
+from half_support import torch_as_stored
 
 from dogbreed_desktop.core.predict.classifier import Classifier
 from dogbreed_desktop.core.predict.heatmap import heatmap_values
@@ -122,6 +123,7 @@ def test_onnx_runtime_gives_torch_answers_on_real_photos(model, real_photos):
     photos = [p for p, _ in real_photos[::25]]  # 24 photos of 24 breeds
     ort, ref = Classifier.load(model, device="cpu"), Classifier.load(model, device="cpu", engine="torch")
     assert ort.engine.name == "onnxruntime" and ref.engine.name == "torch"
+    torch_as_stored(ref, ort)  # the graphs' float16-stored weights, in torch
     a, b = ort.predict(photos), ref.predict(photos)
     diff = np.abs(np.array([r.probabilities for r in a]) - np.array([r.probabilities for r in b]))
     assert diff.max() < 1e-4, diff.max()
@@ -148,6 +150,7 @@ def test_trained_runs_classify_on_onnx_runtime_like_torch(mode, tmp_path):
     photos = sorted(data.rglob("*.png"))[::3]
     ort, ref = Classifier.load(tmp_path / "run", device="cpu"), Classifier.load(tmp_path / "run", engine="torch")
     assert ort.engine.name == "onnxruntime"
+    torch_as_stored(ref, ort)
     a = np.array([r.probabilities for r in ort.predict(photos)])
     assert np.abs(a - np.array([r.probabilities for r in ref.predict(photos)])).max() < 1e-4
 

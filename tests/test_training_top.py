@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from half_support import torch_as_stored
 
 from dogbreed_desktop.core.model.artifact import load_artifact
 from dogbreed_desktop.core.torch.backbones import build_backbone
@@ -100,6 +101,7 @@ def test_top_mode_trains_resumes_and_classifies_without_torch(shapes, tmp_path, 
     assert (run / "model.backbone.onnx").is_file()
     ort, ref = Classifier.load(run, device="cpu"), Classifier.load(run, device="cpu", engine="torch")
     assert ort.engine.name == "onnxruntime" and ref.engine.name == "torch"
+    torch_as_stored(ref, ort)  # the graph's float16-stored weights, in torch
     photos = [shapes / "ring" / "ring_0001.png", shapes / "cross" / "cross_0002.png"]
     batches = [np.stack(b) for b in zip(*(ort.prepare(p) for p in photos))]
     np.testing.assert_allclose(ort.probabilities(batches), ref.probabilities(batches), atol=1e-4)

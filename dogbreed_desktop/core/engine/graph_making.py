@@ -7,6 +7,11 @@ onnxscript's optimizer: batch norms folded, shape arithmetic simplified; about t
 ONNX Runtime). A fine-tuned backbone has the same architecture, so its graph is the template with its own weights
 put in and optimised again: seconds, no torch, where a torch export takes minutes. Without a template (or
 without onnx and onnxscript) the fine-tuned backbone is exported from torch.
+
+The optimised graph stores its large weights as float16, each read through a Cast to float32: about half the
+file (the classify-only bundle carries three graphs and keeps to 300 MB). ONNX Runtime folds those Casts when it
+makes a session, so it computes in float32 as before; only the stored weights are rounded. Templates stay
+float32: fine-tuned weights are put into them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_pat
 from ..model.specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
+# float32 tensors with at least HALF_MIN_SIZE values are stored as float16: the convolutions' and the ImageNet head's
+# weights, and the folded biases of layers with 1024 channels or more; smaller biases stay float32
+HALF_MIN_SIZE = 1024
+HALF_MAX = 65504.0  # float16's largest finite value: a tensor with a weight beyond it stays float32
 log = logging.getLogger(__name__)
 
 
@@ -85,8 +94,13 @@ def prepare_builtin_graphs(folder: Path | None = None) -> list[Path]:
         sha = str(BACKBONES[name].sha256)
         package_weights_path(name)  # the installed weights, checked against their sha256
         template = graph.with_name(graph.name.replace(".onnx", ".template.onnx"))
-        fresh_template = graph_matches(template, name, sha, TEMPLATE)
-        if not (fresh_template and graph_matches(graph, name, sha)):
+        if graph_matches(template, name, sha, TEMPLATE):
+            if not graph_matches(graph, name, sha):  # a new GRAPH_VERSION: made from the template, no torch
+                import onnx
+
+                log.info("making the %s graph from its template", name)
+                _write(_optimised(onnx.load(str(template))), graph, name, sha, GRAPH_VERSION)
+        else:
             log.info("exporting %s from torch", name)
             model = _export(package_artifact(name))
             _write(model, template, name, sha, TEMPLATE)
@@ -143,11 +157,54 @@ def _with_weights(template: Path, state: dict):
 
 
 def _optimised(model):
+    """The graph the engine runs: optimised by onnxscript, then its large weights stored as float16."""
     import onnxscript.optimizer
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return onnxscript.optimizer.optimize(model)
+        return _half_stored(onnxscript.optimizer.optimize(model))
+
+
+def _half_stored(model):
+    """`model` with each large float32 weight stored as float16 and cast back to float32 by a node ahead of the
+    rest (after onnxscript, whose constant folding would undo it). Weights beyond float16's range stay float32."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = model.graph
+    casts, tiny, kept = [], 0, 0
+    for init in g.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < HALF_MIN_SIZE:
+            continue
+        array = numpy_helper.to_array(init)
+        if np.abs(array).max() > HALF_MAX:
+            kept += 1
+            continue
+        tiny += int(np.count_nonzero((array != 0) & (np.abs(array) <= 2.0 ** -25)))  # these round to 0
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(array.astype(np.float16), f"{name}.fp16"))
+        casts.append(helper.make_node("Cast", [f"{name}.fp16"], [name], name=f"{name}.cast", to=TensorProto.FLOAT))
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    log.info("float16 storage: %d weights, %d values flushed to zero, %d tensors kept float32", len(casts), tiny, kept)
+    return model
+
+
+def float32_weights(model):
+    """`model` (an engine graph) with each float16-stored weight a float32 initializer again, under the name its
+    Cast gave it, and those Casts gone: the plain float32 graph that tools reading the weights expect (the int8
+    quantization in benchmarks/). The values stay float16's rounding of the original weights."""
+    from onnx import TensorProto, numpy_helper
+
+    g = model.graph
+    halves = {i.name: i for i in g.initializer if i.data_type == TensorProto.FLOAT16}
+    casts = [n for n in g.node if n.op_type == "Cast" and n.input[0] in halves
+             and any(a.name == "to" and a.i == TensorProto.FLOAT for a in n.attribute)]
+    for cast in casts:
+        init = halves[cast.input[0]]
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), cast.output[0]))
+        g.node.remove(cast)
+    return model
 
 
 def _write(model, target: Path, backbone: str, source: str, version: str) -> None:

@@ -25,7 +25,7 @@ from ..errors import UserError
 from ..files import sha256_of
 from ..model.specs import BACKBONES
 
-GRAPH_VERSION = "1"  # bump when the graph's inputs, outputs or export change: older graphs are made again
+GRAPH_VERSION = "2"  # bump when the inputs, outputs or export change: older graphs are made again (2: float16 weights)
 OUTPUTS = ("features", "imagenet_logits", "feature_map")
 
 
