@@ -8,7 +8,7 @@ import torch
 from dogbreed_desktop.core.model.artifact import ArtifactError, ModelArtifact, load_artifact, save_artifact
 from dogbreed_desktop.core.torch.backbones import backbone_spec
 from dogbreed_desktop.core.predict.classifier import Classifier
-from dogbreed_desktop.paths import default_model_path
+from dogbreed_desktop.paths import builtin_model_path
 
 
 def _artifact(**kw) -> ModelArtifact:
@@ -98,8 +98,8 @@ def test_missing_file():
         load_artifact("/nonexistent/model.safetensors")
 
 
-def test_default_model_describes_itself():
-    a = load_artifact(default_model_path())
+def test_the_fast_model_describes_itself():
+    a = load_artifact(builtin_model_path("fast"))
     assert a.backbone == "efficientnet_lite0" and len(a.classes) == 120
     assert a.backbone_weights["source"] == "package" and len(a.backbone_weights["sha256"]) == 64
     assert a.preprocessing.crop == 224 and a.preprocessing.mean == (0.5, 0.5, 0.5)

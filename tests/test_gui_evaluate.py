@@ -85,13 +85,13 @@ def test_click_a_cell_see_exactly_those_photos_then_open_one(qtbot, photo_folder
 
 def fake_run(tmp_path: Path, photo_folder: Path) -> Path:
     """A run folder as training writes it (config, split, model), with the built-in model as its model."""
-    from dogbreed_desktop.paths import default_model_path
+    from dogbreed_desktop.paths import builtin_model_path
 
     run = tmp_path / "runs" / "20260101-000000-efficientnet_lite0"
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"backbone": "efficientnet_lite0", "mode": "fast"}))
     (run / "status.json").write_text(json.dumps({"status": "finished"}))
-    shutil.copy(default_model_path(), run / "model.safetensors")
+    shutil.copy(builtin_model_path("fast"), run / "model.safetensors")
     with open(run / "split.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "label", "subset", "digest"])

@@ -47,9 +47,9 @@ def test_a_superseding_request_drops_the_stale_one(qtbot, many_photos, tmp_path)
 
 def test_switching_models_reclassifies_the_list(qtbot, tmp_path):
     from dogbreed_desktop.core.model.artifact import load_artifact, save_artifact
-    from dogbreed_desktop.paths import default_model_path
+    from dogbreed_desktop.paths import builtin_model_path
 
-    hot = load_artifact(default_model_path())
+    hot = load_artifact(builtin_model_path("fast"))
     hot.name, hot.temperature = "Same weights, temperature 3", 3.0
     run_folder = tmp_path / "run-1"
     save_artifact(hot, run_folder / "model.safetensors")
@@ -70,9 +70,9 @@ def test_switching_models_reclassifies_the_list(qtbot, tmp_path):
 def _model_variant(folder, name: str, temperature: float):
     """The built-in weights under another name and softmax temperature: same ranking, other probabilities."""
     from dogbreed_desktop.core.model.artifact import load_artifact, save_artifact
-    from dogbreed_desktop.paths import default_model_path
+    from dogbreed_desktop.paths import builtin_model_path
 
-    artifact = load_artifact(default_model_path())
+    artifact = load_artifact(builtin_model_path("fast"))
     artifact.name, artifact.temperature = name, temperature
     return save_artifact(artifact, folder / name.replace(" ", "-") / "model.safetensors")
 
@@ -123,7 +123,7 @@ def test_a_superseded_model_load_reports_no_failure(qtbot, many_photos, tmp_path
     qtbot.waitUntil(lambda: not client.loading, timeout=60_000)
     _classify_one(qtbot, window, make_image(tmp_path / "after.jpg", color=(150, 110, 70)))  # the queue has drained
     assert failures == [] and window.dialog is None
-    assert client.model.name.startswith("EfficientNet-Lite0")
+    assert client.model.name.startswith("EfficientNet-Lite1")  # the default, balanced
 
 
 def test_a_bad_model_is_reported_and_the_old_one_kept(qtbot, tmp_path):
@@ -214,7 +214,7 @@ def test_the_window_shows_before_torch_is_imported():
     assert r.returncode == 0, r.stderr
     assert "torch after show: False" in r.stdout, r.stdout
     # On the CPU the model runs on ONNX Runtime: loading it and classifying never import torch at all
-    assert "loaded: EfficientNet-Lite0" in r.stdout and "torch after load: False" in r.stdout
+    assert "loaded: EfficientNet-Lite1" in r.stdout and "torch after load: False" in r.stdout
 
 
 def test_a_bad_model_on_the_command_line_falls_back_to_the_built_in_one(qtbot, tmp_path):
@@ -226,4 +226,4 @@ def test_a_bad_model_on_the_command_line_falls_back_to_the_built_in_one(qtbot, t
     with qtbot.waitSignals([window.client.model_failed, window.client.model_loaded], timeout=60_000):
         window.start(str(tmp_path / "no-such-model.safetensors"), [])
     assert "not found" in window.dialog.informativeText()
-    assert window.client.model.name.startswith("EfficientNet-Lite0")
+    assert window.client.model.name.startswith("EfficientNet-Lite1")  # the default, balanced

@@ -14,7 +14,7 @@ from gui_support import drop_files, make_window
 
 from dogbreed_desktop.gui import recent, settings
 from dogbreed_desktop.gui.results_model import DONE
-from dogbreed_desktop.paths import default_model_path
+from dogbreed_desktop.paths import builtin_model_path, default_model_path
 
 
 def settings_file() -> Path:
@@ -43,7 +43,7 @@ def test_settings_live_in_the_temporary_home():
 def test_quit_and_start_again_restores_everything(qtbot, tmp_path):
     """The issue's "Done when": resize, top-10, a model and a data folder, quit, start again."""
     model = tmp_path / "my-model.safetensors"
-    shutil.copy(default_model_path(), model)
+    shutil.copy(builtin_model_path("fast"), model)
     data = tmp_path / "labelled"
     for b, breed in enumerate(("pug", "beagle")):
         for i in range(2):
