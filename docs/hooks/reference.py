@@ -2,7 +2,7 @@
 
 `<!-- reference:cli -->` in a page becomes every command's options, read from the argparse parsers
 `dogbreed-desktop CMD --help` prints; `<!-- reference:http -->` becomes every endpoint, read from the OpenAPI schema
-of the app `dogbreed-desktop serve` runs (the built-in fast model loaded, as `serve` loads it). The schema itself is
+of the app `dogbreed-desktop serve` runs (the default built-in model loaded, as `serve` loads it). The schema itself is
 published beside the pages as `openapi.json`. tests/test_docs_reference.py checks the CLI part against `--help`.
 """
 
