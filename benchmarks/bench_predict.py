@@ -11,7 +11,8 @@ Prints one table:
 - single-photo latency after warm-up (in-process `Classifier.predict([photo])`, median of 50): decode to verdict.
 Targets (issue 17): fast >= 1.5x the bare script's images/s, accurate >= 0.6x; latency <= 20 ms (fast) and
 <= 60 ms (accurate). The default model (issue 29): the most accurate built-in model at <= 30 ms a photo and
->= 1.5x the bare script's images/s (balanced). A cold `predict one.jpg` in at most 0.2x the time of the bare script's cold run of one photo.
+>= 1.5x the bare script's images/s (balanced). A cold `predict one.jpg` in at most 0.2x the time of the bare
+script's cold run of one photo.
 Each figure is the median of --repeat runs; runs alternate between commands so machine noise hits all alike.
 """
 

@@ -1,7 +1,8 @@
 """Accuracy where it matters: models on the user's kind of photo as well as the Stanford kind, through the app's
 own prediction path (`Classifier.predict`: mirror views as the app runs them, temperature, gate).
 
-    DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/bench_wild.py [--models fast,balanced,accurate,RUN]
+    DOGBREED_DATA=../shared/data/dog-breed-identification python benchmarks/bench_wild.py \
+        [--models fast,balanced,accurate,RUN]
 
 `--models` takes built-in names, model files and training run folders. Photo sets (every figure says which):
 - held-out Stanford: the TEST split of training.holdout (1,200; never fitted on; ImageNet-born, which flatters);

@@ -35,7 +35,7 @@ def default_model_path() -> Path:
 
 
 def builtin_model_path(name: str | os.PathLike | None) -> Path:
-    """None -> the default model; "fast"/"accurate" -> that built-in model, unless a file of that name exists
+    """None -> the default model; "fast"/"balanced"/"accurate" -> that built-in model, unless a file of that name exists
     here; anything else is a path, returned as given."""
     if name is None:
         return default_model_path()

@@ -1,5 +1,6 @@
 """Stage 2 of make_builtin_models.py: heads, temperatures and the choice of the built-in models (fast: Lite0;
-accurate: the best weighted pair, or a stronger backbone alone); builtin_models_write.py writes them and the table.
+balanced: Lite1, Lite0 in its gate; accurate: the best weighted pair, or a stronger backbone alone);
+builtin_models_write.py writes them and the table.
 
 Chosen and calibrated for photos from outside ImageNet as well as the Stanford ones (builtin_models_wild.py):
 - heads train on the TRAIN split's centre crops, alone or with wild-extra's off-ImageNet photos;
@@ -184,8 +185,9 @@ def short(keys) -> str:
 def build(data: Path, write_models: bool = True, members: tuple[str, ...] | None = None,
           keep_fast: bool = False) -> None:
     """Measure every variant; write the table, and (unless `write_models` is False) the built-in models: fast (the
-    best head of Lite0), balanced (the best head of Lite1, Lite0 in its gate) and accurate (the best of the weighted pairs and the stronger backbones alone, by wild-dev
-    balanced log loss; only the pair, or the backbone, of `members` when given).
+    best head of Lite0), balanced (the best head of Lite1, Lite0 in its gate) and accurate (the best of the weighted
+    pairs and the stronger backbones alone, by wild-dev balanced log loss; only the pair, or the backbone, of
+    `members` when given).
     `keep_fast`: keep the shipped fast model as it is (its head must be this build's)."""
     torch.manual_seed(SEED)
     torch.set_num_threads(1)  # small matrices: more threads only contend on a shared machine

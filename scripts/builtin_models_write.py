@@ -132,8 +132,8 @@ def write_model(name: str, row, feats, heads, nd, data: Path,
         same = [n for n, s in singles.items() if s.backbone == a.backbone
                 and np.array_equal(np.asarray(a.head_weight), np.asarray(s.head_weight))
                 and np.array_equal(np.asarray(a.head_bias), np.asarray(s.head_bias))]
-        if same:  # that one-backbone model doubles as this member
-            files.append(Path(BUILTIN_MODELS[same[0]]).name)
+        if same:  # that one-backbone model's artifact doubles as this member (balanced's is under its manifest)
+            files.append(BALANCED_MEMBER if same[0] == "balanced" else Path(BUILTIN_MODELS[same[0]]).name)
             continue
         a.name = f"Accurate ensemble member: {backbone_spec(a.backbone).title} at {a.preprocessing.crop} px"
         fname = f"accurate-{a.backbone}.safetensors"

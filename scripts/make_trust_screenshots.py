@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=os.environ.get("DOGBREED_DATA"))
-    ap.add_argument("--model", default=None, help="fast (default) or accurate")
+    ap.add_argument("--model", default=None, help="fast, balanced (default) or accurate")
     args = ap.parse_args()
     if not args.data:
         ap.error("set DOGBREED_DATA or pass --data")

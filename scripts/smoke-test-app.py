@@ -61,7 +61,8 @@ def check_bundle(app: Path, report: dict) -> str:
     print(f"  {app}: {flavour}, {size / 2**30:.2f} GiB ({size / 1e6:.0f} MB), torch {info.get('torch', '?')}")
     check((app / "DogBreedStudio").is_file() or (app / "DogBreedStudio.exe").is_file(), "the executable is there")
     for rel in ("models/fast-efficientnet_lite0.safetensors", "models/balanced.json",
-                "models/balanced-efficientnet_lite1.safetensors", "models/accurate-ensemble.json", "imagenet_classes.txt"):
+                "models/balanced-efficientnet_lite1.safetensors", "models/accurate-ensemble.json",
+                "imagenet_classes.txt"):
         check((internal / "resources" / rel).is_file(), f"resources/{rel} is bundled")
     graphs = sorted(g.name.rsplit("-", 1)[0] for g in (internal / "resources" / "graphs").glob("*.onnx"))
     wanted = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]  # every flavour (build.spec)

@@ -1,6 +1,6 @@
 """Gate members (ensemble format 3): a backbone that helps the "not a dog" gate only, run only for the photos whose
-members' dog-mass logit lies inside the gate's band, on the first member's picture. The built-in balanced model is
-Lite1 with Lite0 as its gate member."""
+members' dog-mass logit lies inside the gate's band, each on its own picture. The built-in balanced model is Lite1
+with Lite0 as its gate member."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def test_a_manifest_with_gate_members_loads_and_names_every_file(tmp_path):
     ({"gate": {**GATE, "band": [1.0, -1.0]}}, "band"),
     ({"gate": {**GATE, "band": [0.0, float("nan")]}}, "band"),
     ({"gate": {**GATE, "band": [0.0]}}, "band"),
+    ({"gate": {**GATE, "band": [-3.0, -2.0]}}, "hold the threshold"),
     ({"gate_members": ["../g.safetensors"]}, "file name in the manifest's folder"),
     ({"gate_members": "g.safetensors"}, "must be a list"),
 ])
@@ -96,8 +97,9 @@ def test_the_default_model_is_balanced_lite1_with_lite0_in_its_gate(balanced, tm
     assert [a.backbone for a in balanced.model.members] == ["efficientnet_lite1"]
     assert [a.backbone for a in balanced.gate_members] == ["efficientnet_lite0"]
     gate = balanced.gate
-    threshold_logit = (np.log(gate.threshold / (1 - gate.threshold)) - gate.shift) / gate.scale
-    assert gate.band[0] <= threshold_logit <= gate.band[1]  # outside the band Lite1's side is the pair's side
+    assert gate.band[0] <= gate.threshold_logit <= gate.band[1]  # outside the band Lite1's side is the pair's side
+    odds = np.log(gate.threshold / (1 - gate.threshold))
+    assert gate.scale * gate.threshold_logit + gate.shift == pytest.approx(odds)
     # each backbone gets its own picture from the one decode
     assert [p.crop for p in balanced.preprocessings] == [240, 224]
     assert [a.shape for a in balanced.prepare(_photos(tmp_path, 1)[0])] == [(3, 240, 240), (3, 224, 224)]
@@ -144,3 +146,13 @@ def test_heatmaps_leave_the_gate_member_out(balanced, banded, tmp_path):
     seen = _runs(banded((-1e9, 1e9)))
     heat = heatmap(balanced, _photos(tmp_path, 1)[0])
     assert heat.mode == "L" and seen and 1 not in seen
+
+
+def test_loading_warms_the_gate_member_too():
+    """The first close call must not pay for opening Lite0's sessions (the warm-up photo is no close call)."""
+    from dogbreed_desktop.core.predict.model_cache import _warm_up
+
+    clf = Classifier.load("balanced")
+    seen = _runs(clf)
+    _warm_up(clf)
+    assert seen.get(0) and seen.get(1) == 1, seen

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
@@ -92,3 +93,26 @@ def test_float32_weights_gives_tools_the_stored_weights_as_plain_float32_initial
     got, want = session.run(None, {"image": x}), open_graph(graph, 1).run(None, {"image": x})
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+
+
+def test_a_float32_graph_of_version_1_still_runs_where_no_newer_one_can_be_made(tmp_path, monkeypatch):
+    """A fine-tuned run copied from an older app carries a version-1 graph (float32 weights, the same arithmetic);
+    an app that cannot make graphs (the classify-only build has no onnx) runs it rather than refusing the run."""
+    import dogbreed_desktop.core.engine.graph_making as gm
+    from dogbreed_desktop.core.engine.graphs import GRAPH_VERSION, GraphUnavailable, graph_matches
+
+    a = package_artifact("efficientnet_lite0")
+    sha = str(a.backbone_weights["sha256"])
+    old = onnx.load(str(template_path("efficientnet_lite0")))  # float32 weights, like a version-1 graph
+    gm._write(old, tmp_path / "old.onnx", a.backbone, sha, "1")
+    assert GRAPH_VERSION != "1" and not graph_matches(tmp_path / "old.onnx", a.backbone, sha)
+    monkeypatch.setattr(gm, "candidates", lambda artifact, source: [tmp_path / "old.onnx", tmp_path / "new.onnx"])
+
+    def cannot_make(*args, **kwargs):
+        raise GraphUnavailable("no onnx in this build")
+
+    monkeypatch.setattr(gm, "make_graph", cannot_make)
+    assert graph_file(a) == tmp_path / "old.onnx"
+    gm._write(old, tmp_path / "old.onnx", a.backbone, sha, "0")  # a version that no longer runs: refused
+    with pytest.raises(GraphUnavailable, match="no onnx"):
+        graph_file(a)

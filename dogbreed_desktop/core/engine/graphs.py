@@ -26,6 +26,10 @@ from ..files import sha256_of
 from ..model.specs import BACKBONES
 
 GRAPH_VERSION = "2"  # bump when the inputs, outputs or export change: older graphs are made again (2: float16 weights)
+# Older versions still run as they are where no graph of this version is at hand: version 1 computes the same and
+# only stores float32 weights (the graph beside a fine-tuned model, which a build without onnx cannot make again).
+# Built-in graphs and bundles are always made at GRAPH_VERSION (`missing_builtin_graphs`).
+STILL_RUN = ("1",)
 OUTPUTS = ("features", "imagenet_logits", "feature_map")
 
 
@@ -66,13 +70,15 @@ def candidates(artifact: ModelArtifact, source: str) -> list[Path]:
     return [resources_dir() / "graphs" / f"{artifact.backbone}-{source[:16]}.onnx", cached]
 
 
-def _matches(meta: dict, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
-    expected = {"dogbreed_backbone": backbone, "dogbreed_source": source, "dogbreed_graph": version}
-    return all(meta.get(k) == v for k, v in expected.items())
+def _matches(meta: dict, backbone: str, source: str, versions: tuple[str, ...]) -> bool:
+    expected = {"dogbreed_backbone": backbone, "dogbreed_source": source}
+    return all(meta.get(k) == v for k, v in expected.items()) and meta.get("dogbreed_graph") in versions
 
 
-def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
-    """The graph at `path` was made by this version of the export from exactly these weights."""
+def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION,
+                  still_run: tuple[str, ...] = ()) -> bool:
+    """The graph at `path` was made by this version of the export (or one of `still_run`) from exactly these
+    weights."""
     from .ort_sessions import GraphUnreadable, open_graph
 
     if not path.is_file():
@@ -81,7 +87,7 @@ def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_V
         session = open_graph(path, 1, optimize=False)  # reads it, plans nothing
     except GraphUnreadable:  # a damaged or foreign file: made again, or the model runs on torch
         return False
-    return _matches(session.get_modelmeta().custom_metadata_map, backbone, source, version)
+    return _matches(session.get_modelmeta().custom_metadata_map, backbone, source, (version, *still_run))
 
 
 def package_artifact(name: str) -> ModelArtifact:

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .artifact import ArtifactError, ModelArtifact, load_artifact, resolve_model_path
+from .artifact import ArtifactError, ModelArtifact, imagenet_head_available, load_artifact, resolve_model_path
 from ..predict.gate import Gate
 
 ENSEMBLE_FORMAT = "dogbreed-ensemble"
@@ -98,6 +98,8 @@ def load_manifest(path: Path | str) -> Ensemble:
             Gate.from_dict(gate)
         elif gate_members:
             raise ValueError("gate members need a gate")
+        if not all(imagenet_head_available(a) for a in gate_members):
+            raise ValueError("a gate member needs its backbone's ImageNet head (a package backbone)")
         ens = Ensemble(members, temperature, gate,
                        str(meta.get("name") or path.stem), dict(meta.get("metrics") or {}),
                        dict(meta.get("provenance") or {}), path, _weights(meta, len(members)), gate_members)

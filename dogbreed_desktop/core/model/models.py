@@ -1,4 +1,4 @@
-"""The one way to find and load "a model the user named": a built-in name ("fast", "accurate"), a model
+"""The one way to find and load "a model the user named": a built-in name ("fast", "balanced", "accurate"), a model
 artifact (.safetensors), an ensemble manifest (.json) or a training run folder. `predict`, `evaluate`, `export`,
 `serve`, the window and the Evaluate tab all come through here, so a name that works for one works for all.
 """

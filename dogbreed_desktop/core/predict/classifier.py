@@ -117,16 +117,16 @@ class Classifier:
                                np.ascontiguousarray(a.head_weight.T * s, dtype=np.float32),
                                np.asarray(a.head_bias * s, dtype=np.float32))
                         for a, s in zip(self.model.members, self.model.head_scales)]
-        self.gate_members = list(self.model.gate_members)
+        usable = self.model.gate is not None and gate_applies(self.classes)
+        usable = usable and all(imagenet_head_available(a) for a in self.model.members + self.model.gate_members)
+        self.gate = Gate.from_dict(self.model.gate) if usable else None
+        self.gate_members = list(self.model.gate_members) if self.gate else []  # they serve the gate only
         # gate members' pictures are made for every photo (a resize from the one decode): which photos need them
         # is known only after the members have run
         self.preprocessings += [p for p in dict.fromkeys(a.preprocessing for a in self.gate_members)
                                 if p not in self.preprocessings]
         self.engine = engine if engine is not None and not isinstance(engine, str) else \
             open_engine(self.model.members + self.gate_members, device, engine)
-        usable = self.model.gate is not None and gate_applies(self.classes)
-        usable = usable and all(imagenet_head_available(a) for a in self.model.members + self.gate_members)
-        self.gate = Gate.from_dict(self.model.gate) if usable else None
         # ImageNet rows of the model's own classes: a dog on the other dog rows is a breed it does not know
         self.known_rows = [find_breed(c).imagenet_index for c in self.classes] if self.gate else []
 

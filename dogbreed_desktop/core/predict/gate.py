@@ -13,7 +13,8 @@ photo into the nearest known breed (a Dalmatian is not "Great Dane, 68%").
 An ensemble may have gate members (`core.model.ensemble`): backbones run only for the photos whose dog-mass logit,
 from the members alone, lies inside the gate's `band`; their ImageNet logits then join the members' before the
 gate reads them. The band is fitted so that outside it the members alone already give the answer the whole
-would (below it every fitted dog, above it every fitted non-dog, and the threshold inside it).
+would: its lower edge at or below every fitted dog, its upper edge at or above every fitted non-dog, and the
+threshold inside it.
 
 A model whose classes are not the ImageNet dog breeds has no gate: its verdict is never "not_a_dog" or
 "unknown_breed".
@@ -67,7 +68,14 @@ class Gate:
             raise ValueError("gate threshold must lie in (0, 1) and its scale and shift be finite")
         if not 0.0 < gate.unknown_share <= 1.0:
             raise ValueError("gate unknown_share must lie in (0, 1]")
+        if band is not None and gate.scale and not band[0] <= gate.threshold_logit <= band[1]:
+            raise ValueError("gate band must hold the threshold (outside it the members alone decide)")
         return gate
+
+    @property
+    def threshold_logit(self) -> float:
+        """The dog-mass logit at which `dog_probability` is the threshold."""
+        return (math.log(self.threshold / (1.0 - self.threshold)) - self.shift) / self.scale
 
     def dog_probability(self, imagenet_logits) -> np.ndarray:
         """(N, 1000) ImageNet logits (numpy, or a torch tensor from training) -> (N,) probability of a dog."""

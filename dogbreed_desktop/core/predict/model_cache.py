@@ -36,7 +36,14 @@ def load_classifier(path: str | None, device: str):
 def _warm_up(clf) -> None:
     """One tiny prediction: the first forward pass is several times slower than the rest (kernel selection,
     allocator), so it is paid here, while the window says "loading model", not on the user's first photo."""
+    import numpy as np
     from PIL import Image
+
+    from .preprocess import normalize
 
     crop = clf.preprocessing.crop
     clf.predict([Image.new("RGB", (crop, crop), (128, 128, 128))])
+    n = len(clf.members)
+    for j, a in enumerate(clf.gate_members):  # they run for close calls only, which grey is not: warm them too
+        p = a.preprocessing
+        clf.engine.run(n + j, normalize(np.full((1, 3, p.crop, p.crop), 128, np.uint8), p))
