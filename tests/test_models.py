@@ -98,6 +98,18 @@ def test_a_saved_evaluation_is_keyed_on_every_member_of_an_ensemble(tmp_path):
     assert cache_key(manifest, items) != before
 
 
+def test_a_saved_evaluation_is_keyed_on_the_engines_graph_version(monkeypatch):
+    """Evaluations saved by an app whose graphs stored other weights (float32 before version 2) are not served."""
+    from dogbreed_desktop.core.datasets import LabelledImage
+    from dogbreed_desktop.core.engine import graphs
+    from dogbreed_desktop.core.evaluate.report.cache import cache_key
+
+    items = [LabelledImage(resolve_model("fast").parent / "a.jpg", "pug")]
+    now = cache_key("fast", items)
+    monkeypatch.setattr(graphs, "GRAPH_VERSION", "1")
+    assert cache_key("fast", items) != now
+
+
 @pytest.mark.slow
 def test_the_window_exports_the_accurate_model_it_has_open(qtbot, tmp_path):
     """File ▸ Export Model… with the accurate ensemble active (it said "model file not found" before)."""

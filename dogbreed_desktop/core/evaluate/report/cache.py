@@ -1,8 +1,9 @@
 """Saved evaluations, so reopening one is instant: in the run folder for a run's model, else in the app's cache.
 
-The key covers the bytes of every file the model is read from (an ensemble's manifest and each member) and the
-photo list (path, label, size, modification time): retraining,
-editing a photo or relabelling it makes a new key, never a stale answer.
+The key covers the bytes of every file the model is read from (an ensemble's manifest and each member), the
+version of the engine's graphs (their stored weights change the probabilities a little) and the photo list (path,
+label, size, modification time): retraining, an app with other graphs, editing a photo or relabelling it makes a
+new key, never a stale answer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ FOLDER = "evaluations"  # inside a run folder
 
 
 def cache_key(model_path: str | Path, items: list[LabelledImage]) -> str:
-    h = hashlib.sha256()
+    from ...engine import graphs
+
+    h = hashlib.sha256(f"graphs {graphs.GRAPH_VERSION}\n".encode())
     for path in model_files(model_path):
         h.update(f"{path.name}\t{sha256_of(path)}\n".encode("utf-8", "surrogatepass"))
     for item in sorted(items, key=lambda i: str(i.path)):
