@@ -1,5 +1,6 @@
 """How well each backbone's ImageNet head alone tells dogs from non-dogs: the gate's trade-off per backbone, from the
-feature cache of `make_builtin_models.py extract` (why Lite1 alone is not a built-in model: docs/accuracy.md).
+feature cache of `make_builtin_models.py extract` (why Lite1's gate, in the balanced model, asks Lite0 too:
+docs/accuracy.md).
 
     DOGBREED_DATA=... python scripts/builtin_models_gate_curves.py [--write]   # to benchmarks/results/
 
@@ -10,9 +11,10 @@ measured: the not-dogs TUNING half (what the build fits on), the held-out TEST d
 dogs rejected. Lite1 also with its ImageNet logits divided by a temperature first (does a softer or sharper head
 separate better?).
 
-Then a cascade, measured for a default the app does not have yet: Lite1 decides alone where its dog-mass logit lies
-outside the band that the fitted photos need (below the lowest calibration dog: not a dog; above the highest
-tuning non-dog: a dog), and the Lite0 + Lite1 gate decides inside it, so Lite0 runs for those photos only.
+Then the cascade the balanced model runs (builtin_models_cascade.py fits it): Lite1 decides alone where its dog-mass
+logit lies outside
+the band that the fitted photos need (below the lowest calibration dog: not a dog; above the highest tuning non-dog:
+a dog), and the Lite0 + Lite1 gate decides inside it, so Lite0 runs for those photos only.
 """
 
 from __future__ import annotations
