@@ -12,9 +12,8 @@ dogs rejected. Lite1 also with its ImageNet logits divided by a temperature firs
 separate better?).
 
 Then the cascade the balanced model runs (builtin_models_cascade.py fits it): Lite1 decides alone where its dog-mass
-logit lies outside
-the band that the fitted photos need (below the lowest calibration dog: not a dog; above the highest tuning non-dog:
-a dog), and the Lite0 + Lite1 gate decides inside it, so Lite0 runs for those photos only.
+logit lies outside the band that the fitted photos need (below the lowest calibration dog: not a dog; above the
+highest tuning non-dog: a dog), and the Lite0 + Lite1 gate decides inside it, so Lite0 runs for those photos only.
 """
 
 from __future__ import annotations
