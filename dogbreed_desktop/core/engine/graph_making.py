@@ -25,7 +25,7 @@ import numpy as np
 from ..model.artifact import ModelArtifact
 from ..files import atomic_write
 from .graphs import (GRAPH_VERSION, OUTPUTS, STILL_RUN, GraphUnavailable, builtin_graph_paths, candidates,
-                     graph_matches, package_artifact, source_id, supported, template_path)
+                     graph_matches, graph_version, package_artifact, source_id, supported, template_path)
 from ..model.specs import BACKBONES
 
 TEMPLATE = "template-1"  # the templates' `dogbreed_graph`; bump when GraphModule's inputs or outputs change
@@ -43,12 +43,15 @@ def graph_file(artifact: ModelArtifact, source: str | None = None) -> Path:
         raise GraphUnavailable(f"{artifact.backbone} models run on torch, not ONNX Runtime")
     source = source or source_id(artifact)  # a fine-tuned model's is a file hash: callers that have it pass it
     places = candidates(artifact, source)
-    for path in places:
-        if graph_matches(path, artifact.backbone, source):
+    older = None  # an older graph that computes the same: run it rather than torch or no graph at all
+    for path in places:  # each read once
+        version = graph_version(path, artifact.backbone, source)
+        if version == GRAPH_VERSION:
             return path
-    for path in places:  # an older graph that computes the same, rather than torch or no graph at all
-        if graph_matches(path, artifact.backbone, source, still_run=STILL_RUN):
-            return path
+        if version in STILL_RUN and older is None:
+            older = path
+    if older is not None:
+        return older
     target = places[-1]
     log.info("making the ONNX Runtime graph for %s (once) in %s", artifact.backbone, target.parent)
     make_graph(artifact, target, source)  # raises GraphUnavailable where nothing here can make one

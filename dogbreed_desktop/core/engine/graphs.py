@@ -70,24 +70,25 @@ def candidates(artifact: ModelArtifact, source: str) -> list[Path]:
     return [resources_dir() / "graphs" / f"{artifact.backbone}-{source[:16]}.onnx", cached]
 
 
-def _matches(meta: dict, backbone: str, source: str, versions: tuple[str, ...]) -> bool:
-    expected = {"dogbreed_backbone": backbone, "dogbreed_source": source}
-    return all(meta.get(k) == v for k, v in expected.items()) and meta.get("dogbreed_graph") in versions
-
-
-def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION,
-                  still_run: tuple[str, ...] = ()) -> bool:
-    """The graph at `path` was made by this version of the export (or one of `still_run`) from exactly these
-    weights."""
+def graph_version(path: Path, backbone: str, source: str) -> str | None:
+    """The export version of the graph at `path` when it was made from exactly these weights, else None (missing,
+    unreadable, or another backbone's)."""
     from .ort_sessions import GraphUnreadable, open_graph
 
     if not path.is_file():
-        return False
+        return None
     try:
         session = open_graph(path, 1, optimize=False)  # reads it, plans nothing
     except GraphUnreadable:  # a damaged or foreign file: made again, or the model runs on torch
-        return False
-    return _matches(session.get_modelmeta().custom_metadata_map, backbone, source, (version, *still_run))
+        return None
+    meta = session.get_modelmeta().custom_metadata_map
+    same = meta.get("dogbreed_backbone") == backbone and meta.get("dogbreed_source") == source
+    return meta.get("dogbreed_graph") if same else None
+
+
+def graph_matches(path: Path, backbone: str, source: str, version: str = GRAPH_VERSION) -> bool:
+    """The graph at `path` was made by this version of the export from exactly these weights."""
+    return graph_version(path, backbone, source) == version
 
 
 def package_artifact(name: str) -> ModelArtifact:
