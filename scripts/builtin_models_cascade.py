@@ -15,13 +15,12 @@ held-out non-dogs rejected and 1.1 % of dogs, against 99.5 % and 0.8 % here (215
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import torch
 
 from builtin_features import LITE0, LITE1
-from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate
+from builtin_models_gate import finish_gate, fit_gate, not_dogs_halves
 
 from dogbreed_desktop.core.predict.gate import Gate, dog_mass_logit
 
@@ -37,29 +36,23 @@ def cascade_gate(feats: dict, nd) -> tuple[Gate, dict]:
         if feats[LITE1][p].paths != feats[LITE0][p].paths:
             raise SystemExit(f"{p}: {LITE0} and {LITE1} features hold different photos; extract them again")
     pair = {p: (alone[p] + other[p]) / 2 for p in PARTS}
-    tune, held = {str(q) for q, _ in nd["tune"]}, {str(q): c for q, c in nd["heldout"]}
-    paths = feats[LITE1]["notdogs"].paths
-    tune_m, held_m = torch.tensor([q in tune for q in paths]), torch.tensor([q in held for q in paths])
+    tune_m, held_m, held_cats = not_dogs_halves(nd, feats[LITE1]["notdogs"].paths)
     gate = fit_gate(pair["calib"], pair["notdogs"][tune_m])
     a = {p: dog_mass_logit(alone[p]) for p in PARTS}
-    t = (math.log(gate.threshold / (1 - gate.threshold)) - gate.shift) / gate.scale  # the threshold's logit
-    lo, hi = min(float(a["calib"].min()), t), max(float(a["notdogs"][tune_m.numpy()].max()), t)
+    lo = min(float(a["calib"].min()), gate.threshold_logit)
+    hi = max(float(a["notdogs"][tune_m.numpy()].max()), gate.threshold_logit)
     gate = dataclasses.replace(gate, band=(round(lo - 1e-4, 4), round(hi + 1e-4, 4)))
 
-    def seen(p):  # what the gate reads: the pair inside the band, Lite1 alone outside
-        inside = torch.from_numpy((a[p] >= gate.band[0]) & (a[p] <= gate.band[1]))
-        return torch.where(inside[:, None], pair[p], alone[p]), float(inside.float().mean())
+    def in_band(p):  # the rows the app runs Lite0 for, picked as the app picks them (Gate.undecided)
+        mask = np.zeros(len(a[p]), dtype=bool)
+        mask[gate.undecided(alone[p])] = True
+        return torch.from_numpy(mask)
 
-    combined = {p: seen(p) for p in PARTS}
-    gate = fit_unknown_share(gate, combined["calib"][0])
-    held_cats = [held[q] for q in paths if q in held]
-    report = gate_report(gate, combined["test"][0], combined["notdogs"][0][held_m], held_cats)
-    report["test_dogs_unknown_breed"] = round(unknown_rate(gate, combined["test"][0]), 4)
-    report["wild_dev_unknown_breed"] = round(unknown_rate(gate, combined["wild"][0]), 4)
-    rejected = {p: float(np.mean(gate.dog_probability(combined[p][0]) < gate.threshold)) for p in ("wild", "extra")}
-    report["wild_dev_dogs_rejected"], report["wild_extra_dogs_rejected"] = (round(rejected[p], 4)
-                                                                          for p in ("wild", "extra"))
-    report["gate_member_runs_for"] = {p: round(combined[p][1], 4) for p in ("test", "wild", "extra")}
-    report["gate_member_runs_for"]["not_dogs_heldout"] = round(
-        float(((a["notdogs"] >= gate.band[0]) & (a["notdogs"] <= gate.band[1]))[held_m.numpy()].mean()), 4)
+    inside = {p: in_band(p) for p in PARTS}  # what the gate reads: the pair inside the band, Lite1 alone outside
+    seen = {p: torch.where(inside[p][:, None], pair[p], alone[p]) for p in PARTS}
+    gate, report = finish_gate(gate, seen, held_m, held_cats)
+    for p, key in (("wild", "wild_dev_dogs_rejected"), ("extra", "wild_extra_dogs_rejected")):
+        report[key] = round(float(np.mean(gate.dog_probability(seen[p]) < gate.threshold)), 4)
+    report["gate_member_runs_for"] = {p: round(inside[p].float().mean().item(), 4) for p in ("test", "wild", "extra")}
+    report["gate_member_runs_for"]["not_dogs_heldout"] = round(inside["notdogs"][held_m].float().mean().item(), 4)
     return gate, report

@@ -48,6 +48,24 @@ def fit_unknown_share(gate: Gate, calib_imagenet: torch.Tensor) -> Gate:
     return dataclasses.replace(gate, unknown_share=round(min(cut, 0.99), 4))
 
 
+def not_dogs_halves(nd, paths: list[str]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Which rows of the not-dogs features (`paths`, in their order) are in the TUNE half and in the HELD-OUT half
+    (`nd`: training.holdout.not_dogs_split), and the held-out rows' categories."""
+    tune, held = {str(p) for p, _ in nd["tune"]}, {str(p): c for p, c in nd["heldout"]}
+    return (torch.tensor([p in tune for p in paths]), torch.tensor([p in held for p in paths]),
+            [held[p] for p in paths if p in held])
+
+
+def finish_gate(gate: Gate, seen: dict[str, torch.Tensor], held_m: torch.Tensor, held_cats: list[str]):
+    """A fitted gate's unknown share, fitted on the calibration dogs, and its report on the held-out photos, from
+    the ImageNet logits the gate reads (`seen`: part -> logits). Returns (gate, report)."""
+    gate = fit_unknown_share(gate, seen["calib"])
+    report = gate_report(gate, seen["test"], seen["notdogs"][held_m], held_cats)
+    report["test_dogs_unknown_breed"] = round(unknown_rate(gate, seen["test"]), 4)
+    report["wild_dev_unknown_breed"] = round(unknown_rate(gate, seen["wild"]), 4)
+    return gate, report
+
+
 def unknown_rate(gate: Gate, dogs_imagenet: torch.Tensor) -> float:
     """The share of these photos (dogs of known breeds) that the real `decide` calls an unknown breed."""
     dog_p = gate.dog_probability(dogs_imagenet)

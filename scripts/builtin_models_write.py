@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from builtin_features import LITE0, preprocessing
-from builtin_models_gate import fit_gate, fit_unknown_share, gate_report, unknown_rate
+from builtin_models_gate import finish_gate, fit_gate, gate_report, not_dogs_halves
 
 from dogbreed_desktop import __version__
 from dogbreed_desktop.core.breeds import BREED_IDS
@@ -40,20 +40,11 @@ def shipped(name: str, head) -> ModelArtifact:
 
 
 def _gate_for(members, feats, nd):
-    def imagenet(part):
-        return sum(feats[k][part].imagenet() for k, _ in members) / len(members)
-
-    tune, held = {str(p) for p, _ in nd["tune"]}, {str(p): c for p, c in nd["heldout"]}
-    paths = feats[members[0][0]]["notdogs"].paths
-    nd_im = imagenet("notdogs")
-    tune_m, held_m = torch.tensor([p in tune for p in paths]), torch.tensor([p in held for p in paths])
-    gate = fit_gate(imagenet("calib"), nd_im[tune_m])
-    gate = fit_unknown_share(gate, imagenet("calib"))
-    held_cats = [held[p] for p in paths if p in held]
-    report = gate_report(gate, imagenet("test"), nd_im[held_m], held_cats)
-    report["test_dogs_unknown_breed"] = round(unknown_rate(gate, imagenet("test")), 4)
-    report["wild_dev_unknown_breed"] = round(unknown_rate(gate, imagenet("wild")), 4)
-    report["baseline_dog_mass_0.5"] = gate_report(Gate(), imagenet("test"), nd_im[held_m], held_cats)
+    seen = {part: sum(feats[k][part].imagenet() for k, _ in members) / len(members)
+            for part in ("calib", "test", "notdogs", "wild")}
+    tune_m, held_m, held_cats = not_dogs_halves(nd, feats[members[0][0]]["notdogs"].paths)
+    gate, report = finish_gate(fit_gate(seen["calib"], seen["notdogs"][tune_m]), seen, held_m, held_cats)
+    report["baseline_dog_mass_0.5"] = gate_report(Gate(), seen["test"], seen["notdogs"][held_m], held_cats)
     return gate, report
 
 
